@@ -1,0 +1,78 @@
+"""Thread-local switches: grad mode (``no_grad``) and anomaly detection.
+
+Each thread has its own copy, as in PyTorch, so one thread running inference
+under ``no_grad`` never turns off recording in a thread that is training.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+
+
+class _Mode(threading.local):
+    # Class attributes are the per-thread defaults: a new thread starts with
+    # recording on and anomaly detection off.
+    grad_enabled = True
+    anomaly = False
+
+
+mode = _Mode()
+
+
+def is_grad_enabled() -> bool:
+    """Return True when operations on this thread record a graph."""
+    return mode.grad_enabled
+
+
+class _GradModeContext:
+    """Base for context managers that also work as decorators."""
+
+    _target: bool
+
+    def __enter__(self):
+        self._prev = mode.grad_enabled
+        mode.grad_enabled = self._target
+        return self
+
+    def __exit__(self, *exc):
+        mode.grad_enabled = self._prev
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self.__class__() if type(self) is not set_grad_enabled else set_grad_enabled(self._target):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Disable graph recording in this thread (context manager or decorator).
+
+    Results of operations inside are leaves with ``requires_grad=False``, as in
+    ``torch.no_grad``::
+
+        with no_grad():
+            y = w * 2          # y.requires_grad is False
+
+        @no_grad()
+        def evaluate(model, x): ...
+    """
+
+    _target = False
+
+
+class enable_grad(_GradModeContext):
+    """Re-enable graph recording inside a ``no_grad`` region (thread-local)."""
+
+    _target = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Set grad mode to ``mode`` (bool) for the ``with`` block or decorated call."""
+
+    def __init__(self, mode_: bool):
+        self._target = bool(mode_)

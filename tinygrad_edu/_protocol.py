@@ -1,0 +1,146 @@
+"""numpy's dispatch protocols: ``np.exp(t)``, ``np.dot(X, t)``, ``arr * t`` record the graph.
+
+numpy calls ``Tensor.__array_ufunc__`` for ufuncs (``np.exp``, ``np.add``,
+the operators of an ndarray whose other operand is a Tensor) and
+``Tensor.__array_function__`` for other functions (``np.sum``, ``np.dot``).
+Both look the function up in a table of our ops; anything not in a table
+raises TypeError naming it, rather than silently dropping the graph.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .ops import arith, elementwise, linalg, reduce, shape
+from .tensor import Tensor
+
+
+def _compare(ufunc):
+    def compare(a, b):
+        return Tensor._wrap(ufunc(a.data if isinstance(a, Tensor) else a,
+                                  b.data if isinstance(b, Tensor) else b))
+    return compare
+
+
+UFUNCS = {
+    np.add: arith.add,
+    np.subtract: arith.sub,
+    np.multiply: arith.mul,
+    np.true_divide: arith.div,
+    np.power: arith.pow,
+    np.negative: arith.neg,
+    np.positive: lambda x: x,
+    np.matmul: linalg.matmul,
+    np.exp: elementwise.exp,
+    np.log: elementwise.log,
+    np.log1p: elementwise.log1p,
+    np.sqrt: elementwise.sqrt,
+    np.sin: elementwise.sin,
+    np.cos: elementwise.cos,
+    np.abs: elementwise.abs,
+    np.tanh: elementwise.tanh,
+    np.maximum: elementwise.maximum,
+    np.minimum: elementwise.minimum,
+    np.square: lambda x: arith.pow(x, 2),
+    np.reciprocal: lambda x: arith.div(1, x),
+    np.less: _compare(np.less),
+    np.less_equal: _compare(np.less_equal),
+    np.greater: _compare(np.greater),
+    np.greater_equal: _compare(np.greater_equal),
+    np.equal: _compare(np.equal),
+    np.not_equal: _compare(np.not_equal),
+    np.isfinite: lambda x: Tensor._wrap(np.isfinite(x.data)),
+    np.isnan: lambda x: Tensor._wrap(np.isnan(x.data)),
+    np.sign: lambda x: Tensor._wrap(np.sign(x.data)),
+}
+
+
+def _first_tensor(args):
+    for a in args:
+        if isinstance(a, Tensor):
+            return a
+    return None
+
+
+def array_ufunc(ufunc, method, inputs, kwargs):
+    fn = UFUNCS.get(ufunc)
+    if fn is None or method != "__call__":
+        what = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        raise TypeError(f"{what} is not supported on tinygrad_edu Tensors (no gradient rule); "
+                        "use np.asarray(t) or t.data for a plain array without gradient")
+    if kwargs:
+        raise TypeError(f"np.{ufunc.__name__}: keyword arguments {sorted(kwargs)} are not "
+                        "supported on Tensors")
+    # Binary ops accept a constant on either side, so ``ndarray * Tensor`` works.
+    return fn(*inputs)
+
+
+def _concat(arrays, axis=0, out=None, dtype=None, casting=None):
+    if out is not None or dtype is not None:
+        raise TypeError("np.concatenate: out= and dtype= are not supported on Tensors")
+    return shape.concatenate(arrays, axis)
+
+
+def _stack(arrays, axis=0, out=None, dtype=None, casting=None):
+    if out is not None or dtype is not None:
+        raise TypeError("np.stack: out= and dtype= are not supported on Tensors")
+    return shape.stack(arrays, axis)
+
+
+def _tensor_arg(x):
+    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+
+
+def _reducer(fn):
+    def call(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+        if dtype is not None or out is not None or kw.get("where") is not None:
+            raise TypeError(f"np.{fn.__name__}: dtype=, out= and where= are not supported on Tensors")
+        extra = {"ddof": kw["ddof"]} if "ddof" in kw else {}
+        return fn(_tensor_arg(a), axis=axis, keepdims=keepdims, **extra)
+    return call
+
+
+FUNCTIONS = {
+    np.sum: _reducer(reduce.sum),
+    np.mean: _reducer(reduce.mean),
+    np.max: _reducer(reduce.max),
+    np.amax: _reducer(reduce.max),
+    np.min: _reducer(reduce.min),
+    np.amin: _reducer(reduce.min),
+    np.var: _reducer(reduce.var),
+    np.std: _reducer(reduce.std),
+    np.dot: linalg.dot,
+    np.matmul: linalg.matmul,
+    np.reshape: lambda a, shape_=None, order="C", **kw: shape.reshape(_tensor_arg(a), kw.get("shape", shape_)),
+    np.transpose: lambda a, axes=None: shape.transpose(_tensor_arg(a), *(() if axes is None else (axes,))),
+    np.swapaxes: lambda a, axis1, axis2: shape.swapaxes(_tensor_arg(a), axis1, axis2),
+    np.squeeze: lambda a, axis=None: shape.squeeze(_tensor_arg(a), axis),
+    np.expand_dims: lambda a, axis: shape.expand_dims(_tensor_arg(a), axis),
+    np.broadcast_to: lambda array, shape_=None, subok=False, **kw: shape.broadcast_to(_tensor_arg(array), kw.get("shape", shape_)),
+    np.concatenate: _concat,
+    np.stack: _stack,
+    np.where: lambda condition, x=None, y=None: _where(condition, x, y),
+    np.clip: lambda a, a_min=None, a_max=None, out=None, **kw: elementwise.clip(
+        _tensor_arg(a), kw.get("min", a_min), kw.get("max", a_max)),
+    np.shape: lambda a: np.shape(a.data if isinstance(a, Tensor) else a),
+    np.ndim: lambda a: np.ndim(a.data if isinstance(a, Tensor) else a),
+    np.size: lambda a, axis=None: np.size(a.data if isinstance(a, Tensor) else a, axis),
+    np.result_type: lambda *args: np.result_type(*(a.data if isinstance(a, Tensor) else a for a in args)),
+    np.array_equal: lambda a1, a2, equal_nan=False: np.array_equal(np.asarray(a1), np.asarray(a2), equal_nan),
+    np.allclose: lambda a, b, rtol=1e-05, atol=1e-08, equal_nan=False: np.allclose(
+        np.asarray(a), np.asarray(b), rtol, atol, equal_nan),
+}
+
+
+def _where(condition, x, y):
+    if x is None or y is None:
+        raise TypeError("np.where with one argument (indices) is not supported on Tensors; "
+                        "use np.nonzero(t.data)")
+    return elementwise.where(condition, x, y)
+
+
+def array_function(func, args, kwargs):
+    fn = FUNCTIONS.get(func)
+    if fn is None:
+        raise TypeError(f"np.{func.__name__} is not supported on tinygrad_edu Tensors (no gradient "
+                        "rule); use np.asarray(t) or t.data for a plain array without gradient")
+    return fn(*args, **kwargs)

@@ -1,0 +1,43 @@
+"""Anomaly detection: find the op whose backward produced NaN or inf."""
+from __future__ import annotations
+
+import functools
+
+from ._mode import mode
+
+__all__ = ["detect_anomaly", "is_anomaly_enabled"]
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly`` on this thread."""
+    return mode.anomaly
+
+
+class detect_anomaly:
+    """Context manager (and decorator) that checks every backward rule's output.
+
+    Ops created inside remember where in your code they were created; during
+    backward, the first rule that returns a NaN or inf gradient raises
+    RuntimeError naming the op and that place. Costs a stack walk per op, so
+    use it for debugging only. Thread-local, as grad mode.
+    """
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._prev = mode.anomaly
+        mode.anomaly = self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        mode.anomaly = self._prev
+        return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return func(*args, **kwargs)
+
+        return wrapper

@@ -1,0 +1,360 @@
+"""The reverse-mode engine: graph nodes, the backward pass and ``grad``.
+
+How it works, in four steps (``docs/engine.md`` walks through them):
+
+1. Recording. Every op computes its forward result with numpy, then calls
+   :func:`record`. If grad mode is on and some input requires grad, the result
+   gets a :class:`Node` holding the op's backward rule and its inputs.
+2. Ordering. :func:`_topological_order` walks the graph from the output with
+   an explicit stack (no recursion, so a chain of a million ops is fine) and
+   returns the nodes so that each comes after everything it feeds into.
+3. The chain rule. Walking that order, each node's rule turns the gradient of
+   its output into gradients of its inputs (a vector-Jacobian product). A
+   tensor used twice receives two contributions, which are added.
+4. Broadcasting. A rule may return a gradient shaped like the broadcast
+   result; :func:`unbroadcast` sums it back to the input's shape, here and
+   nowhere else.
+
+Backward rules have the signature ``rule(g, out, inputs, saved, needs)``:
+``g`` is the gradient of the op's output, ``out`` the output value, ``inputs``
+the op's inputs, ``saved`` whatever extra the forward kept (axes, indices),
+``needs`` one bool per input (False: return None and skip the work). They are
+written with numpy functions and operators only, so the same rule runs on
+plain arrays (the fast path) and, with ``create_graph=True``, on Tensors,
+where numpy's dispatch protocol records the backward pass as a new graph.
+"""
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+
+from ._mode import mode
+
+__all__ = ["Node", "record", "unbroadcast", "run_backward", "grad"]
+
+_FREED = (
+    "Trying to backward through the graph a second time (or to use values it "
+    "saved after they were freed): the first backward released them. Pass "
+    "retain_graph=True to the first backward if you need to call it again."
+)
+
+
+class Node:
+    """One recorded operation: how to send gradients back to its inputs.
+
+    Attributes: ``rule`` (the backward function), ``inputs`` (Tensors and
+    constants as passed to the forward), ``needs`` (per input: does it want a
+    gradient), ``saved`` (extra forward values), ``where`` (the user's stack
+    frame, only recorded under ``detect_anomaly``). ``inputs`` becomes None
+    once the node has been back-propagated without ``retain_graph``.
+    """
+
+    __slots__ = ("rule", "inputs", "needs", "saved", "where")
+
+    def __init__(self, rule, inputs, needs, saved):
+        self.rule = rule
+        self.inputs = inputs
+        self.needs = needs
+        self.saved = saved
+        self.where = _user_frame() if mode.anomaly else None
+
+    @property
+    def name(self) -> str:
+        """The op's name, e.g. ``"mul"`` (from the rule's ``op`` attribute)."""
+        return getattr(self.rule, "op", self.rule.__name__)
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+
+def _user_frame():
+    """The innermost stack frame outside this package, as 'file:line in func'."""
+    import os
+
+    pkg = os.path.dirname(os.path.abspath(__file__))
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if not os.path.abspath(frame.filename).startswith(pkg):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}"
+    return "<unknown>"
+
+
+def backward_rule(op_name):
+    """Decorator naming a backward rule's op (used in errors, repr and viz)."""
+
+    def mark(rule):
+        rule.op = op_name
+        return rule
+
+    return mark
+
+
+def record(data, rule, inputs, saved=None):
+    """Wrap an op's forward result ``data`` in a Tensor, recording the op.
+
+    ``inputs`` is the tuple of the op's operands (Tensors or constants). The
+    result is a leaf that does not require grad when grad mode is off or no
+    input requires grad; otherwise it gets a :class:`Node`. This is the hot
+    path of every op, so it does as little as possible.
+    """
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out._meta = None
+    if mode.grad_enabled:
+        needs = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
+        if True in needs:
+            out.requires_grad = True
+            out._ctx = Node(rule, inputs, needs, saved)
+            return out
+    out.requires_grad = False
+    out._ctx = None
+    return out
+
+
+def unbroadcast(g, shape):
+    """Sum gradient ``g`` down to ``shape``, undoing numpy broadcasting.
+
+    Broadcasting prepends axes and stretches size-1 axes; the gradient of a
+    broadcast copy is the sum over the copies. Works for arrays and Tensors.
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def _topological_order(roots):
+    """Non-leaf tensors reachable from ``roots``, each after all its consumers.
+
+    Iterative depth-first search: a tensor is emitted once all of its inputs
+    have been, and the list is reversed, so no recursion limit applies.
+    Raises RuntimeError before anything is changed if a node was freed.
+    """
+    post = []
+    seen = set()
+    stack = [(r, False) for r in roots if r._ctx is not None]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            post.append(t)
+            continue
+        if t in seen:
+            continue
+        seen.add(t)
+        stack.append((t, True))
+        node = t._ctx
+        if node.inputs is None:
+            raise RuntimeError(_FREED)
+        for x, need in zip(node.inputs, node.needs):
+            if need and x._ctx is not None and x not in seen:
+                stack.append((x, False))
+    post.reverse()
+    return post
+
+
+def _as_tensor(g):
+    return g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
+
+
+def _run_hooks(t, g, create_graph):
+    """Apply ``t``'s hooks to gradient ``g``; a hook may return a replacement."""
+    for hook in t._meta["hooks"]:
+        gt = g if create_graph else Tensor._wrap(g)
+        new = hook(gt)
+        if new is not None:
+            if tuple(new.shape) != t.shape:
+                raise RuntimeError(
+                    f"hook {hook!r} returned a gradient of shape {tuple(new.shape)} "
+                    f"for a tensor of shape {t.shape}"
+                )
+            g = _as_tensor(new) if create_graph else np.asarray(new.data if isinstance(new, Tensor) else new)
+    return g
+
+
+def _seed_gradients(roots, grad_outputs, create_graph):
+    seeds = {}
+    for i, (r, g) in enumerate(zip(roots, grad_outputs)):
+        if not isinstance(r, Tensor):
+            raise TypeError(f"backward: outputs must be Tensors, got {type(r).__name__}")
+        if not r.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a "
+                "grad_fn: nothing to differentiate (did you forget requires_grad=True, "
+                "or compute it under no_grad?)"
+            )
+        if g is None:
+            if r.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs: the output "
+                    f"has shape {r.shape}, so pass a gradient of that shape"
+                )
+            g = np.ones(r.shape, dtype=r.dtype)
+        else:
+            garr = g.data if isinstance(g, Tensor) else np.asarray(g)
+            if garr.shape != r.shape:
+                raise RuntimeError(
+                    f"backward: gradient has shape {garr.shape} but the output has "
+                    f"shape {r.shape}; they must match"
+                )
+            if create_graph and isinstance(g, Tensor):
+                g = g if g.dtype == r.dtype else g.astype(r.dtype)
+            else:
+                g = garr.astype(r.dtype, copy=True)
+        if create_graph:
+            g = _as_tensor(g)
+        seeds[r] = seeds[r] + g if r in seeds else g
+    return seeds
+
+
+def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
+    """Back-propagate from ``roots``; the shared engine of backward and grad.
+
+    With ``inputs=None`` gradients accumulate into the ``.grad`` of leaves
+    (and of non-leaves that called ``retain_grad``). Otherwise the gradients
+    of ``inputs`` are returned as a list (None where unreached) and no
+    ``.grad`` changes.
+    """
+    grads = _seed_gradients(roots, grad_outputs, create_graph)
+    order = _topological_order(roots)
+    capture = None if inputs is None else {t: None for t in inputs}
+    prev_mode = mode.grad_enabled
+    mode.grad_enabled = create_graph  # rules record only when building a graph of the backward
+    try:
+        for i, t in enumerate(order):
+            order[i] = None  # let intermediates go as soon as we are past them
+            g = grads.pop(t, None)
+            if g is None:
+                continue
+            node = t._ctx
+            meta = t._meta
+            if meta is not None:
+                if meta.get("hooks"):
+                    g = _run_hooks(t, g, create_graph)
+                if capture is None and meta.get("retains_grad"):
+                    _accumulate_grad(t, g, create_graph)
+            if capture is not None and t in capture:
+                capture[t] = g
+            if create_graph:
+                in_grads = node.rule(g, t, node.inputs, node.saved, node.needs)
+            else:
+                vals = [x.data if isinstance(x, Tensor) else x for x in node.inputs]
+                in_grads = node.rule(g, t.data, vals, node.saved, node.needs)
+            if node.where is not None:
+                _check_finite(node, in_grads)
+            for x, gx in zip(node.inputs, in_grads):
+                if gx is None:
+                    continue
+                if gx.shape != x.shape:
+                    gx = unbroadcast(gx, x.shape)
+                if gx.dtype != x.dtype:
+                    gx = gx.astype(x.dtype)
+                prev = grads.get(x)
+                grads[x] = gx if prev is None else prev + gx
+            if not retain_graph:
+                node.inputs = node.saved = None
+        # What is left in ``grads`` are leaves (and a leaf root); write them last
+        # so that an error above leaves every .grad as it was.
+        for t, g in grads.items():
+            if t._meta is not None and t._meta.get("hooks"):
+                g = _run_hooks(t, g, create_graph)
+            if capture is None:
+                _accumulate_grad(t, g, create_graph)
+            elif t in capture:
+                capture[t] = g
+    finally:
+        mode.grad_enabled = prev_mode
+    if capture is not None:
+        return [None if g is None else _as_tensor(g) for g in capture.values()]
+    return None
+
+
+def _accumulate_grad(t, g, create_graph):
+    """Add gradient ``g`` into ``t.grad`` (PyTorch's AccumulateGrad).
+
+    A gradient may be a view of, or the same array as, another tensor's
+    gradient (``a + b`` hands both the same array), so the first write copies
+    unless the array is ours alone; later writes add in place.
+    """
+    if create_graph:
+        g = _as_tensor(g)
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if t.grad is None:
+        t.grad = Tensor._wrap(np.array(g, copy=True))
+    elif t.grad.requires_grad or t.grad.shape != g.shape:
+        t.grad = Tensor._wrap(t.grad.data + g)
+    else:
+        np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
+
+
+def _check_finite(node, in_grads):
+    for k, gx in enumerate(in_grads):
+        if gx is None:
+            continue
+        arr = gx.data if isinstance(gx, Tensor) else gx
+        if not np.all(np.isfinite(arr)):
+            raise RuntimeError(
+                f"detect_anomaly: the backward of '{node.name}' returned non-finite "
+                f"values (nan or inf) in its gradient for input {k}. The forward op "
+                f"was created at {node.where}"
+            )
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
+
+    Args:
+        outputs: a Tensor or sequence of Tensors to differentiate.
+        inputs: a Tensor or sequence of Tensors (leaves or not).
+        grad_outputs: the vector in the vector-Jacobian product, one per output
+            (same shape as it); None means ones for scalar outputs.
+        retain_graph: keep the graph for another backward; defaults to
+            ``create_graph``.
+        create_graph: record the backward pass so the result can be
+            differentiated again (second derivatives).
+        allow_unused: return None for an input the outputs do not depend on,
+            instead of raising.
+
+    Returns:
+        A tuple with one Tensor per input, shaped and typed like that input.
+
+    Raises:
+        RuntimeError: an output needs no grad, a non-scalar output has no
+            ``grad_outputs``, the graph was already freed, or (without
+            ``allow_unused``) an input was not used to compute the outputs.
+    """
+    outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None:
+        gouts = (None,) * len(outs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):
+        gouts = (grad_outputs,)
+    else:
+        gouts = tuple(grad_outputs)
+    if len(gouts) != len(outs):
+        raise ValueError(f"grad: {len(outs)} outputs but {len(gouts)} grad_outputs")
+    for i, x in enumerate(ins):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outs, gouts, retain_graph, create_graph, inputs=ins)
+    for i, g in enumerate(result):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {ins[i].shape}) was not used to compute the "
+                "outputs; pass allow_unused=True to get None for it"
+            )
+    return tuple(result)
+
+
+from .tensor import Tensor  # noqa: E402  (Tensor imports this module's record)
+
+_new = Tensor.__new__

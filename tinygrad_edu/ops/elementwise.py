@@ -1,0 +1,224 @@
+"""Elementwise functions: exp, log, sqrt, abs, tanh, sigmoid, relu, maximum, minimum, clip, where.
+
+Derivatives at kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0, and
+maximum/minimum split the gradient evenly between tied inputs.
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..autograd import backward_rule, record
+from ._common import broadcast_error, val
+
+
+def _unary(ufunc, rule, x):
+    return record(ufunc(x.data), rule, (x,))
+
+
+def exp(x):
+    """Elementwise e**x; d/dx = exp(x) (the output itself)."""
+    return _unary(np.exp, _exp_backward, x)
+
+
+@backward_rule("exp")
+def _exp_backward(g, out, inputs, saved, needs):
+    return (g * out,)
+
+
+def log(x):
+    """Natural logarithm; d/dx = 1/x. log(0) = -inf and log(<0) = nan, as numpy (with its warning)."""
+    return _unary(np.log, _log_backward, x)
+
+
+@backward_rule("log")
+def _log_backward(g, out, inputs, saved, needs):
+    return (g / inputs[0],)
+
+
+def log1p(x):
+    """log(1 + x), accurate for small x; d/dx = 1/(1 + x)."""
+    return _unary(np.log1p, _log1p_backward, x)
+
+
+@backward_rule("log1p")
+def _log1p_backward(g, out, inputs, saved, needs):
+    return (g / (1 + inputs[0]),)
+
+
+def sqrt(x):
+    """Square root; d/dx = 1 / (2 sqrt(x)) (inf at 0, as in PyTorch)."""
+    return _unary(np.sqrt, _sqrt_backward, x)
+
+
+@backward_rule("sqrt")
+def _sqrt_backward(g, out, inputs, saved, needs):
+    return (g / (2 * out),)
+
+
+def sin(x):
+    """Sine; d/dx = cos(x)."""
+    return _unary(np.sin, _sin_backward, x)
+
+
+@backward_rule("sin")
+def _sin_backward(g, out, inputs, saved, needs):
+    return (g * np.cos(inputs[0]),)
+
+
+def cos(x):
+    """Cosine; d/dx = -sin(x)."""
+    return _unary(np.cos, _cos_backward, x)
+
+
+@backward_rule("cos")
+def _cos_backward(g, out, inputs, saved, needs):
+    return (-g * np.sin(inputs[0]),)
+
+
+def abs(x):
+    """Absolute value; d/dx = sign(x), which is 0 at x = 0 (PyTorch's choice)."""
+    return _unary(np.abs, _abs_backward, x)
+
+
+@backward_rule("abs")
+def _abs_backward(g, out, inputs, saved, needs):
+    return (g * np.sign(val(inputs[0])),)
+
+
+def tanh(x):
+    """Hyperbolic tangent; d/dx = 1 - tanh(x)**2."""
+    return _unary(np.tanh, _tanh_backward, x)
+
+
+@backward_rule("tanh")
+def _tanh_backward(g, out, inputs, saved, needs):
+    return (g * (1 - out * out),)
+
+
+def sigmoid(x):
+    """The logistic function ``1 / (1 + exp(-x))``, computed exactly that way.
+
+    This is the blog's ``nonlin``: same operations in the same order, so the
+    values match it bit for bit; exp's overflow for very negative x (which
+    correctly gives 0) is silenced. Backward multiplies by the slope grouped
+    as the blog groups it, ``g * (out * (1 - out))``, which also matches it
+    bit for bit (see tests/test_blog_reference.py).
+    """
+    with np.errstate(over="ignore"):
+        data = 1 / (1 + np.exp(-x.data))
+    return record(data, _sigmoid_backward, (x,))
+
+
+@backward_rule("sigmoid")
+def _sigmoid_backward(g, out, inputs, saved, needs):
+    return (g * (out * (1 - out)),)
+
+
+def relu(x):
+    """max(x, 0); d/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)."""
+    return record(np.maximum(x.data, 0), _relu_backward, (x,))
+
+
+@backward_rule("relu")
+def _relu_backward(g, out, inputs, saved, needs):
+    return (g * (val(inputs[0]) > 0),)
+
+
+def maximum(a, b):
+    """Elementwise maximum with broadcasting (``np.maximum``).
+
+    The gradient goes to the larger input; where they tie it is split
+    evenly (half each), as ``torch.maximum`` does. NaN propagates as numpy.
+    """
+    return _pick(np.maximum, np.greater, "maximum", _maximum_backward, a, b)
+
+
+def minimum(a, b):
+    """Elementwise minimum with broadcasting; ties split the gradient evenly."""
+    return _pick(np.minimum, np.less, "minimum", _minimum_backward, a, b)
+
+
+def _pick(ufunc, wins, name, rule, a, b):
+    try:
+        data = ufunc(val(a), val(b))
+    except ValueError as err:
+        raise broadcast_error(name, a, b, err) from None
+    return record(data, rule, (a, b))
+
+
+def _pick_backward(wins, g, inputs, needs):
+    a, b = val(inputs[0]), val(inputs[1])
+    # weight of a: 1 where it wins, 0.5 on a tie, 0 where it loses
+    wa = wins(a, b) + 0.5 * np.equal(a, b)
+    return (g * wa if needs[0] else None, g * (1 - wa) if needs[1] else None)
+
+
+@backward_rule("maximum")
+def _maximum_backward(g, out, inputs, saved, needs):
+    return _pick_backward(np.greater, g, inputs, needs)
+
+
+@backward_rule("minimum")
+def _minimum_backward(g, out, inputs, saved, needs):
+    return _pick_backward(np.less, g, inputs, needs)
+
+
+def clip(x, a_min=None, a_max=None, *, min=None, max=None):
+    """Limit values to ``[a_min, a_max]`` (``np.clip``; ``min``/``max`` as torch.clamp).
+
+    Bounds may be numbers, arrays or Tensors (broadcast against ``x``), and
+    either may be None. The gradient passes to ``x`` where
+    ``a_min <= x <= a_max`` (bounds included, as torch.clamp), and to a
+    Tensor bound where its value is the one taken.
+
+    Raises ValueError when both bounds are None or they do not broadcast.
+    """
+    lo = min if a_min is None else a_min
+    hi = max if a_max is None else a_max
+    if lo is None and hi is None:
+        raise ValueError("clip: at least one of a_min and a_max must be given")
+    try:
+        data = np.clip(x.data, val(lo), val(hi))
+    except ValueError as err:
+        raise ValueError(f"clip: bounds could not be broadcast to shape {x.shape} ({err})") from None
+    return record(data, _clip_backward, (x, lo, hi))
+
+
+@backward_rule("clip")
+def _clip_backward(g, out, inputs, saved, needs):
+    x, lo, hi = (val(v) for v in inputs)
+    below = False if lo is None else x < lo
+    above = False if hi is None else x > hi
+    return (g * np.logical_not(below | above) if needs[0] else None,
+            g * (below & np.logical_not(above)) if needs[1] else None,
+            g * above if needs[2] else None)
+
+
+def where(condition, x, y):
+    """Elementwise ``x if condition else y`` (``np.where`` with three arguments).
+
+    ``condition`` is a bool array or Tensor and carries no gradient; the
+    gradient goes to ``x`` where it holds and to ``y`` elsewhere.
+    """
+    cond = np.asarray(val(condition), dtype=bool)
+    try:
+        data = np.where(cond, val(x), val(y))
+    except ValueError as err:
+        raise ValueError(
+            f"where: condition, x and y could not be broadcast together: shapes "
+            f"{cond.shape}, {np.shape(val(x))} and {np.shape(val(y))} ({err})"
+        ) from None
+    return record(data, _where_backward, (cond, x, y))
+
+
+@backward_rule("where")
+def _where_backward(g, out, inputs, saved, needs):
+    cond = inputs[0]
+    return (None,
+            np.where(cond, g, 0) if needs[1] else None,
+            np.where(cond, 0, g) if needs[2] else None)
+
+
+_ = builtins  # builtins.abs/min/max stay reachable despite the op names above

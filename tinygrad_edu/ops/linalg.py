@@ -1,0 +1,87 @@
+"""Matrix products: ``matmul`` with ``np.matmul``'s rules, and ``dot``.
+
+For 2-D operands the backward is the textbook pair ``dA = g @ B.T`` and
+``dB = A.T @ g``; 1-D operands are treated as a row (left) or column (right)
+vector and the added axis removed again; batch axes broadcast, and the
+engine sums the gradient over broadcast batch axes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import backward_rule, record
+from ._common import shape_of, val
+
+
+def matmul(a, b):
+    """Matrix product ``a @ b`` following ``np.matmul``.
+
+    Shapes: (n,k)@(k,m)->(n,m); (k,)@(k,)->(); (k,)@(...,k,m)->(...,m);
+    (...,n,k)@(k,)->(...,n); batch axes broadcast. Python scalars are not
+    allowed (use ``*``).
+
+    Raises ValueError naming both shapes when the inner dimensions differ
+    or an operand is 0-d.
+    """
+    av, bv = val(a), val(b)
+    try:
+        data = np.matmul(av, bv)
+    except ValueError as err:
+        raise ValueError(
+            f"matmul: shapes {shape_of(a)} and {shape_of(b)} are not aligned: the last axis "
+            f"of the first must equal the second-to-last of the second ({err})"
+        ) from None
+    return record(data, _matmul_backward, (a, b))
+
+
+def _swap(x):
+    return x.T if x.ndim == 2 else np.swapaxes(x, -1, -2)
+
+
+@backward_rule("matmul")
+def _matmul_backward(g, out, inputs, saved, needs):
+    a, b = inputs
+    if a.ndim >= 2 and b.ndim >= 2:
+        return (g @ _swap(b) if needs[0] else None, _swap(a) @ g if needs[1] else None)
+    # A 1-D operand is a row vector on the left, a column on the right; give
+    # the gradient that axis, use the 2-D rule, then drop the axis again.
+    a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+    g2 = g
+    if a.ndim == 1:
+        g2 = np.expand_dims(g2, -2 if b.ndim != 1 else 0)
+    if b.ndim == 1:
+        g2 = np.expand_dims(g2, -1)
+    ga = gb = None
+    if needs[0]:
+        ga = g2 @ _swap(b2)
+        if a.ndim == 1:
+            ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])  # (..., 1, k) -> (..., k)
+    if needs[1]:
+        gb = _swap(a2) @ g2
+        if b.ndim == 1:
+            gb = gb.reshape(gb.shape[:-1])  # (..., k, 1) -> (..., k)
+    return (ga, gb)
+
+
+def dot(a, b):
+    """``np.dot`` for tensors of up to 2 dimensions (0-d operands multiply).
+
+    For N-D tensors use :func:`matmul` (numpy's N-D ``dot`` is a different
+    product). Raises ValueError for shapes that do not align.
+    """
+    av, bv = val(a), val(b)
+    if np.ndim(av) == 0 or np.ndim(bv) == 0:
+        from .arith import mul
+
+        return mul(a, b)
+    if np.ndim(av) > 2 or np.ndim(bv) > 2:
+        raise ValueError(
+            f"dot: only tensors of up to 2 dimensions are supported, got shapes "
+            f"{shape_of(a)} and {shape_of(b)}; use matmul for batched products"
+        )
+    try:
+        data = np.dot(av, bv)
+    except ValueError as err:
+        raise ValueError(f"dot: shapes {shape_of(a)} and {shape_of(b)} are not aligned ({err})") from None
+    return record(data, _matmul_backward, (a, b))

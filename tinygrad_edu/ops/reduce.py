@@ -1,0 +1,192 @@
+"""Reductions and normalisers: sum, mean, max, min, var, std, logsumexp, softmax, log_softmax.
+
+All take numpy's ``axis=`` (int, tuple, negative or None) and ``keepdims=``;
+PyTorch's ``dim=``/``keepdim=`` are accepted as aliases. Like numpy, ``max``
+and ``min`` return values only (no indices).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+from ..autograd import backward_rule, record
+from ._common import axis_args, axis_error, val
+
+
+def _reduce_plan(op, x, axis, keepdims, dim, keepdim):
+    """Normalise the axes; return (axis tuple, the shape with reduced axes kept as 1)."""
+    axis, keepdims = axis_args(axis, keepdims, dim, keepdim)
+    shape = x.shape
+    if axis is None:
+        axes = tuple(range(len(shape)))
+    else:
+        try:
+            axes = normalize_axis_tuple(axis, len(shape))
+        except (ValueError, TypeError) as err:
+            raise axis_error(op, axis, shape, err) from None
+    kshape = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return axes, keepdims, kshape
+
+
+def _expand(g, kshape, shape):
+    """Broadcast a reduced gradient back over the reduced axes."""
+    return np.broadcast_to(g.reshape(kshape), shape)
+
+
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Sum over ``axis`` (all axes when None); d/dx = 1 for every summed element.
+
+    Shape: the input's shape without the reduced axes (kept as size 1 with
+    ``keepdims=True``). Integer and bool inputs sum to integers, as numpy.
+
+    Raises ValueError for an axis out of range, naming the axis and shape.
+    """
+    axes, keepdims, kshape = _reduce_plan("sum", x, axis, keepdims, dim, keepdim)
+    return record(np.sum(x.data, axis=axes, keepdims=keepdims), _sum_backward, (x,), kshape)
+
+
+@backward_rule("sum")
+def _sum_backward(g, out, inputs, kshape, needs):
+    return (_expand(g, kshape, inputs[0].shape),)
+
+
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Arithmetic mean over ``axis``; d/dx = 1/n for each of the n averaged elements.
+
+    Integer inputs give float64, as numpy. An empty reduction gives nan
+    (with numpy's warning).
+    """
+    axes, keepdims, kshape = _reduce_plan("mean", x, axis, keepdims, dim, keepdim)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return record(np.mean(x.data, axis=axes, keepdims=keepdims), _mean_backward, (x,), (kshape, n))
+
+
+@backward_rule("mean")
+def _mean_backward(g, out, inputs, saved, needs):
+    kshape, n = saved
+    return (_expand(g / n if n else g * np.nan, kshape, inputs[0].shape),)
+
+
+def _extreme(op, fn, x, axis, keepdims, dim, keepdim):
+    axes, keepdims, kshape = _reduce_plan(op, x, axis, keepdims, dim, keepdim)
+    try:
+        data = fn(x.data, axis=axes, keepdims=keepdims)
+    except ValueError as err:
+        raise ValueError(f"{op}: cannot reduce a tensor of shape {x.shape} over axis {axis} ({err})") from None
+    return record(data, _extreme_backward, (x,), (axes, kshape))
+
+
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Largest value over ``axis`` (``np.max``: values only, no indices).
+
+    The gradient goes to the maximal elements; ties share it evenly (as
+    ``torch.amax``). Raises ValueError on an empty reduction or a bad axis.
+    """
+    return _extreme("max", np.max, x, axis, keepdims, dim, keepdim)
+
+
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Smallest value over ``axis``; ties share the gradient evenly (as ``torch.amin``)."""
+    return _extreme("min", np.min, x, axis, keepdims, dim, keepdim)
+
+
+@backward_rule("max/min")
+def _extreme_backward(g, out, inputs, saved, needs):
+    axes, kshape = saved
+    x = inputs[0]
+    xv = val(x)
+    hit = xv == val(out).reshape(kshape)
+    share = (hit / np.sum(hit, axis=axes, keepdims=True)).astype(xv.dtype, copy=False)
+    return (_expand(g, kshape, x.shape) * share,)
+
+
+def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correction=None):
+    """Variance ``sum((x - mean)**2) / (n - ddof)`` over ``axis`` (numpy's ``np.var``).
+
+    ``ddof=0`` (numpy's default) is the population variance; ``ddof=1`` (or
+    PyTorch's ``correction=1``) the unbiased estimate.
+    d/dx = 2 (x - mean) / (n - ddof).
+    """
+    if correction is not None:
+        ddof = correction
+    axes, keepdims, kshape = _reduce_plan("var", x, axis, keepdims, dim, keepdim)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    data = np.var(x.data, axis=axes, keepdims=keepdims, ddof=ddof)
+    return record(data, _var_backward, (x,), (axes, kshape, n - ddof))
+
+
+@backward_rule("var")
+def _var_backward(g, out, inputs, saved, needs):
+    axes, kshape, dof = saved
+    x = inputs[0]
+    centred = x - x.mean(axis=axes, keepdims=True)
+    return (_expand(g, kshape, x.shape) * (centred * (2 / dof)),)
+
+
+def std(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correction=None):
+    """Standard deviation, ``sqrt(var(x, axis, ddof))`` (numpy's ``np.std``)."""
+    return var(x, axis, keepdims, ddof, dim=dim, keepdim=keepdim, correction=correction).sqrt()
+
+
+def _shift(d, axes):
+    """The per-slice maximum, with non-finite maxima replaced by 0 (keeps exp finite)."""
+    m = np.max(d, axis=axes, keepdims=True)
+    if not np.all(np.isfinite(m)):
+        m = np.where(np.isfinite(m), m, 0)
+    return m
+
+
+def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """``log(sum(exp(x)))`` over ``axis``, computed stably as ``m + log(sum(exp(x - m)))``.
+
+    m is the maximum, so the result is finite and exact for inputs of any
+    size (1000.0, 1e17). d/dx = softmax(x) = exp(x - logsumexp(x)).
+    """
+    axes, keepdims, kshape = _reduce_plan("logsumexp", x, axis, keepdims, dim, keepdim)
+    d = x.data
+    m = _shift(d, axes)
+    data = np.log(np.sum(np.exp(d - m), axis=axes, keepdims=True)) + m
+    if not keepdims:
+        data = data.reshape(tuple(n for i, n in enumerate(kshape) if i not in axes))
+    return record(data, _logsumexp_backward, (x,), kshape)
+
+
+@backward_rule("logsumexp")
+def _logsumexp_backward(g, out, inputs, kshape, needs):
+    x = inputs[0]
+    return (_expand(g, kshape, x.shape) * np.exp(x - out.reshape(kshape)),)
+
+
+def softmax(x, axis=-1, *, dim=None):
+    """``exp(x) / sum(exp(x))`` along ``axis`` (default the last), shifted by the max for stability.
+
+    Backward: ``out * (g - sum(g * out, axis))``, the softmax Jacobian-vector product.
+    """
+    axes, _, _ = _reduce_plan("softmax", x, axis, False, dim, None)
+    e = np.exp(x.data - _shift(x.data, axes))
+    return record(e / np.sum(e, axis=axes, keepdims=True), _softmax_backward, (x,), axes)
+
+
+@backward_rule("softmax")
+def _softmax_backward(g, out, inputs, axes, needs):
+    return (out * (g - (g * out).sum(axis=axes, keepdims=True)),)
+
+
+def log_softmax(x, axis=-1, *, dim=None):
+    """``x - logsumexp(x, axis)`` along ``axis`` (default the last), stable for any input size.
+
+    Backward: ``g - exp(out) * sum(g, axis)``.
+    """
+    axes, _, _ = _reduce_plan("log_softmax", x, axis, False, dim, None)
+    shifted = x.data - _shift(x.data, axes)
+    data = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+    return record(data, _log_softmax_backward, (x,), axes)
+
+
+@backward_rule("log_softmax")
+def _log_softmax_backward(g, out, inputs, axes, needs):
+    return (g - np.exp(out) * g.sum(axis=axes, keepdims=True),)

@@ -1,0 +1,264 @@
+"""Shape and indexing ops: reshape, transpose, squeeze, expand_dims, broadcast_to,
+``__getitem__``, concatenate, stack, astype.
+
+These move or select elements without arithmetic, so each backward moves
+the gradient back: reshape it, transpose it by the inverse permutation, or
+scatter it into zeros (adding where an index repeats).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
+
+from ..autograd import backward_rule, record
+from ..tensor import Tensor
+from ._common import axis_error, val
+
+
+def _same_shape_rule(g, out, inputs, saved, needs):
+    return (g.reshape(inputs[0].shape),)
+
+
+def reshape(x, *shape):
+    """A tensor with the same data in a new shape (one dimension may be -1).
+
+    Accepts ``reshape(2, 3)`` or ``reshape((2, 3))``. Raises ValueError
+    naming both shapes when the sizes differ.
+    """
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        data = x.data.reshape(shape)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into shape {shape} ({err})") from None
+    return record(data, _reshape_backward, (x,))
+
+
+_reshape_backward = backward_rule("reshape")(_same_shape_rule)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge axes ``start_dim..end_dim`` into one (``torch.flatten``; all axes by default)."""
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    try:
+        s = normalize_axis_index(start_dim, x.ndim)
+        e = normalize_axis_index(end_dim, x.ndim)
+    except (ValueError, TypeError) as err:
+        raise axis_error("flatten", (start_dim, end_dim), x.shape, err) from None
+    shape = x.shape
+    return reshape(x, shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:])
+
+
+def transpose(x, *axes):
+    """Permute axes (``np.transpose``): reversed by default, as ``.T``.
+
+    ``axes`` as ints or one tuple. The gradient is transposed back with the
+    inverse permutation.
+    """
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    if not axes:
+        axes = tuple(range(x.ndim - 1, -1, -1))
+    else:
+        try:
+            axes = normalize_axis_tuple(axes, x.ndim)
+        except (ValueError, TypeError) as err:
+            raise axis_error("transpose", axes, x.shape, err) from None
+        if len(axes) != x.ndim:
+            raise ValueError(f"transpose: axes {axes} do not match a tensor of shape {x.shape}")
+    return record(x.data.transpose(axes), _transpose_backward, (x,), axes)
+
+
+@backward_rule("transpose")
+def _transpose_backward(g, out, inputs, axes, needs):
+    return (g.transpose(tuple(np.argsort(axes))),)
+
+
+def swapaxes(x, axis1, axis2):
+    """Swap two axes (``np.swapaxes``)."""
+    axes = list(range(x.ndim))
+    try:
+        a, b = normalize_axis_index(axis1, x.ndim), normalize_axis_index(axis2, x.ndim)
+    except (ValueError, TypeError) as err:
+        raise axis_error("swapaxes", (axis1, axis2), x.shape, err) from None
+    axes[a], axes[b] = axes[b], axes[a]
+    return transpose(x, tuple(axes))
+
+
+def squeeze(x, axis=None, *, dim=None):
+    """Remove size-1 axes (all of them, or those in ``axis``).
+
+    Raises ValueError if a named axis is out of range or not of size 1.
+    """
+    axis = dim if axis is None else axis
+    try:
+        data = np.squeeze(x.data, axis=axis)
+    except ValueError as err:
+        raise ValueError(f"squeeze: cannot squeeze axis {axis} of a tensor of shape {x.shape} ({err})") from None
+    return record(data, _reshape_backward, (x,))
+
+
+def expand_dims(x, axis):
+    """Insert a size-1 axis at ``axis`` (``np.expand_dims``; int or tuple)."""
+    try:
+        data = np.expand_dims(x.data, axis)
+    except (ValueError, TypeError) as err:
+        raise axis_error("expand_dims", axis, x.shape, err) from None
+    return record(data, _reshape_backward, (x,))
+
+
+def unsqueeze(x, dim):
+    """PyTorch's name for :func:`expand_dims`."""
+    return expand_dims(x, dim)
+
+
+def broadcast_to(x, shape):
+    """Broadcast ``x`` to ``shape`` (``np.broadcast_to``; the data is a read-only view).
+
+    The backward is just the incoming gradient: the engine's shared
+    unbroadcast sums it back to ``x``'s shape.
+    """
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    try:
+        data = np.broadcast_to(x.data, shape)
+    except ValueError as err:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape} ({err})") from None
+    return record(data, _broadcast_backward, (x,))
+
+
+@backward_rule("broadcast_to")
+def _broadcast_backward(g, out, inputs, saved, needs):
+    return (g,)
+
+
+def astype(x, dtype):
+    """Convert to ``dtype`` (a differentiable cast between float dtypes).
+
+    The gradient is cast back to ``x``'s dtype by the engine.
+    """
+    return record(x.data.astype(dtype), _broadcast_backward_cast, (x,))
+
+
+_broadcast_backward_cast = backward_rule("astype")(lambda g, out, inputs, saved, needs: (g,))
+
+
+# ---- indexing -------------------------------------------------------------
+def _index_value(idx):
+    """Turn Tensors inside an index into arrays; lists into arrays (numpy semantics)."""
+    if isinstance(idx, tuple):
+        return tuple(_index_value(i) for i in idx)
+    if isinstance(idx, Tensor):
+        return idx.data
+    if isinstance(idx, list):
+        return np.asarray(idx)
+    return idx
+
+
+def _is_basic(idx):
+    """True for indices made only of ints, slices, None and Ellipsis (no repeats possible)."""
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+def getitem(x, idx):
+    """``x[idx]`` with numpy's rules: ints, slices (with steps), None, ``...``,
+    boolean masks and integer arrays.
+
+    Backward scatters the gradient into zeros of ``x``'s shape; with integer
+    arrays a repeated index receives the sum of its gradients.
+
+    Raises IndexError naming the index and shape when it is out of range.
+    """
+    idx = _index_value(idx)
+    try:
+        data = x.data[idx]
+    except IndexError as err:
+        raise IndexError(f"getitem: index {idx!r} is invalid for a tensor of shape {x.shape} ({err})") from None
+    return record(data, _getitem_backward, (x,), idx)
+
+
+@backward_rule("getitem")
+def _getitem_backward(g, out, inputs, idx, needs):
+    return (index_add(g, idx, inputs[0].shape),)
+
+
+def index_add(g, idx, shape):
+    """Zeros of ``shape`` with ``g`` added at ``idx`` (numpy's ``np.add.at``).
+
+    The adjoint of ``x[idx]``: its backward is ``g[idx]``, which is what
+    makes gradients of indexing differentiable again (create_graph).
+    """
+    if isinstance(g, Tensor):
+        return record(_scatter(g.data, idx, shape), _index_add_backward, (g,), idx)
+    return _scatter(g, idx, shape)
+
+
+def _scatter(g, idx, shape):
+    z = np.zeros(shape, dtype=g.dtype)
+    if _is_basic(idx):
+        z[idx] = g
+    else:
+        np.add.at(z, idx, g)
+    return z
+
+
+@backward_rule("index_add")
+def _index_add_backward(g, out, inputs, idx, needs):
+    return (g[idx],)
+
+
+# ---- joining --------------------------------------------------------------
+def _tensors_arg(op, tensors):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: need at least one tensor")
+    return tensors
+
+
+def concatenate(tensors, axis=0, *, dim=None):
+    """Join tensors along an existing axis (``np.concatenate``; ``torch.cat``).
+
+    Raises ValueError naming the shapes when they differ off the axis.
+    """
+    axis = dim if dim is not None else axis
+    tensors = _tensors_arg("concatenate", tensors)
+    try:
+        data = np.concatenate([val(t) for t in tensors], axis=axis)
+    except (ValueError, TypeError) as err:
+        shapes = [np.shape(val(t)) for t in tensors]
+        raise ValueError(f"concatenate: cannot join shapes {shapes} along axis {axis} ({err})") from None
+    ax = normalize_axis_index(axis, data.ndim)
+    sizes = np.cumsum([np.shape(val(t))[ax] for t in tensors])[:-1]
+    return record(data, _concatenate_backward, tuple(tensors), (ax, sizes))
+
+
+@backward_rule("concatenate")
+def _concatenate_backward(g, out, inputs, saved, needs):
+    ax, sizes = saved
+    bounds = [0, *sizes, g.shape[ax]]
+    pre = (slice(None),) * ax
+    return tuple(g[pre + (slice(bounds[i], bounds[i + 1]),)] if need else None
+                 for i, need in enumerate(needs))
+
+
+def stack(tensors, axis=0, *, dim=None):
+    """Join same-shaped tensors along a new axis (``np.stack``).
+
+    Raises ValueError naming the shapes when they differ.
+    """
+    axis = dim if dim is not None else axis
+    tensors = _tensors_arg("stack", tensors)
+    try:
+        data = np.stack([val(t) for t in tensors], axis=axis)
+    except (ValueError, TypeError) as err:
+        shapes = [np.shape(val(t)) for t in tensors]
+        raise ValueError(f"stack: cannot stack shapes {shapes} along axis {axis} ({err})") from None
+    ax = normalize_axis_index(axis, data.ndim)
+    return record(data, _stack_backward, tuple(tensors), ax)
+
+
+@backward_rule("stack")
+def _stack_backward(g, out, inputs, ax, needs):
+    pre = (slice(None),) * ax
+    return tuple(g[pre + (i,)] if need else None for i, need in enumerate(needs))

@@ -1,0 +1,381 @@
+"""The ``Tensor``: a numpy array that remembers how it was computed.
+
+The class holds data and autograd bookkeeping; each op and its backward rule
+live together in ``tinygrad_edu/ops/``, and the methods and operators here are
+bound to those functions at the bottom of this file.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._mode import mode
+
+__all__ = ["Tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full",
+           "arange", "eye", "rand", "randn"]
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    Args:
+        data: array-like (numpy array, nested lists, Python number, Tensor).
+            It is copied, as ``torch.tensor`` copies; use :func:`from_numpy`
+            to share memory with an existing array instead.
+        requires_grad: record operations on this tensor so that ``backward``
+            can compute ``.grad``. Only floating-point (and complex) dtypes
+            can require grad.
+        dtype: numpy dtype to convert to; by default numpy's choice is kept
+            (Python floats become float64, ints int64).
+
+    Dtypes follow numpy, including NEP 50 promotion: ``float32 * 2.0`` stays
+    float32, ``float32 * float64`` array gives float64. Gradients always have
+    the dtype and shape of their tensor.
+
+    Raises:
+        TypeError: ``requires_grad=True`` with an integer or bool dtype, or
+            data numpy turns into an object array.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_meta", "__weakref__")
+    __hash__ = object.__hash__  # __eq__ is elementwise, identity is the key for graphs
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        arr = np.array(data, dtype=dtype, copy=True)
+        if arr.dtype == object:
+            raise TypeError(
+                f"Tensor: cannot make a numeric array from {type(data).__name__} "
+                f"{data!r:.60}: numpy gave dtype=object"
+            )
+        self.data = arr
+        self.grad = None
+        self._ctx = None
+        self._meta = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, arr):
+        """A leaf around ``arr`` without copying or checks (internal fast path)."""
+        t = _new(cls)
+        t.data = arr
+        t.grad = None
+        t.requires_grad = False
+        t._ctx = None
+        t._meta = None
+        return t
+
+    # ---- autograd state -------------------------------------------------
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place on a leaf; returns self.
+
+        Raises TypeError for integer/bool dtypes (they have no gradient) and
+        RuntimeError on a non-leaf (its flag comes from its inputs).
+        """
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(
+                f"only floating-point tensors can require gradients, got dtype "
+                f"{self.data.dtype}; convert first, e.g. Tensor(x, dtype=np.float64)"
+            )
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf; use detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op (created by the user, or under no_grad)."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The :class:`~tinygrad_edu.autograd.Node` that produced this tensor, or None for a leaf."""
+        return self._ctx
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        Args:
+            gradient: d(loss)/d(self), shaped like self; may be omitted only
+                when self has exactly one element (it is then 1).
+            retain_graph: keep the graph's saved values for another backward;
+                defaults to ``create_graph``.
+            create_graph: record the backward pass itself, so ``.grad`` can be
+                differentiated again (higher-order derivatives).
+
+        Raises:
+            RuntimeError: self does not require grad; self is not a scalar and
+                no gradient is given; the graph was freed by an earlier backward.
+        """
+        from .autograd import run_backward
+
+        if retain_graph is None:
+            retain_graph = create_graph
+        run_backward((self,), (gradient,), retain_graph, create_graph)
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def retain_grad(self):
+        """Make backward fill ``.grad`` of this non-leaf tensor too (no-op on leaves)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: the tensor does not require grad")
+        if self._ctx is not None:
+            self._meta_dict()["retains_grad"] = True
+
+    @property
+    def retains_grad(self) -> bool:
+        """True if ``retain_grad()`` was called on this non-leaf."""
+        return bool(self._meta and self._meta.get("retains_grad"))
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed.
+
+        The hook receives the gradient as a Tensor; if it returns a Tensor (or
+        array) of the same shape, that replaces the gradient for the rest of
+        the backward pass. Returns a handle with ``remove()``.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        hooks = self._meta_dict().setdefault("hooks", [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def _meta_dict(self):
+        if self._meta is None:
+            self._meta = {}
+        return self._meta
+
+    # ---- numpy-like attributes ---------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        """The shape, a tuple of ints (as ``ndarray.shape``)."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The numpy dtype of the data."""
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        """Number of elements (numpy's ``size``)."""
+        return self.data.size
+
+    def numpy(self) -> np.ndarray:
+        """The underlying numpy array (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number.
+
+        Raises ValueError if the tensor has more than one element.
+        """
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to a Python scalar, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        """The data as (nested) Python lists."""
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        # np.asarray(t) gives the data (no graph): lets matplotlib & co. read tensors.
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        extra = ""
+        if self.data.dtype not in (np.float64, np.int64, np.bool_):
+            extra += f", dtype={self.data.dtype}"
+        if self._ctx is not None:
+            extra += f", grad_fn=<{self._ctx.name}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"Tensor({body}{extra})"
+
+    # numpy's dispatch protocols: np.exp(t), np.dot(X, t), np.sum(t, axis=0)...
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _protocol.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _protocol.array_function(func, args, kwargs)
+
+    def __getstate__(self):
+        return {"data": self.data, "requires_grad": self.requires_grad, "grad": self.grad}
+
+    def __setstate__(self, state):
+        # A pickled or deep-copied tensor is a leaf: graphs are not serialised.
+        self.data = state["data"]
+        self.requires_grad = state["requires_grad"]
+        self.grad = state["grad"]
+        self._ctx = None
+        self._meta = None
+
+
+class _HookHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        """Unregister the hook (idempotent)."""
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+_new = object.__new__
+
+
+# ---- factories (PyTorch names, numpy dtype rules) ------------------------
+def from_numpy(arr: np.ndarray, requires_grad=False) -> Tensor:
+    """A Tensor that shares memory with ``arr`` (no copy), as ``torch.from_numpy``."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray, got {type(arr).__name__}")
+    t = Tensor._wrap(arr)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _factory(arr, requires_grad):
+    t = Tensor._wrap(arr)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def zeros(*shape, dtype=np.float64, requires_grad=False) -> Tensor:
+    """A tensor of zeros; ``shape`` as ints or one tuple (default dtype float64)."""
+    return _factory(np.zeros(_shape(shape), dtype=dtype), requires_grad)
+
+
+def ones(*shape, dtype=np.float64, requires_grad=False) -> Tensor:
+    """A tensor of ones; ``shape`` as ints or one tuple (default dtype float64)."""
+    return _factory(np.ones(_shape(shape), dtype=dtype), requires_grad)
+
+
+def full(shape, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of ``shape`` filled with ``fill_value`` (numpy's ``np.full``)."""
+    return _factory(np.full(shape, fill_value, dtype=dtype), requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
+    """Zeros with the shape (and dtype unless given) of ``t``."""
+    return _factory(np.zeros_like(np.asarray(t), dtype=dtype), requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
+    """Ones with the shape (and dtype unless given) of ``t``."""
+    return _factory(np.ones_like(np.asarray(t), dtype=dtype), requires_grad)
+
+
+def arange(*args, dtype=None, requires_grad=False) -> Tensor:
+    """Evenly spaced values, as ``np.arange(start, stop, step)``."""
+    return _factory(np.arange(*args, dtype=dtype), requires_grad)
+
+
+def eye(n, m=None, dtype=np.float64, requires_grad=False) -> Tensor:
+    """The identity matrix of shape (n, m or n)."""
+    return _factory(np.eye(n, m, dtype=dtype), requires_grad)
+
+
+def rand(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
+    """Uniform samples in [0, 1) from ``rng`` (a ``np.random.Generator``; default: a fresh one)."""
+    rng = np.random.default_rng() if rng is None else rng
+    return _factory(rng.random(_shape(shape)).astype(dtype, copy=False), requires_grad)
+
+
+def randn(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
+    """Standard normal samples from ``rng`` (a ``np.random.Generator``; default: a fresh one)."""
+    rng = np.random.default_rng() if rng is None else rng
+    return _factory(rng.standard_normal(_shape(shape)).astype(dtype, copy=False), requires_grad)
+
+
+def _shape(shape):
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+# ---- bind ops as methods and operators -----------------------------------
+from . import _protocol  # noqa: E402
+from .ops import arith, elementwise, linalg, reduce, shape  # noqa: E402
+
+
+def _reflect(fn):
+    def reflected(self, other):
+        return fn(other, self)
+
+    reflected.__name__ = f"r{fn.__name__}"
+    return reflected
+
+
+def _compare(ufunc):
+    def compare(self, other):
+        # Comparisons give a plain bool Tensor: it has no gradient.
+        return Tensor._wrap(ufunc(self.data, other.data if isinstance(other, Tensor) else other))
+
+    return compare
+
+
+Tensor.__add__ = arith.add
+Tensor.__radd__ = _reflect(arith.add)
+Tensor.__sub__ = arith.sub
+Tensor.__rsub__ = _reflect(arith.sub)
+Tensor.__mul__ = arith.mul
+Tensor.__rmul__ = _reflect(arith.mul)
+Tensor.__truediv__ = arith.div
+Tensor.__rtruediv__ = _reflect(arith.div)
+Tensor.__pow__ = arith.pow
+Tensor.__rpow__ = _reflect(arith.pow)
+Tensor.__neg__ = arith.neg
+Tensor.__pos__ = lambda self: self
+Tensor.__matmul__ = linalg.matmul
+Tensor.__rmatmul__ = _reflect(linalg.matmul)
+Tensor.__abs__ = elementwise.abs
+Tensor.__getitem__ = shape.getitem
+Tensor.__lt__ = _compare(np.less)
+Tensor.__le__ = _compare(np.less_equal)
+Tensor.__gt__ = _compare(np.greater)
+Tensor.__ge__ = _compare(np.greater_equal)
+Tensor.__eq__ = _compare(np.equal)
+Tensor.__ne__ = _compare(np.not_equal)
+
+for _name in ("exp", "log", "log1p", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "cos",
+              "clip", "maximum", "minimum"):
+    setattr(Tensor, _name, getattr(elementwise, _name))
+for _name in ("sum", "mean", "max", "min", "var", "std", "logsumexp", "softmax", "log_softmax"):
+    setattr(Tensor, _name, getattr(reduce, _name))
+for _name in ("reshape", "transpose", "squeeze", "expand_dims", "unsqueeze", "broadcast_to",
+              "flatten", "swapaxes", "astype"):
+    setattr(Tensor, _name, getattr(shape, _name))
+Tensor.matmul = linalg.matmul
+Tensor.dot = linalg.dot
+Tensor.T = property(shape.transpose, doc="The tensor with its axes reversed (as ``ndarray.T``).")
+Tensor.float = lambda self: shape.astype(self, np.float32)
+Tensor.double = lambda self: shape.astype(self, np.float64)
