@@ -18,6 +18,8 @@ from .ops.shape import (reshape, transpose, swapaxes, squeeze, expand_dims, unsq
                         broadcast_to, flatten, astype, concatenate, stack)
 from .ops.linalg import matmul, dot
 
+from . import functional, viz  # noqa: E402  (submodules: tinygrad_edu.functional.jacobian, ...)
+
 cat = concatenate
 
 __version__ = "0.1.0"

@@ -155,6 +155,7 @@ class Function:
         def rule_multi(g, out, inputs, ctx, needs):
             return _call_backward(cls, ctx, _split(ctx, g), out, inputs, needs)
 
+        rule_multi.packs_outputs = True  # lets viz label the hidden node
         cls._rule, cls._rule_multi = rule, rule_multi
         cls._select_rules = {}
 

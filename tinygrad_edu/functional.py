@@ -195,7 +195,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         if v is not None:
             vs = _prepare_v(v, outs, is_out_tuple, "output of the function", "vjp", create_graph)
         else:
-            _require_v(outs, "output of the function", "vjp", create_graph)
+            _require_v(outs, "output of the function", "vjp")
             vs = None
         grads = _vjp_raw(outs, ins, vs, create_graph=create_graph)
         res = _fill_zeros(grads, ins, strict, create_graph, "vjp",
