@@ -605,3 +605,12 @@ def test_anomaly_mode_names_the_function_and_the_user_line():
                 and "BadLog.apply" in text)
     assert "'BadLog'" in msg
     assert f"test_function.py:{line}" in msg
+
+
+def test_functional_transforms_go_through_functions():
+    x = Tensor([0.5, -1.0, 2.0])
+    H = tg.functional.hessian(lambda a: Cube.apply(a).sum(), x)
+    np.testing.assert_allclose(H.data, np.diag(6 * x.data))
+    Js, Jc = tg.functional.jacobian(SinCos.apply, x)
+    np.testing.assert_allclose(Js.data, np.diag(np.cos(x.data)))
+    np.testing.assert_allclose(Jc.data, np.diag(-np.sin(x.data)))
