@@ -50,7 +50,7 @@ class Node:
     once the node has been back-propagated without ``retain_graph``.
     """
 
-    __slots__ = ("rule", "inputs", "needs", "saved", "where")
+    __slots__ = ("rule", "inputs", "needs", "saved", "where", "clock")
 
     def __init__(self, rule, inputs, needs, saved):
         self.rule = rule
@@ -58,6 +58,7 @@ class Node:
         self.needs = needs
         self.saved = saved
         self.where = _user_frame() if mode.anomaly else None
+        self.clock = _clock[0]  # in-place writes so far: see inplace.py
 
     @property
     def name(self) -> str:
@@ -151,6 +152,8 @@ def _topological_order(roots):
         node = t._ctx
         if node.inputs is None:
             raise RuntimeError(_FREED)
+        if node.clock != _clock[0]:  # something was written in place since: check
+            check_node(node, t)
         for x, need in zip(node.inputs, node.needs):
             if need and x._ctx is not None and x not in seen:
                 stack.append((x, False))
@@ -361,5 +364,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor imports this module's record)
+
+from .inplace import _clock, check_node  # noqa: E402
 
 _new = Tensor.__new__

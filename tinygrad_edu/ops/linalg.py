@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import backward_rule, record
+from ..tensor import Tensor
 from ._common import shape_of, val
 
 
@@ -23,7 +24,10 @@ def matmul(a, b):
     Raises ValueError naming both shapes when the inner dimensions differ
     or an operand is 0-d.
     """
-    av, bv = val(a), val(b)
+    # Constants are stored as arrays: the backward needs their .ndim and .dtype.
+    a = a if isinstance(a, Tensor) else np.asarray(a)
+    b = b if isinstance(b, Tensor) else np.asarray(b)
+    av, bv = _common_dtype(val(a), val(b))
     try:
         data = np.matmul(av, bv)
     except ValueError as err:
@@ -34,13 +38,33 @@ def matmul(a, b):
     return record(data, _matmul_backward, (a, b))
 
 
+def _common_dtype(av, bv):
+    """Cast both operands to their result dtype when they differ.
+
+    numpy's matmul of mixed dtypes (e.g. the blog's int ``X`` with float
+    weights) takes a non-BLAS loop that sums in another order than
+    ``np.dot``; casting first gives the BLAS path, identical to ``np.dot``
+    (and faster).
+    """
+    da, db = getattr(av, "dtype", None), getattr(bv, "dtype", None)
+    if da is not None and da == db:
+        return av, bv
+    dt = np.result_type(av, bv)
+    return np.asarray(av, dtype=dt), np.asarray(bv, dtype=dt)
+
+
+def _as_dtype_of(x, g):
+    return x if x.dtype == g.dtype else x.astype(g.dtype)
+
+
 def _swap(x):
     return x.T if x.ndim == 2 else np.swapaxes(x, -1, -2)
 
 
 @backward_rule("matmul")
 def _matmul_backward(g, out, inputs, saved, needs):
-    a, b = inputs
+    a, b = (_as_dtype_of(x, g) if need_other else x
+            for x, need_other in zip(inputs, (needs[1], needs[0])))
     if a.ndim >= 2 and b.ndim >= 2:
         return (g @ _swap(b) if needs[0] else None, _swap(a) @ g if needs[1] else None)
     # A 1-D operand is a row vector on the left, a column on the right; give
@@ -70,7 +94,9 @@ def dot(a, b):
     For N-D tensors use :func:`matmul` (numpy's N-D ``dot`` is a different
     product). Raises ValueError for shapes that do not align.
     """
-    av, bv = val(a), val(b)
+    a = a if isinstance(a, Tensor) else np.asarray(a)
+    b = b if isinstance(b, Tensor) else np.asarray(b)
+    av, bv = _common_dtype(val(a), val(b))
     if np.ndim(av) == 0 or np.ndim(bv) == 0:
         from .arith import mul
 
