@@ -614,3 +614,12 @@ def test_functional_transforms_go_through_functions():
     Js, Jc = tg.functional.jacobian(SinCos.apply, x)
     np.testing.assert_allclose(Js.data, np.diag(np.cos(x.data)))
     np.testing.assert_allclose(Jc.data, np.diag(-np.sin(x.data)))
+
+
+def test_input_overwritten_in_place_after_apply_is_caught():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    z = Cube.apply(y)
+    y += 1  # Cube saved y: its backward would use the new values
+    with pytest.raises(RuntimeError, match=r"input 0 \(shape \(2,\)\) of 'Cube' was overwritten"):
+        z.sum().backward()

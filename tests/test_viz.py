@@ -204,3 +204,13 @@ def test_dot_text_is_valid_for_awkward_labels(tmp_path):
     res = subprocess.run(["dot", "-Tsvg"], input=dot.encode(), capture_output=True)
     assert res.returncode == 0, res.stderr.decode()
     assert b"warning" not in res.stderr.lower(), res.stderr.decode()
+
+
+def test_module_parameters_are_labelled_by_their_names():
+    from tinygrad_edu import nn
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1))
+    loss = model(Tensor(np.ones((4, 2)))).sum()
+    _, labels, _ = parse(to_dot(loss, params=model))
+    names = {fields(v)[0] for k, v in labels.items() if k.startswith("t")}
+    assert {"0.weight", "0.bias", "2.weight", "2.bias"} <= names
