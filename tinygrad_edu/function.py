@@ -55,8 +55,9 @@ class FunctionCtx:
     Attributes:
         needs_input_grad: a tuple of bools, one per positional argument of
             ``apply``: True when that argument is a Tensor that requires grad
-            and grad mode is on. ``backward`` may skip work for the others
-            (whatever it returns for them is ignored).
+            and grad mode is on. ``backward`` may skip work for the others: a
+            gradient returned for a Tensor that needs none is ignored (for an
+            argument that is not a Tensor it must be None).
 
     Any other attribute may be set freely in ``forward`` (shapes, axes,
     flags) and read in ``backward``.
@@ -69,6 +70,8 @@ class FunctionCtx:
         self._graph_out = None   # during a create_graph backward: the recorded output
         self._outputs = None     # the tensors forward returned (data holders)
         self._layout = None      # multiple outputs: (offset, total) per output, None if not differentiable
+        self._select_rules = None  # multiple outputs: output index -> its pick rule
+        self._is_tensor = ()     # per argument: was it a Tensor
 
     def save_for_backward(self, *tensors):
         """Keep Tensors (or None) for ``backward``, to be read from ``saved_tensors``.
