@@ -8,7 +8,6 @@ import types
 import numpy as np
 import pytest
 
-import tinygrad_edu as tg
 from tinygrad_edu import Function, Tensor
 from tinygrad_edu.viz import draw, to_dot
 
