@@ -154,6 +154,8 @@ def _run_hooks(t, g, create_graph):
                     f"for a tensor of shape {t.shape}"
                 )
             g = _as_tensor(new) if create_graph else np.array(new.data if isinstance(new, Tensor) else new)
+            if g.dtype != t.dtype:
+                g = g.astype(t.dtype)  # a gradient always has its tensor's dtype
     return g
 
 
@@ -212,6 +214,7 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
     capture = None if inputs is None else {t: None for t in inputs}
     handed = set()  # ids of arrays already stored in some .grad during this call
     prev_mode = mode.grad_enabled
+    check_all = mode.anomaly  # backward run under detect_anomaly checks every node
     mode.grad_enabled = create_graph  # rules record only when building a graph of the backward
     try:
         while heap:
@@ -234,7 +237,7 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
             else:
                 vals = [x.data if isinstance(x, Tensor) else x for x in node.inputs]
                 in_grads = node.rule(g, t.data, vals, node.saved, node.needs)
-            if node.where is not None:
+            if node.where is not None or check_all:
                 _check_finite(node, in_grads)
             for x, gx in zip(node.inputs, in_grads):
                 if gx is None:
@@ -312,7 +315,9 @@ def _check_finite(node, in_grads):
             raise RuntimeError(
                 f"detect_anomaly: the backward of '{node.name}' returned non-finite "
                 f"values (nan or inf) in its gradient for input {k}. The forward op "
-                f"was created at {node.where}"
+                + (f"was created at {node.where}" if node.where is not None else
+                   "ran outside detect_anomaly, so where it was created is unknown: run the "
+                   "forward inside detect_anomaly too")
             )
 
 
