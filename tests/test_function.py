@@ -621,5 +621,5 @@ def test_input_overwritten_in_place_after_apply_is_caught():
     y = x * 1
     z = Cube.apply(y)
     y += 1  # Cube saved y: its backward would use the new values
-    with pytest.raises(RuntimeError, match=r"input 0 \(shape \(2,\)\) of 'Cube' was overwritten"):
+    with pytest.raises(RuntimeError, match=r"saved tensor 0 \(shape \(2,\)\) of 'Cube' was overwritten"):
         z.sum().backward()

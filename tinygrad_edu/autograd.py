@@ -145,7 +145,7 @@ def _as_tensor(g):
 def _run_hooks(t, g, create_graph):
     """Apply ``t``'s hooks to gradient ``g``; a hook may return a replacement."""
     for hook in t._meta["hooks"]:
-        gt = g if create_graph else Tensor._wrap(g)
+        gt = g if create_graph else Tensor._wrap(_read_only(g))
         new = hook(gt)
         if new is not None:
             if tuple(new.shape) != t.shape:
@@ -157,6 +157,14 @@ def _run_hooks(t, g, create_graph):
             if g.dtype != t.dtype:
                 g = g.astype(t.dtype)  # a gradient always has its tensor's dtype
     return g
+
+
+def _read_only(g):
+    """A read-only view of gradient ``g``: hooks must not modify their argument,
+    which may be the very array the engine hands to other tensors too."""
+    v = np.asarray(g).view()
+    v.flags.writeable = False
+    return v
 
 
 def _seed_gradients(roots, grad_outputs, create_graph):
@@ -247,11 +255,14 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
                     gx = unbroadcast(gx, xd.shape)
                 if gx.dtype is not xd.dtype and gx.dtype != xd.dtype:
                     gx = gx.astype(xd.dtype)
+                xc = x._ctx
+                if xc is not None and xc.clock != node.clock:  # a write happened in between
+                    check_edge(node, x)
                 prev = grads.get(x)
                 if prev is None:
                     grads[x] = gx
-                    if x._ctx is not None:
-                        heappush(heap, (-x._ctx.seq, x))
+                    if xc is not None:
+                        heappush(heap, (-xc.seq, x))
                 else:
                     grads[x] = prev + gx
             if not retain_graph:
@@ -304,6 +315,7 @@ def _accumulate_grad(t, g, create_graph, handed):
         t.grad = Tensor._wrap(t.grad.data + g)
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
+        _write(t.grad.data)  # a graph that read this .grad must not use the new value
 
 
 def _check_finite(node, in_grads):
@@ -372,6 +384,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 from .tensor import Tensor  # noqa: E402  (Tensor imports this module's record)
 
-from .inplace import _clock, check_node  # noqa: E402
+from .inplace import _clock, _write, check_edge, check_node  # noqa: E402
 
 _new = Tensor.__new__

@@ -104,6 +104,10 @@ class FunctionCtx:
             return tuple(t for t, _ in self._saved)
         return tuple(t if j is None else self._output_in_graph(j) for t, j in self._saved)
 
+    def _saved_arrays(self):
+        """The arrays ``saved_tensors`` gives backward (read by inplace.check_node)."""
+        return [t.data for t, _ in (self._saved or ()) if t is not None]
+
     def _output_in_graph(self, j):
         out = self._graph_out
         if self._layout is None:

@@ -1,28 +1,48 @@
 """In-place operations (``+=``, ``-=``, ``*=``, ``/=``, ``t[idx] = v``) and version checks.
 
-An in-place op overwrites memory that the graph may still need. PyTorch's
-answer, which we follow, is a version counter: every in-place write bumps
-one, each recorded op notes the counter when it is created, and backward
-refuses (RuntimeError naming the op) to use a tensor or an array that was
-overwritten after an op recorded it. So an in-place op can make backward
-fail, but never makes it silently wrong.
+An in-place op overwrites memory that the graph may still need. Our promise,
+as PyTorch's: an in-place op may make backward raise (RuntimeError naming
+the op), but never makes it silently wrong.
 
-How it is kept cheap: one global clock counts in-place writes; each graph
-node stores the clock at its creation. If the clock has not moved when
-backward reaches the node (the usual case), nothing was overwritten and no
-check runs. Otherwise :func:`check_node` looks at the write stamps of the
-node's inputs and output: per Tensor object (it was rebound by an in-place
-op) and per memory buffer (an in-place write through a view, ``detach()``,
-or an optimizer step).
+Three kinds of writes, told apart because they break different things:
 
-The in-place op itself is the out-of-place op applied to a snapshot of the
-old value, after which the tensor takes over the result's data (written
-into its own memory) and graph node. ``.data`` writes bypass all of this:
-they are the documented unsafe escape hatch.
+- A *recorded* in-place op (``h += w`` while gradients flow) gives ``h`` a new
+  graph node. The op is the out-of-place op applied to a snapshot of the old
+  value; the snapshot keeps ``h``'s old node, and ``h`` takes the result's
+  node, with the result written into ``h``'s own memory. Ops recorded
+  earlier that consumed ``h`` refer to the Tensor object ``h``, so during
+  backward :func:`check_node` sends their gradient to the snapshot ("the
+  version of ``h`` they saw"), and their rules read the snapshot's values.
+  So ``y = h * 3; h *= 2`` back-propagates correctly through both.
+- An *untracked* write (in-place under ``no_grad``, through ``detach()``, an
+  optimizer step, ``load_state_dict``, gradient accumulation) changes values
+  without changing any graph. A node whose rule reads a value that changed
+  after it was recorded raises; one that does not read it (``add`` needs
+  neither input's value) is unaffected, as in PyTorch.
+- ``.data`` writes bypass all of this: the documented unsafe escape hatch.
+
+Bookkeeping. A global clock counts writes (under a lock, so it never runs
+backwards when threads write at once). Each graph node stores the clock at
+its creation (``Node.clock``); while the clock has not moved, backward skips
+every check (the usual case, so checks cost nothing in plain training).
+Each written memory buffer has a stamp (its last write, and its recent
+recorded writes); each Tensor rebound by a recorded op keeps a short list of
+its versions (write time, the snapshot, the buffer's previous stamp). Which values a rule reads is found once per rule from its
+code (does it mention ``out`` / ``inputs`` at all), conservatively.
+
+Views. A recorded write into memory that other graph tensors view (a
+``reshape`` of ``h``, then ``h += w``) changes their values but not their
+graph; :func:`check_edge` refuses a gradient that would flow through such a
+view into an op that read it after the write (reading it before is fine).
+A recorded in-place op on a tensor that is itself a numpy view of other
+memory is refused outright. Not tracked (we have no view tracking): a view
+taken while its base needed no grad (``v = base[0]``) sees a later recorded
+write into ``base`` as new values without graph, like a ``detach()`` alias.
 """
 from __future__ import annotations
 
-import itertools
+import dis
+import threading
 import weakref
 
 import numpy as np
@@ -30,15 +50,15 @@ import numpy as np
 from ._mode import mode
 from .tensor import Tensor
 
-__all__ = ["clock", "mark_modified", "check_node", "inplace"]
+__all__ = ["clock", "mark_modified", "check_node", "check_edge", "inplace"]
 
-_ticks = itertools.count(1)  # next() is atomic under the GIL: safe across threads
-_clock = [0]            # number of in-place writes so far; read by every new Node
-_stamps: dict = {}      # id(memory owner) -> (weakref to it, clock at its last write)
+_lock = threading.RLock()  # re-entrant: a weakref callback may fire while it is held
+_clock = [0]               # number of writes so far; read by every new Node
+_stamps: dict = {}         # id(memory owner) -> [weakref to it, last write, recent recorded writes, older bound]
 
 
 def clock() -> int:
-    """The current in-place write clock."""
+    """The current in-place write clock (number of writes since import)."""
     return _clock[0]
 
 
@@ -51,46 +71,146 @@ def _owner(arr):
 
 def _forget(key):
     def drop(_ref):
-        entry = _stamps.get(key)
-        if entry is not None and entry[0]() is None:
-            del _stamps[key]
+        with _lock:
+            entry = _stamps.get(key)
+            if entry is not None and entry[0]() is None:
+                del _stamps[key]
     return drop
 
 
+_KEEP = 16  # recorded writes remembered per buffer (older ones: see entry[3])
+
+
+def _write(arr, recorded=False):
+    """Stamp a write of ``arr``'s memory; return (this write's time, the memory's previous write time)."""
+    owner = _owner(arr)
+    key = id(owner)
+    with _lock:
+        now = _clock[0] = _clock[0] + 1
+        entry = _stamps.get(key)
+        if entry is None or entry[0]() is not owner:  # new, or a dead array's id reused
+            entry = _stamps[key] = [weakref.ref(owner, _forget(key)), 0, [], 0]
+        prev = entry[1]
+        entry[1] = now
+        if recorded:
+            times = entry[2]
+            times.append(now)
+            if len(times) > _KEEP:
+                entry[3] = times.pop(0)  # the latest forgotten recorded write
+    return now, prev
+
+
 def mark_modified(arr=None, tensor=None):
-    """Record that ``arr``'s memory and/or the Tensor ``tensor`` were just written in place.
+    """Record an untracked in-place write of ``arr``'s memory (or of ``tensor.data``).
 
-    Optimizers mark the parameters they update, so a graph retained from
-    before the step refuses to back-propagate with the new weights.
+    Library code that writes a Tensor's data in place outside the graph
+    (optimizer steps, ``load_state_dict``, gradient accumulation) calls this,
+    so that a graph recorded before the write refuses to back-propagate with
+    the new values. Returns the write's clock time.
     """
-    now = _clock[0] = next(_ticks)
-    if arr is not None:
-        owner = _owner(arr)
-        entry = _stamps.get(id(owner))
-        ref = entry[0] if entry is not None and entry[0]() is owner else weakref.ref(owner, _forget(id(owner)))
-        _stamps[id(owner)] = (ref, now)
-    if tensor is not None:
-        tensor._meta_dict()["written_at"] = now
+    if arr is None:
+        if tensor is None:
+            raise TypeError("mark_modified: pass an array or a tensor")
+        arr = tensor.data
+    return _write(arr)[0]
 
 
-def _memory_written_after(arr, when):
+def _entry(arr):
     owner = _owner(arr)
     entry = _stamps.get(id(owner))
-    return entry is not None and entry[0]() is owner and entry[1] > when
+    return entry if entry is not None and entry[0]() is owner else None
 
 
+def _written_after(arr, when):
+    entry = _entry(arr)
+    return entry is not None and entry[1] > when
+
+
+# ---- which values a backward rule reads -----------------------------------
+def _reads(rule):
+    """(reads its inputs' values, reads its output's value) for a backward rule.
+
+    Found from the rule's code: a rule that never mentions its ``inputs``
+    (or ``out``) parameter cannot read it. Anything unusual (no code object,
+    ``*args``, a nested function capturing it, ``locals()``) counts as
+    reading both, which only makes the check stricter.
+    """
+    flags = getattr(rule, "_tg_reads", None)
+    if flags is None:
+        flags = _analyse(rule)
+        try:
+            rule._tg_reads = flags
+        except (AttributeError, TypeError):
+            pass
+    return flags
+
+
+def _analyse(rule):
+    code = getattr(rule, "__code__", None)
+    if code is None or code.co_argcount < 5 or "locals" in code.co_names or "vars" in code.co_names:
+        return True, True
+    out_name, inputs_name = code.co_varnames[1], code.co_varnames[2]
+    used = set(code.co_cellvars)  # captured by an inner function: assume read
+    for ins in dis.get_instructions(code):
+        arg = ins.argval
+        if isinstance(arg, str):
+            used.add(arg)
+        elif isinstance(arg, tuple):  # LOAD_FAST_LOAD_FAST (3.13+) names two locals
+            used.update(a for a in arg if isinstance(a, str))
+    return inputs_name in used, out_name in used
+
+
+# ---- the check run by the engine -------------------------------------------
 def check_node(node, out):
-    """Raise RuntimeError if anything ``node`` recorded was overwritten after it recorded it."""
+    """Make ``node`` safe to back-propagate after writes that happened since it was recorded.
+
+    Called by the engine only when the write clock moved since the node's
+    creation. Inputs rebound by a recorded in-place op are replaced (in
+    ``node.inputs``) by their snapshot from the node's time. Raises
+    RuntimeError naming the op if a value its rule reads was overwritten,
+    if its output's memory got a recorded write through another tensor (so
+    ``out``'s value no longer matches its graph), or if a rebound input's
+    snapshot is gone.
+    """
     when = node.clock
-    for k, x in enumerate(node.inputs):
+    reads_in, reads_out = _reads(node.rule)
+    inputs = node.inputs
+    new = None
+    for k, x in enumerate(inputs):
         if isinstance(x, Tensor):
-            written = x._meta is not None and x._meta.get("written_at", -1) > when
-            if written or _memory_written_after(x.data, when):
+            versions = x._meta.get("versions") if x._meta is not None else None
+            if versions and versions[-1][0] > when:
+                y = _version_at(node, k, x, versions, when, reads_in)
+                if y is not x:
+                    new = list(inputs) if new is None else new
+                    new[k] = y
+            elif reads_in and _written_after(x.data, when):
                 _raise(node, f"input {k} (shape {x.shape})")
-        elif isinstance(x, np.ndarray) and _memory_written_after(x, when):
+        elif reads_in and isinstance(x, np.ndarray) and _written_after(x, when):
             _raise(node, f"input {k} (a constant array of shape {x.shape})")
-    if _memory_written_after(out.data, when):
+    if reads_out and _written_after(out.data, when):
         _raise(node, f"its output (shape {out.shape})")
+    saved_arrays = getattr(node.saved, "_saved_arrays", None)  # a Function's ctx
+    if saved_arrays is not None:
+        for k, arr in enumerate(saved_arrays()):
+            if _written_after(arr, when):
+                _raise(node, f"saved tensor {k} (shape {arr.shape})")
+    if new is not None:
+        node.inputs = tuple(new)
+
+
+def _version_at(node, k, x, versions, when, reads):
+    """The tensor standing for ``x`` as it was at clock ``when`` (x itself or a snapshot)."""
+    for w, snap, prev in versions:
+        if w > when:
+            break
+    if not node.needs[k] and not reads:
+        return x  # neither its graph nor its value is used
+    if reads and prev > when:
+        # the memory was also written (untracked) between the node and the
+        # recorded write, so the snapshot does not hold the node's values
+        _raise(node, f"input {k} (shape {x.shape})")
+    return snap
 
 
 def _raise(node, what):
@@ -101,14 +221,51 @@ def _raise(node, what):
     )
 
 
+def check_edge(node, x):
+    """Raise if ``x`` got its value from a write that its own graph does not describe.
+
+    Called by the engine for a gradient going from ``node`` to ``x`` when
+    ``x`` was produced at another clock time than ``node`` (so something was
+    written in between). The danger: ``x`` shares memory (a view, a
+    ``detach()`` alias) with a tensor that a recorded in-place op rewrote
+    after ``x``'s op ran and before ``node`` read ``x``; ``x``'s value then
+    came from that write, but its graph does not say so.
+    """
+    entry = _entry(x.data)
+    if entry is None:
+        return
+    made, used = x._ctx.clock, node.clock
+    if entry[3] > made or any(made < w <= used for w in entry[2]):
+        raise RuntimeError(
+            f"the output of '{x._ctx.name}' (shape {x.shape}) shares memory with a tensor that "
+            f"an in-place operation rewrote after '{x._ctx.name}' ran and before '{node.name}' "
+            f"used it: '{node.name}' saw the new values, but the graph of that output describes "
+            "the old ones. Take the view (or detach) after the in-place op, or clone() it before."
+        )
+
+
+def _add_version(t, w, snapshot, prev):
+    """Remember ``snapshot`` as ``t``'s value and graph before the recorded write at ``w``.
+
+    Held strongly, as long as ``t`` lives: in one backward pass the in-place
+    op's node (which also holds the snapshot) may be freed before an older
+    consumer of ``t`` is reached. A snapshot is a copy of ``t``'s data only;
+    the graph it points to is freed by backward as usual.
+    """
+    t._meta_dict().setdefault("versions", []).append((w, snapshot, prev))
+
+
+# ---- the in-place op -------------------------------------------------------
 def inplace(t, op, name, *args):
     """Apply out-of-place ``op(t, *args)`` and write the result into ``t`` itself.
 
     Raises:
         RuntimeError: ``t`` is a leaf that requires grad (outside no_grad), or
-            a view of another tensor's memory while gradients flow.
+            a view of other memory while gradients flow.
         ValueError: the result's shape differs from ``t``'s (in place cannot
-            broadcast ``t`` itself) or its dtype cannot be cast to ``t``'s.
+            broadcast ``t`` itself), its dtype cannot be cast to ``t``'s, or
+            ``t``'s memory is read-only.
+        On error, ``t`` and the operands are unchanged.
     """
     grad_on = mode.grad_enabled
     if grad_on and t.requires_grad and t._ctx is None:
@@ -118,17 +275,27 @@ def inplace(t, op, name, *args):
             "tinygrad_edu.no_grad(), or use an out-of-place op."
         )
     recording = grad_on and (t.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args))
-    if recording and t.data.base is not None and t._ctx is not None:
+    if recording and t.data.base is not None:
         raise RuntimeError(
-            f"{name}: in-place ops on a view (the result of reshape, transpose, indexing...) "
-            "are not supported while gradients flow, because the viewed tensor's graph "
-            "would not see the change; use an out-of-place op or clone() first."
+            f"{name}: in-place ops on a view (the result of reshape, transpose, indexing, or "
+            "from_numpy of a view) are not supported while gradients flow, because the viewed "
+            "memory's other tensors would not get the graph; use an out-of-place op or clone() first."
         )
-    old = Tensor._wrap(t.data.copy() if recording else t.data)
+    if not t.data.flags.writeable:
+        raise ValueError(
+            f"{name}: the tensor's memory is read-only (e.g. a broadcast_to result, or a "
+            "gradient passed to a hook); clone() it first"
+        )
     if recording:
+        old = Tensor._wrap(t.data.copy())
         old.requires_grad, old._ctx = t.requires_grad, t._ctx
-    # t += t must read the old t on both sides, not the tensor being rebound
-    result = op(old, *(old if a is t else a for a in args))
+        owner = _owner(t.data)
+        # t += t must read the old t on both sides; an operand sharing t's
+        # memory (t += t.T) is read before the write, so it gets a copy.
+        args = tuple(old if a is t else _unaliased(a, owner) for a in args)
+    else:
+        old = Tensor._wrap(t.data)
+    result = op(old, *args)
     if result.shape != t.shape:
         raise ValueError(
             f"{name}: the result has shape {result.shape} but the tensor modified in place "
@@ -140,9 +307,21 @@ def inplace(t, op, name, *args):
             f"convert first (t = t.astype(...))"
         )
     np.copyto(t.data, result.data, casting="same_kind")
-    mark_modified(t.data, t)
-    if recording:
-        t._ctx, t.requires_grad = result._ctx, result.requires_grad
-        if t._ctx is not None:
-            t._ctx.clock = _clock[0]  # its output is this write, not a later one
+    if recording and result._ctx is not None:
+        w, prev = _write(t.data, recorded=True)
+        _add_version(t, w, old, prev)
+        t._ctx, t.requires_grad = result._ctx, True
+        t._ctx.clock = w  # its output is this write; anything later is checked
+    else:
+        _write(t.data)
     return t
+
+
+def _unaliased(a, owner):
+    from .ops.shape import clone
+
+    if isinstance(a, Tensor) and _owner(a.data) is owner:
+        return clone(a)
+    if isinstance(a, np.ndarray) and _owner(a) is owner:
+        return a.copy()
+    return a

@@ -11,6 +11,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from ..inplace import mark_modified
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -249,6 +250,7 @@ class Module:
             staged.append((t, arr))
         for t, arr in staged:
             t.data[...] = arr  # in place: optimizers keep referring to the same arrays
+            mark_modified(t.data)  # a graph recorded before the load must not use the new values
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -------------------------------------------------------

@@ -216,36 +216,64 @@ def _index_add_backward(g, out, inputs, idx, needs):
     return (g[idx],)
 
 
+def _may_repeat(idx):
+    """True if ``idx`` holds an integer array, so one element may be selected twice."""
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    return any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts)
+
+
 def setitem(x, idx, value):
     """A copy of ``x`` with ``x[idx] = value`` (numpy assignment rules; ``value`` broadcasts).
 
     The out-of-place form behind ``t[idx] = value``. Gradient: to ``x``,
-    ``g`` with zeros where it was overwritten; to ``value``, ``g[idx]``
-    (summed over broadcast axes by the engine).
+    ``g`` with zeros where it was overwritten; to ``value``, ``g`` at the
+    places it was written (summed over broadcast axes by the engine). When
+    an integer-array index names an element twice, numpy keeps one of the
+    written values; here the last one, and only it receives the gradient.
 
     Raises IndexError for an invalid index, ValueError when ``value`` does
     not broadcast to the indexed shape (both shapes named).
     """
     idx = _index_value(idx)
+    v = val(value)
     data = x.data.copy()
     try:
-        data[idx] = val(value)
+        if _may_repeat(idx):
+            # Number the written elements and let numpy's assignment pick the
+            # winners; then write exactly those, so values and gradient agree.
+            target = data[idx].shape
+            vb = np.broadcast_to(np.asarray(v), target)
+            ids = np.full(data.shape, -1, dtype=np.intp)
+            ids[idx] = np.arange(vb.size).reshape(target)
+            hit = ids >= 0
+            data[hit] = vb.reshape(-1)[ids[hit]]
+            saved = (idx, target, np.flatnonzero(hit), ids[hit])
+        else:
+            data[idx] = v
+            saved = (idx, None, None, None)
     except IndexError as err:
         raise IndexError(f"setitem: index {idx!r} is invalid for a tensor of shape {x.shape} ({err})") from None
     except ValueError as err:
-        raise ValueError(f"setitem: a value of shape {np.shape(val(value))} cannot be assigned to "
+        raise ValueError(f"setitem: a value of shape {np.shape(v)} cannot be assigned to "
                          f"x[{idx!r}] of a tensor of shape {x.shape} ({err})") from None
-    return record(data, _setitem_backward, (x, value), idx)
+    return record(data, _setitem_backward, (x, value), saved)
 
 
 @backward_rule("setitem")
-def _setitem_backward(g, out, inputs, idx, needs):
-    gx = None
+def _setitem_backward(g, out, inputs, saved, needs):
+    idx, target, where, winners = saved
+    gx = gv = None
     if needs[0]:
-        hit = np.zeros(out.shape, dtype=bool)
+        hit = np.zeros(g.shape, dtype=bool)
         hit[idx] = True
         gx = np.where(hit, 0, g)
-    return (gx, g[idx] if needs[1] else None)
+    if needs[1]:
+        if target is None:
+            gv = g[idx]
+        else:  # each written element gets the gradient of the place it won
+            n = int(np.prod(target))
+            gv = index_add(g.reshape(-1)[where], winners, (n,)).reshape(target)
+    return (gx, gv)
 
 
 # ---- joining --------------------------------------------------------------
