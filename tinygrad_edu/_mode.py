@@ -17,6 +17,24 @@ class _Mode(threading.local):
     grad_enabled = True
     anomaly = False
 
+    def __init__(self):
+        # Values to restore on leaving a context, per thread and per context
+        # manager instance (a stack: it may be entered twice). An instance may
+        # be shared by threads (a module-level ``NO_GRAD = no_grad()``), so it
+        # keeps no state itself; per instance, so contexts left out of order
+        # (a generator suspended inside one) restore their own value.
+        self.saved = {}
+
+    def push(self, ctx, value):
+        self.saved.setdefault(id(ctx), []).append(value)
+
+    def pop(self, ctx):
+        stack = self.saved[id(ctx)]
+        value = stack.pop()
+        if not stack:
+            del self.saved[id(ctx)]
+        return value
+
 
 mode = _Mode()
 
@@ -32,18 +50,18 @@ class _GradModeContext:
     _target: bool
 
     def __enter__(self):
-        self._prev = mode.grad_enabled
+        mode.push(self, mode.grad_enabled)
         mode.grad_enabled = self._target
         return self
 
     def __exit__(self, *exc):
-        mode.grad_enabled = self._prev
+        mode.grad_enabled = mode.pop(self)
         return False
 
     def __call__(self, func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self.__class__() if type(self) is not set_grad_enabled else set_grad_enabled(self._target):
+            with self:
                 return func(*args, **kwargs)
 
         return wrapper

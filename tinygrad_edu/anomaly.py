@@ -28,18 +28,18 @@ class detect_anomaly:
         self.check_nan = check_nan
 
     def __enter__(self):
-        self._prev = mode.anomaly
+        mode.push(self, mode.anomaly)  # per thread: an instance may be shared
         mode.anomaly = self.check_nan
         return self
 
     def __exit__(self, *exc):
-        mode.anomaly = self._prev
+        mode.anomaly = mode.pop(self)
         return False
 
     def __call__(self, func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with detect_anomaly(self.check_nan):
+            with self:
                 return func(*args, **kwargs)
 
         return wrapper
