@@ -252,7 +252,46 @@ def _add_version(t, w, snapshot, prev):
     consumer of ``t`` is reached. A snapshot is a copy of ``t``'s data only;
     the graph it points to is freed by backward as usual.
     """
-    t._meta_dict().setdefault("versions", []).append((w, snapshot, prev))
+    meta = t._meta_dict()
+    versions = meta.setdefault("versions", [])
+    if not versions:  # no op recorded before t's first node can have consumed t
+        meta["born"] = snapshot._ctx.seq if snapshot._ctx is not None else -1
+    versions.append((w, snapshot, prev))
+
+
+_WALK_LIMIT = 10_000
+
+
+def _reroute(t, args):
+    """Point nodes in the operands' graphs that consumed ``t`` at the snapshot now.
+
+    Without this, ``h += f(h)`` is a reference cycle: ``h`` -> its new node ->
+    ``f(h)``'s graph -> ``h``, which only the garbage collector could free.
+    Nodes elsewhere are rerouted by :func:`check_node` during backward (they
+    hold ``t`` but are not held by it). Only nodes created after ``t``'s first
+    node are visited; a node whose rule reads a value that changed since is
+    left for ``check_node`` to refuse.
+    """
+    meta = t._meta
+    versions, born = meta["versions"], meta["born"]
+    stack = [a._ctx for a in args if isinstance(a, Tensor) and a._ctx is not None]
+    seen = set()
+    while stack and len(seen) < _WALK_LIMIT:
+        node = stack.pop()
+        if node.seq <= born or id(node) in seen or node.inputs is None:
+            continue
+        seen.add(id(node))
+        inputs = node.inputs
+        for k, x in enumerate(inputs):
+            if x is t:
+                for w, snap, prev in versions:
+                    if w > node.clock:
+                        break
+                if not (prev > node.clock and _reads(node.rule)[0]):
+                    inputs = inputs[:k] + (snap,) + inputs[k + 1:]
+            elif isinstance(x, Tensor) and x._ctx is not None:
+                stack.append(x._ctx)
+        node.inputs = inputs
 
 
 # ---- the in-place op -------------------------------------------------------
@@ -310,6 +349,7 @@ def inplace(t, op, name, *args):
     if recording and result._ctx is not None:
         w, prev = _write(t.data, recorded=True)
         _add_version(t, w, old, prev)
+        _reroute(t, args)
         t._ctx, t.requires_grad = result._ctx, True
         t._ctx.clock = w  # its output is this write; anything later is checked
     else:
