@@ -1,0 +1,132 @@
+"""Benchmark tinygrad_edu against hand-written numpy (and PyTorch CPU, if installed).
+
+Usage::
+
+    python benchmarks/run.py            # full run, a minute or two
+    python benchmarks/run.py --quick    # a few seconds (the test suite's smoke test)
+    python benchmarks/run.py --only W1,W4 --no-torch
+
+Prints a Markdown report: the machine, a table of medians and of ratios to
+hand-written numpy measured in the same run, the issue's targets, and the
+checks that every contender computed the reference's numbers. A contender
+that computes something else is flagged MISMATCH instead of timed; the
+exit status is 1 if any check failed. BLAS is pinned to one thread.
+Benchmarks the tinygrad_edu of this checkout, not an installed one.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[0] = ROOT  # this checkout's tinygrad_edu and benchmarks package (not benchmarks/ itself)
+
+from benchmarks import threads  # noqa: E402  (before numpy: may set thread env vars)
+
+THREAD_NOTE = threads.before_numpy()
+
+import numpy as np  # noqa: E402
+
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="few repetitions and short chains: a smoke run of a few seconds")
+    p.add_argument("--only", default=",".join(WORKLOADS),
+                   help="comma-separated workloads to run (default: all)")
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    args = p.parse_args(argv)
+    args.only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+    unknown = sorted(set(args.only) - set(WORKLOADS))
+    if unknown:
+        p.error(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
+    return args
+
+
+def import_torch(disabled):
+    if disabled:
+        return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    torch = import_torch(args.no_torch)
+    pools = threads.after_imports(torch)
+
+    import tinygrad_edu as tg
+
+    from benchmarks import chain, memory, mlp, report, suite, xor
+
+    cfg = suite.Config.make(args.quick)
+    lines = [f"# tinygrad_edu benchmarks{' (quick mode)' if args.quick else ''}", ""]
+    lines += report.machine_lines(np, tg, torch, pools, THREAD_NOTE)
+    lines += ["- timing: contenders interleaved round by round (A, B, C, A, B, C, ...); "
+              "median per contender; ratio = median over rounds of (contender / reference in "
+              "the same round); spread = interquartile range / median, as ±half", ""]
+    report.write(lines)
+
+    rows, checks, notes = [], [], []
+    titles = {"W1": xor.NAME, "W2": mlp.W2["name"], "W3": mlp.W3["name"], "W4": chain.NAME,
+              "W5": memory.NAME}
+    linear = None
+    took = {}
+    for key in args.only:
+        gc.collect()  # garbage of the previous workload is not this one's cost
+        t0 = time.perf_counter()
+        if key == "W1":
+            r, c, n = suite.w1(cfg, torch)
+        elif key == "W2":
+            r, c, n = suite.w2(cfg, torch)
+        elif key == "W3":
+            r, c, n = suite.w3(cfg, torch)
+        elif key == "W4":
+            r, c, n = suite.w4(cfg, torch)
+            r2, c2, linear = suite.w4_linear(cfg, torch)
+            r, c = r + r2, c + c2
+        else:
+            r, c, n = suite.w5(cfg, torch, os.path.abspath(__file__))
+        took[key] = time.perf_counter() - t0
+        rows += r
+        checks += c
+        notes += n
+
+    out = ["## Workloads", ""]
+    out += [f"- {titles[k]} (measured in {took[k]:.1f} s)" for k in args.only]
+    if "W4" in args.only:
+        out.append(f"- W4 linear: the W4 chain at {', '.join(f'{n:,}' for n in cfg.linear_lengths)}"
+                   " ops; median = time of the longest chain (fwd+bwd); ratio = per-op time at "
+                   "the longest length / at the shortest (1.00 = perfectly linear)")
+    out += [f"- {n}" for n in notes]
+    out += ["- reference = hand-written numpy (W4: a plain numpy tape, one closure per op)", ""]
+    out += ["## Results", ""]
+    if args.quick:
+        out += ["Quick mode: few repetitions, so the timings are indicative only.", ""]
+    out += report.results_table(rows) + [""]
+    if linear is not None:
+        out += ["## W4: time per op against chain length", ""]
+        out += report.linear_table(cfg.linear_lengths, linear) + [""]
+    out += ["## Checks against the reference (same run)", ""] + report.check_lines(checks)
+    failed = [c for c in checks if c.status != "ok"]
+    out += ["", f"{len(failed)} check(s) failed." if failed else "All checks passed."]
+    report.write(out)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--w5-child":
+        threads.after_imports(None)
+        from benchmarks import memory as _memory
+
+        _memory.child_main(sys.argv[2])
+    else:
+        sys.exit(main())
