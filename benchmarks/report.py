@@ -37,7 +37,7 @@ def _git_revision(path):
     return rev.stdout.strip() or None
 
 
-def machine_lines(np, tg, torch, pools, thread_note):
+def machine_lines(np, tg, torch, pools, thread_note, no_torch_reason=None):
     """Bullet lines describing the machine, the libraries and how BLAS was pinned."""
     cpus = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
@@ -63,7 +63,7 @@ def machine_lines(np, tg, torch, pools, thread_note):
     else:
         lines.append("- BLAS/OpenMP pinned to 1 thread with threadpoolctl")
     if torch is None:
-        lines.append("- PyTorch: not installed, its column is skipped")
+        lines.append(f"- PyTorch: {no_torch_reason or 'not installed'}")
     else:
         lines.append(f"- PyTorch {torch.__version__}, torch.get_num_threads() = "
                      f"{torch.get_num_threads()}")
