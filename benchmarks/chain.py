@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .harness import perf_counter
+from .harness import elapsed, stamp
 
 NAME = "W4 chain of x*1.0001, x+0.0001 on 1 element (float64): time per op"
 MUL, ADD = 1.0001, 0.0001
@@ -66,14 +66,14 @@ def numpy_tape(n):
     """The reference: the chain on a :class:`Tape`."""
     tape = Tape()
     x0 = x = Var(np.array([1.0]))
-    t0 = perf_counter()
+    t0 = stamp()
     for _ in range(n // 2):
         x = tape.mul(x, MUL)
         x = tape.add(x, ADD)
-    t1 = perf_counter()
+    fwd = elapsed(t0)
+    t1 = stamp()
     tape.backward(x)
-    t2 = perf_counter()
-    return dict(fwd=t1 - t0, bwd=t2 - t1, value=x.value, grad=x0.grad)
+    return dict(fwd=fwd, bwd=elapsed(t1), value=x.value, grad=x0.grad)
 
 
 def tinygrad_edu_chain(n):
@@ -81,27 +81,27 @@ def tinygrad_edu_chain(n):
     import tinygrad_edu as tg
 
     x0 = x = tg.Tensor(np.array([1.0]), requires_grad=True)
-    t0 = perf_counter()
+    t0 = stamp()
     for _ in range(n // 2):
         x = x * MUL
         x = x + ADD
-    t1 = perf_counter()
+    fwd = elapsed(t0)
+    t1 = stamp()
     x.backward()
-    t2 = perf_counter()
-    return dict(fwd=t1 - t0, bwd=t2 - t1, value=x.data, grad=x0.grad.data)
+    return dict(fwd=fwd, bwd=elapsed(t1), value=x.data, grad=x0.grad.data)
 
 
 def torch_chain(torch, n):
     """The chain on a torch tensor, then ``backward()``."""
     x0 = x = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
-    t0 = perf_counter()
+    t0 = stamp()
     for _ in range(n // 2):
         x = x * MUL
         x = x + ADD
-    t1 = perf_counter()
+    fwd = elapsed(t0)
+    t1 = stamp()
     x.backward()
-    t2 = perf_counter()
-    return dict(fwd=t1 - t0, bwd=t2 - t1, value=x.detach().numpy().copy(),
+    return dict(fwd=fwd, bwd=elapsed(t1), value=x.detach().numpy().copy(),
                 grad=x0.grad.numpy().copy())
 
 

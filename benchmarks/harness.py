@@ -6,6 +6,13 @@ by round (A, B, C, A, B, C, ...), so slow drifts of the machine (frequency,
 a neighbour's load) hit all of them alike; each round gives one sample per
 contender and the reports use medians. A ratio to the reference is the
 median over rounds of ``contender / reference`` *in the same round*.
+
+Times are process CPU time by default (``use_clock("wall")`` for wall
+time): on a small shared machine the scheduler hands the cores to other
+processes now and then, which wall time would charge to whichever
+contender was running. With BLAS and PyTorch pinned to one thread, a
+process's CPU time is its work. The share of CPU the process got while
+being timed (:func:`cpu_share`) tells how loaded the machine was.
 """
 from __future__ import annotations
 
@@ -16,7 +23,42 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-perf_counter = time.perf_counter
+# ---- clocks -----------------------------------------------------------------
+CLOCKS = {"cpu": "process CPU time", "wall": "wall-clock time"}
+_clock = "cpu"
+_usage = {"wall": 0.0, "cpu": 0.0}  # totals over all timed intervals
+
+
+def use_clock(name: str):
+    """Time with ``"cpu"`` (process CPU time, the default) or ``"wall"`` (perf_counter)."""
+    global _clock
+    if name not in CLOCKS:
+        raise ValueError(f"unknown clock {name!r}; choose from {sorted(CLOCKS)}")
+    _clock = name
+
+
+def clock_name() -> str:
+    """The clock in use, in words."""
+    return CLOCKS[_clock]
+
+
+def stamp():
+    """The start of a timed interval: (wall, cpu) now."""
+    return time.perf_counter(), time.process_time()
+
+
+def elapsed(start) -> float:
+    """Seconds since ``start`` (a :func:`stamp`) on the clock in use; both clocks are tallied."""
+    wall = time.perf_counter() - start[0]
+    cpu = time.process_time() - start[1]
+    _usage["wall"] += wall
+    _usage["cpu"] += cpu
+    return cpu if _clock == "cpu" else wall
+
+
+def cpu_share() -> float | None:
+    """CPU time / wall time over everything timed so far (1.0: the process never waited)."""
+    return _usage["cpu"] / _usage["wall"] if _usage["wall"] else None
 
 
 # ---- timing -----------------------------------------------------------------
@@ -27,9 +69,9 @@ def calibrate(step, target_s: float) -> int:
     """
     best = float("inf")
     for _ in range(2):
-        t0 = perf_counter()
+        t0 = time.perf_counter()
         step()
-        best = min(best, perf_counter() - t0)
+        best = min(best, time.perf_counter() - t0)
     return max(1, round(target_s / max(best, 1e-9)))
 
 
@@ -45,10 +87,10 @@ def trainer_sampler(trainer, inner: int):
 
     def sample():
         trainer.reset()
-        t0 = perf_counter()
+        t0 = stamp()
         for _ in range(inner):
             step()
-        return {"step": (perf_counter() - t0) / inner}
+        return {"step": elapsed(t0) / inner}
     return sample
 
 

@@ -40,6 +40,9 @@ def parse_args(argv):
     p.add_argument("--only", default=",".join(WORKLOADS),
                    help="comma-separated workloads to run (default: all)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                   help="time with process CPU time (default; robust to other processes "
+                        "taking the cores) or wall-clock time")
     args = p.parse_args(argv)
     args.only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     unknown = sorted(set(args.only) - set(WORKLOADS))
@@ -66,13 +69,14 @@ def main(argv=None):
 
     import tinygrad_edu as tg
 
-    from benchmarks import chain, memory, mlp, report, suite, xor
+    from benchmarks import chain, harness, memory, mlp, report, suite, xor
 
+    harness.use_clock(args.clock)
     cfg = suite.Config.make(args.quick)
     lines = [f"# tinygrad_edu benchmarks{' (quick mode)' if args.quick else ''}", ""]
     lines += report.machine_lines(np, tg, torch, pools, THREAD_NOTE, no_torch_reason)
-    lines += ["- timing: contenders interleaved round by round (A, B, C, A, B, C, ...); "
-              "median per contender; ratio = median over rounds of (contender / reference in "
+    lines += [f"- timing: {harness.clock_name()}; contenders interleaved round by round "
+              "(A, B, C, A, B, C, ...); median per contender; ratio = median over rounds of (contender / reference in "
               "the same round); spread = interquartile range / median, as ±half",
               "- garbage collector on, with the objects alive before each workload frozen "
               "(gc.freeze), so it scans what the contenders create, not the harness or PyTorch",
@@ -123,7 +127,12 @@ def main(argv=None):
         out += ["Quick mode: few repetitions, so the timings are indicative only.", ""]
     out += report.results_table(rows) + [""]
     judged = [r.met for r in rows if r.met is not None]
-    out += [f"Targets met: {sum(judged)} of {len(judged)}.", ""]
+    out += [f"Targets met: {sum(judged)} of {len(judged)}."]
+    share = harness.cpu_share()
+    if share is not None:
+        out.append(f"While being timed this process got {100 * share:.0f}% of a CPU (CPU time / "
+                   "wall time; well below 100% means other processes were using the machine).")
+    out.append("")
     if linear is not None:
         out += ["## W4: time per op against chain length", ""]
         out += report.linear_table(cfg.linear_lengths, linear) + [""]
