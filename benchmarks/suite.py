@@ -16,7 +16,7 @@ from .harness import (Check, Row, bench_training, compare, interleave, paired_ra
                       spread)
 
 #: Largest acceptable ratio of tinygrad_edu to the reference, per table key (issue 7).
-TARGETS = {"W1": 2.5, "W2": 1.6, "W3": 1.05, "W4 fwd": 2.5, "W4 bwd": 2.5, "W4 linear": 2.0,
+TARGETS = {"W1": 2.5, "W2": 1.6, "W3": 1.05, "W4 fwd": 2.5, "W4 bwd": 2.5, "W4 linear": 1.5,
            "W5": 1.2}
 REFERENCE = "numpy"
 
@@ -154,7 +154,11 @@ def w4_linear(cfg, torch):
                 checks.append(_check_chain("W4 linear", name, rs[-1], want, what))
             per_op[name][n] = (statistics.median(r["fwd"] for r in rs) / n,
                                statistics.median(r["bwd"] for r in rs) / n)
-    short, long = cfg.linear_lengths[0], cfg.linear_lengths[-1]
+    # Growth of the per-op time between the two longest chains: 1.0 when the
+    # time is linear, 10x (for 10x the length) if it were quadratic. The
+    # shortest chain is only in the table: below ~10^5 ops Python's full
+    # garbage collections, which are amortised over the length, barely run.
+    short, long = cfg.linear_lengths[-2], cfg.linear_lengths[-1]
     rows = []
     for name in contenders:
         growth = sum(per_op[name][long]) / sum(per_op[name][short])
