@@ -97,8 +97,11 @@ def linear_table(lengths, per_op):
     for n in lengths:
         cells = []
         for name in names:
-            f, b = per_op[name][n]
-            cells += [fmt_value(f, "s"), fmt_value(b, "s")]
+            if n in per_op[name]:
+                f, b = per_op[name][n]
+                cells += [fmt_value(f, "s"), fmt_value(b, "s")]
+            else:  # the contender failed at a shorter length
+                cells += ["—", "—"]
         out.append(f"| {n:,} | " + " | ".join(cells) + " |")
     return out
 

@@ -1,4 +1,8 @@
-"""The workloads W1-W5, each checked then timed; every function returns (rows, checks, notes).
+"""The workloads W1-W5, each checked, then timed or measured.
+
+Each ``w*`` function returns ``(rows, checks, notes)``: table rows, the
+checks against the reference, and lines for the report (``w4_linear``
+returns the per-op times of its table instead of notes).
 
 Contender names: "numpy" (the hand-written reference), "tinygrad_edu",
 "torch" (only when PyTorch is importable). Targets (issue 7) apply to
@@ -138,20 +142,34 @@ def w4(cfg, torch):
 
 
 def w4_linear(cfg, torch):
-    """The chain at growing lengths: per-op times, and the growth of tinygrad_edu's per-op time."""
+    """The chain at growing lengths: per-op times, and the growth of the per-op time.
+
+    A contender that raises (say, a recursion limit at 10^6 ops) or computes
+    a wrong gradient is flagged, and not run at the longer lengths.
+    """
     contenders = {REFERENCE: chain.numpy_tape, "tinygrad_edu": chain.tinygrad_edu_chain}
     per_op = {name: {} for name in contenders}
+    failed = {}  # name -> Check that failed
     checks = []
     for n, reps in zip(cfg.linear_lengths, cfg.linear_reps):
         want = _reference_chain(n)
         what = f"value and gradient of the {n:,}-op chain (rtol 1e-12)"
-        runs = {name: [] for name in contenders}
+        runs = {name: [] for name in contenders if name not in failed}
         for _ in range(reps):
-            for name, run in contenders.items():
-                runs[name].append(run(n))
+            for name in list(runs):
+                try:
+                    runs[name].append(contenders[name](n))
+                except Exception as err:
+                    failed[name] = Check("W4 linear", name, what,
+                                         error=f"{type(err).__name__}: {err}")
+                    checks.append(failed[name])
+                    del runs[name]
         for name, rs in runs.items():
             if name != REFERENCE:
-                checks.append(_check_chain("W4 linear", name, rs[-1], want, what))
+                check = _check_chain("W4 linear", name, rs[-1], want, what)
+                checks.append(check)
+                if check.status != "ok":
+                    failed[name] = check
             per_op[name][n] = (statistics.median(r["fwd"] for r in rs) / n,
                                statistics.median(r["bwd"] for r in rs) / n)
     # Growth of the per-op time between the two longest chains: 1.0 when the
@@ -159,13 +177,15 @@ def w4_linear(cfg, torch):
     # shortest chain is only in the table: below ~10^5 ops Python's full
     # garbage collections, which are amortised over the length, barely run.
     short, long = cfg.linear_lengths[-2], cfg.linear_lengths[-1]
+    target = _targets("W4 linear")
     rows = []
     for name in contenders:
-        growth = sum(per_op[name][long]) / sum(per_op[name][short])
-        status = "ok" if all(c.status == "ok" for c in checks if c.contender == name) else "MISMATCH"
+        if name in failed:
+            rows.append(Row("W4 linear", name, target=target.get(name),
+                            status=failed[name].status))
+            continue
         rows.append(Row("W4 linear", name, sum(per_op[name][long]) * long, "s", None,
-                        growth if status == "ok" else None,
-                        _targets("W4 linear").get(name), status,
+                        sum(per_op[name][long]) / sum(per_op[name][short]), target.get(name),
                         note=f"{long:,} ops fwd+bwd"))
     return rows, checks, per_op
 

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks import harness, mlp, xor
+from benchmarks import chain, harness, mlp, suite, xor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = os.path.join(ROOT, "benchmarks", "run.py")
@@ -100,3 +100,38 @@ def test_a_crashing_contender_is_an_error_not_a_failure_of_the_run():
     statuses = _checks({"numpy": xor.numpy_blog, "broken": broken}, xor.results,
                        xor.compare_to_reference)
     assert statuses == {"numpy": "ok", "broken": "ERROR"}
+
+
+def _tiny_config():
+    return suite.Config(rounds=2, sample_s=0.001, w3_rounds=1, chain_ops=100, chain_rounds=2,
+                        linear_lengths=(100, 200, 400), linear_reps=(1, 1, 1))
+
+
+def test_a_chain_that_fails_at_a_long_length_is_flagged_and_the_run_goes_on(monkeypatch):
+    real = chain.tinygrad_edu_chain
+
+    def fails_when_long(n):
+        if n > 200:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(n)
+
+    monkeypatch.setattr(chain, "tinygrad_edu_chain", fails_when_long)
+    rows, checks, per_op = suite.w4_linear(_tiny_config(), None)
+    statuses = {r.contender: r.status for r in rows}
+    assert statuses == {"numpy": "ok", "tinygrad_edu": "ERROR"}
+    assert 400 not in per_op["tinygrad_edu"] and 400 in per_op["numpy"]
+    assert any("RecursionError" in (c.error or "") for c in checks)
+
+
+def test_a_chain_with_a_wrong_gradient_is_a_mismatch(monkeypatch):
+    real = chain.tinygrad_edu_chain
+
+    def off_by_a_little(n):
+        r = real(n)
+        return dict(r, grad=r["grad"] * (1 + 1e-9))
+
+    monkeypatch.setattr(chain, "tinygrad_edu_chain", off_by_a_little)
+    rows, checks, _ = suite.w4(_tiny_config(), None)
+    assert {(r.workload, r.contender): r.status for r in rows} == {
+        ("W4 fwd", "numpy"): "ok", ("W4 fwd", "tinygrad_edu"): "MISMATCH",
+        ("W4 bwd", "numpy"): "ok", ("W4 bwd", "tinygrad_edu"): "MISMATCH"}
