@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from .blog import X as _BLOG_X, Y_PART1 as _BLOG_Y1, Y_PART2 as _BLOG_Y2
-from .nn.linear import as_generator
+from .nn._rng import as_generator
 from .tensor import Tensor
 
 __all__ = ["DataLoader", "train_test_split", "blog_part1", "blog_part2", "xor", "spirals", "moons"]
