@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
+import tinygrad_edu as tg
 from tinygrad_edu import Tensor, nn
 from tinygrad_edu.nn import functional as F
 
@@ -124,6 +125,15 @@ def test_bce_with_logits_extreme_logits():
     np.testing.assert_array_equal(loss.data, [1e4, 1e4, 0.0, 0.0, np.log(2), 0.0])
     loss.sum().backward()
     np.testing.assert_array_equal(x.grad.data, [1.0, -1.0, 0.0, 0.0, -0.5, 0.0])  # sigmoid(x) - y
+
+
+def test_bce_with_logits_second_order_at_extreme_logits():
+    x = Tensor([1e4, -1e4, 1e300], requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(x, np.array([1.0, 0.0, 0.0]), reduction="sum")
+    (g,) = tg.grad(loss, x, create_graph=True)
+    np.testing.assert_array_equal(g.data, [0.0, 0.0, 1.0])
+    (h,) = tg.grad(g.sum(), x)
+    np.testing.assert_array_equal(h.data, [0.0, 0.0, 0.0])  # sigmoid'(x), finite
 
 
 def test_bce_with_logits_gradient_exact_at_zero_and_second_order():

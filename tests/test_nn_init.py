@@ -118,3 +118,11 @@ def test_init_errors_leave_tensor_untouched():
     with pytest.raises(TypeError, match="Tensor or numpy array"):
         init.ones_([1.0, 2.0])
     assert np.array_equal(t, np.ones((4, 3)))
+
+
+def test_init_after_forward_makes_old_graph_refuse_backward():
+    layer = nn.Linear(3, 2, rng=0)
+    out = layer(np.ones((1, 3))).sum()
+    init.xavier_uniform_(layer.weight, rng=1)
+    with pytest.raises(RuntimeError):
+        out.backward()

@@ -10,6 +10,7 @@ from .tensor import (Tensor, arange, eye, from_numpy, full, ones, ones_like, ran
                      zeros, zeros_like)
 from .autograd import grad
 from .anomaly import detect_anomaly, is_anomaly_enabled
+from .function import Function
 from .ops.arith import add, sub, mul, div, neg, pow
 from .ops.elementwise import (exp, log, log1p, sqrt, sin, cos, abs, tanh, sigmoid, relu, maximum,
                               minimum, clip, where)
@@ -19,6 +20,8 @@ from .ops.shape import (reshape, transpose, swapaxes, squeeze, expand_dims, unsq
 from .ops.linalg import matmul, dot
 from .serialization import save, load
 
+from . import functional, viz  # noqa: E402  (submodules: tinygrad_edu.functional.jacobian, ...)
+
 cat = concatenate
 
 __version__ = "0.1.0"
@@ -26,7 +29,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye",
     "rand", "randn", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "detect_anomaly", "is_anomaly_enabled",
+    "detect_anomaly", "is_anomaly_enabled", "Function",
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos", "abs",
     "tanh", "sigmoid", "relu", "maximum", "minimum", "clip", "where", "sum", "mean", "max", "min",
     "var", "std", "logsumexp", "softmax", "log_softmax", "reshape", "transpose", "swapaxes",

@@ -69,6 +69,9 @@ def mse_loss(input, target, reduction: str = "mean"):
     """Mean squared error: ``l_i = (x_i - y_i)**2``, then reduced.
 
     Shapes: input and target the same shape (any). ``torch.nn.MSELoss``.
+
+    Raises ValueError for a target of another shape (PyTorch only warns and
+    broadcasts, which silently computes the wrong loss) or a non-numeric one.
     """
     check_reduction("mse_loss", reduction)
     x = _input("mse_loss", input, floating=False)
@@ -80,6 +83,7 @@ def l1_loss(input, target, reduction: str = "mean"):
     """Mean absolute error: ``l_i = |x_i - y_i|``, then reduced.
 
     The derivative at ``x_i == y_i`` is 0 (PyTorch's sign(0)). ``torch.nn.L1Loss``.
+    Raises ValueError for a target of another shape or a non-numeric one.
     """
     check_reduction("l1_loss", reduction)
     x = _input("l1_loss", input, floating=False)
@@ -213,7 +217,7 @@ def _class_weight(op, weight, c, dtype):
     return w.astype(dtype, copy=False)
 
 
-def _nll(op, logp, t, weight, ignore_index, reduction, label_smoothing):
+def _nll(logp, t, weight, ignore_index, reduction, label_smoothing):
     """Negative log-likelihood of class indices ``t`` under log-probabilities ``logp``.
 
     With classes moved to the last axis and flattened to rows, the picked
@@ -279,7 +283,7 @@ def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: st
         raise ValueError(f"{op}: input must have a class axis, got a 0-d tensor")
     t = _class_targets(op, x, target, ignore_index)
     w = _class_weight(op, weight, x.shape[1] if x.ndim >= 2 else x.shape[0], x.dtype)
-    return _nll(op, x, t, w, ignore_index, reduction, 0.0)
+    return _nll(x, t, w, ignore_index, reduction, 0.0)
 
 
 def cross_entropy(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
@@ -311,4 +315,4 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     w = _class_weight(op, weight, c, x.dtype)
     logp = log_softmax(x, axis=1 if x.ndim >= 2 else 0)
-    return _nll(op, logp, t, w, ignore_index, reduction, float(label_smoothing))
+    return _nll(logp, t, w, ignore_index, reduction, float(label_smoothing))

@@ -2,7 +2,8 @@
 
 Every function fills ``t.data`` **in place** (no graph is recorded, the
 array object stays the same, so optimizers keep referring to it) and returns
-``t``. ``t`` is a Tensor/Parameter or a numpy array. Random ones take
+``t``; the write is marked as in tinygrad_edu.inplace, so backward through a
+graph recorded before it raises instead of using the new values. ``t`` is a Tensor/Parameter or a numpy array. Random ones take
 ``rng``: None (fresh entropy), an int seed (same values every time) or a
 ``np.random.Generator`` (shared: successive calls differ). Values are drawn
 in float64 and cast to ``t``'s dtype.
@@ -21,6 +22,7 @@ import math
 
 import numpy as np
 
+from ..inplace import mark_modified
 from ..tensor import Tensor
 from ._rng import as_generator
 
@@ -43,6 +45,8 @@ def _fill(op, t, draw, random=True):
     arr = _array(op, t, random)
     if arr.size:
         arr[...] = draw(arr.shape)
+        # A graph recorded before this write must not back-propagate with the new values.
+        mark_modified(arr=arr)
     return t
 
 

@@ -25,9 +25,16 @@ def matmul(a, b):
     or an operand is 0-d.
     """
     # Constants are stored as arrays: the backward needs their .ndim and .dtype.
-    a = a if isinstance(a, Tensor) else np.asarray(a)
-    b = b if isinstance(b, Tensor) else np.asarray(b)
-    av, bv = _common_dtype(val(a), val(b))
+    if isinstance(a, Tensor):
+        av = a.data
+    else:
+        a = av = np.asarray(a)
+    if isinstance(b, Tensor):
+        bv = b.data
+    else:
+        b = bv = np.asarray(b)
+    if av.dtype is not bv.dtype:
+        av, bv = _common_dtype(av, bv)
     try:
         data = np.matmul(av, bv)
     except ValueError as err:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 
+from ..inplace import mark_modified
 from ..tensor import Tensor
 
 
@@ -24,6 +26,23 @@ class Optimizer:
         ValueError: empty parameter list, a parameter given twice.
         TypeError: something that is not a Tensor requiring grad.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None:
+            @functools.wraps(step)
+            def marked_step(self, *args, **kw):
+                loss = step(self, *args, **kw)
+                # The update was in place: a graph recorded before it must not
+                # back-propagate with the new values (see inplace.py).
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is not None:
+                            mark_modified(tensor=p)
+                return loss
+
+            cls.step = marked_step
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
