@@ -21,7 +21,6 @@ from tinygrad_edu.tensor import Tensor
 RTOL = 1e-12
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4)
-finite = st.floats(-10, 10, allow_nan=False, width=64)
 
 
 def _grads(shape, n, seed):

@@ -162,7 +162,8 @@ def save(state_dict, path):
     untouched and no temporary file is left.
     """
     if not isinstance(state_dict, Mapping):
-        raise TypeError(f"tinygrad_edu.save: expected a dict (e.g. model.state_dict()), got {type(state_dict).__name__}")
+        raise TypeError("tinygrad_edu.save: expected a dict (e.g. model.state_dict()), "
+                        f"got {type(state_dict).__name__}")
     path = os.fspath(path)
     arrays = {}
     tree = _flatten(state_dict, [], arrays, set())
