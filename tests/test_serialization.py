@@ -192,6 +192,8 @@ def test_truncated_file_is_refused(tmp_path):
     ('{"format": "other", "version": 1, "tree": {"dict": []}}', "format"),
     ("not json", "metadata"),
     ('{"format": "tinygrad_edu.checkpoint", "version": 1, "tree": {"array": "missing"}}', "corrupt"),
+    ('{"format": "tinygrad_edu.checkpoint", "version": 1, "tree": ' + '{"list": [' * 5000 + ']}' * 5000 + "}",
+     "metadata"),
 ])
 def test_bad_metadata_is_refused(tmp_path, meta, match):
     p = tmp_path / "ck.npz"

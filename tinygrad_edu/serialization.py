@@ -296,7 +296,7 @@ def load(path) -> dict:
             raise ValueError
         meta = json.loads(str(meta_arr[()]))
         fmt, version, tree = meta["format"], meta["version"], meta["tree"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise _refuse(path, f"its {_META!r} metadata entry is not valid") from None
     if fmt != _FORMAT or not isinstance(version, int):
         raise _refuse(path, f"its metadata names format {fmt!r} version {version!r}, not {_FORMAT!r}")
@@ -304,7 +304,10 @@ def load(path) -> dict:
         raise _refuse(path, f"it was written in format version {version}; this tinygrad_edu reads "
                             f"versions up to {FORMAT_VERSION} (upgrade tinygrad_edu)")
     used = set()
-    out = _unflatten(tree, members, used, path)
+    try:
+        out = _unflatten(tree, members, used, path)
+    except RecursionError:
+        raise _refuse(path, "its metadata is nested too deeply") from None
     if not isinstance(out, dict) or used != set(members):
         raise _refuse(path, "its metadata does not match its arrays (corrupt checkpoint)")
     return out
