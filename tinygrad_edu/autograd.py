@@ -111,7 +111,7 @@ def record(data, rule, inputs, saved=None):
     out.grad = None
     out._meta = None
     if mode.grad_enabled:
-        needs = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
+        needs = [x.requires_grad if isinstance(x, Tensor) else False for x in inputs]
         if True in needs:
             out.requires_grad = True
             out._ctx = Node(rule, inputs, needs, saved)
