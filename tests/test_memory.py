@@ -222,11 +222,17 @@ class _Net(nn.Module):
         return self.l2(h).sigmoid()
 
 
-def test_ten_thousand_training_steps_keep_memory_flat():
+def _training_growth(model, warmup, steps):
+    """Bytes still allocated after ``steps`` training steps beyond those after ``warmup``.
+
+    The warm-up is long because Python's free lists (tuples, floats) keep
+    freed objects for reuse, which tracemalloc counts as allocated until the
+    lists are full (about a thousand steps here); after that, memory must
+    stay flat.
+    """
     rng = np.random.default_rng(0)
     X = rng.standard_normal((8, 3))
     Y = (X.sum(axis=1, keepdims=True) > 0).astype(np.float64)
-    model = _Net()
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
     def step():
@@ -234,14 +240,13 @@ def test_ten_thousand_training_steps_keep_memory_flat():
         loss = ((model(X) - Y) ** 2).mean()
         loss.backward()
         opt.step()
-        return loss.item()
 
     tracemalloc.start()
     try:
-        for _ in range(500):           # warm up: caches, momentum buffers, interned objects
+        for _ in range(warmup):        # free lists, caches, momentum buffers
             step()
         base, _ = tracemalloc.get_traced_memory()
-        for i in range(9500):
+        for i in range(steps):
             step()
             if i % 500 == 0:
                 with tg.no_grad():
@@ -249,5 +254,16 @@ def test_ten_thousand_training_steps_keep_memory_flat():
         now, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # A leak of even one small array or node per step would add >= 10000 * 100 bytes.
-    assert now - base < 64 * 1024, f"memory grew by {now - base} bytes over 9500 steps"
+    return now - base
+
+
+def test_ten_thousand_training_steps_keep_memory_flat():
+    model = nn.Sequential(nn.Linear(3, 8, rng=0), nn.Sigmoid(), nn.Linear(8, 1, rng=1))
+    growth = _training_growth(model, 3000, 7000)
+    # A leak of one small array or node per step would add >= 7000 * 100 bytes.
+    assert growth < 32 * 1024, f"memory grew by {growth} bytes over 7000 steps"
+
+
+def test_training_with_inplace_ops_and_functions_keeps_memory_flat():
+    growth = _training_growth(_Net(), 1200, 600)
+    assert growth < 8 * 1024, f"memory grew by {growth} bytes over 600 steps"

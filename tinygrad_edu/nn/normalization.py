@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..inplace import mark_modified
 from . import functional as F
 from .module import Module
 from .parameter import Parameter
@@ -74,6 +75,8 @@ class BatchNorm1d(Module):
             self.running_mean.data[...] = 0
             self.running_var.data[...] = 1
             self.num_batches_tracked.data[...] = 0
+            for t in (self.running_mean, self.running_var):
+                mark_modified(tensor=t)
 
     def reset_parameters(self):
         """Reset the running statistics and the affine parameters (weight 1, bias 0)."""
@@ -81,6 +84,8 @@ class BatchNorm1d(Module):
         if self.affine:
             self.weight.data[...] = 1
             self.bias.data[...] = 0
+            mark_modified(tensor=self.weight)  # graphs recorded before must not use the new values
+            mark_modified(tensor=self.bias)
 
     def forward(self, x):
         x = F.as_tensor(x)

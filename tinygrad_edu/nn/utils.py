@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..inplace import mark_modified
 from ..tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -78,6 +79,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not coef == 1.0:  # multiplying by exactly 1 changes nothing
         for g in grads:
             np.multiply(g, coef, out=g, casting="unsafe")
+            mark_modified(g)  # a graph that read this .grad must not use the new value
     return total
 
 
@@ -97,3 +99,4 @@ def clip_grad_value_(parameters, clip_value):
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for g in _grads(parameters, "clip_grad_value_"):
         np.clip(g, -clip_value, clip_value, out=g, casting="unsafe")
+        mark_modified(g)
