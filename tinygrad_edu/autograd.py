@@ -125,11 +125,18 @@ def unbroadcast(g, shape):
     """Sum gradient ``g`` down to ``shape``, undoing numpy broadcasting.
 
     Broadcasting prepends axes and stretches size-1 axes; the gradient of a
-    broadcast copy is the sum over the copies. Works for arrays and Tensors.
+    broadcast copy is the sum over the copies. A ``shape`` with more axes
+    than ``g`` (leading size-1 axes, which numpy's assignment drops) gets
+    them back. Works for arrays and Tensors.
     """
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
+    if lead < 0:
+        # numpy assignment (x[idx] = v) also drops leading size-1 axes of v:
+        # give the gradient those axes back
+        g = g.reshape((1,) * -lead + tuple(g.shape))
+        lead = 0
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
     )

@@ -147,7 +147,13 @@ def std(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correct
 
 
 def _shift(d, axes):
-    """The per-slice maximum, with non-finite maxima replaced by 0 (keeps exp finite)."""
+    """The per-slice maximum, with non-finite maxima replaced by 0 (keeps exp finite).
+
+    An empty slice has no maximum; it gets 0 too, so softmax of an empty
+    axis is empty and logsumexp over it is log(0) = -inf (as PyTorch).
+    """
+    if d.size == 0:
+        return np.zeros([1 if i in axes else n for i, n in enumerate(d.shape)], dtype=d.dtype)
     m = np.max(d, axis=axes, keepdims=True)
     if not np.all(np.isfinite(m)):
         m = np.where(np.isfinite(m), m, 0)
@@ -163,7 +169,8 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     axes, keepdims, kshape = _reduce_plan("logsumexp", x, axis, keepdims, dim, keepdim)
     d = x.data
     m = _shift(d, axes)
-    data = np.log(np.sum(np.exp(d - m), axis=axes, keepdims=True)) + m
+    with np.errstate(divide="ignore" if d.size == 0 else "warn"):  # an empty sum is 0: log gives -inf
+        data = np.log(np.sum(np.exp(d - m), axis=axes, keepdims=True)) + m
     if not keepdims:
         data = data.reshape(tuple(n for i, n in enumerate(kshape) if i not in axes))
     return record(data, _logsumexp_backward, (x,), kshape)
@@ -204,7 +211,8 @@ def log_softmax(x, axis=None, *, dim=None):
     axis, dim = _last_axis_default(axis, dim)
     axes, _, _ = _reduce_plan("log_softmax", x, axis, False, dim, None)
     shifted = x.data - _shift(x.data, axes)
-    data = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+    with np.errstate(divide="ignore" if x.data.size == 0 else "warn"):  # empty: log(0) of no slice
+        data = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
     return record(data, _log_softmax_backward, (x,), axes)
 
 

@@ -1,0 +1,55 @@
+"""Minimal examples of faults found by the graph fuzzer (tests/test_fuzz_graph.py)
+and by the bad-input catalogue, kept so that they stay fixed.
+
+Each test names the fault; the fix is described in its docstring.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor
+
+
+def leaf(values):
+    return Tensor(np.asarray(values, dtype=np.float64), requires_grad=True)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "logsumexp"])
+def test_softmax_family_over_an_empty_axis(op):
+    """Fault: numpy's raw "zero-size array to reduction operation maximum" from the
+    max-shift. Fix: an empty slice shifts by 0; softmax of an empty axis is empty,
+    logsumexp over it is -inf (PyTorch's results)."""
+    x = leaf(np.zeros((0, 2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # no spurious log(0) warning for empty results
+        y = getattr(tg, op)(x, axis=0)
+    if op == "logsumexp":
+        assert np.array_equal(y.data, [-np.inf, -np.inf])
+    else:
+        assert y.shape == (0, 2)
+        y.sum().backward()
+        assert x.grad.shape == (0, 2)
+
+
+def test_setitem_value_with_extra_leading_unit_axes():
+    """Fault: numpy's assignment accepts a value with extra leading size-1 axes
+    (``c.copy_(x)`` with c of shape () and x of shape (1,); ``h[0:1] = v`` with v
+    of shape (1, 1)), and the engine's unbroadcast raised IndexError summing the
+    gradient back. Fix: unbroadcast restores leading size-1 axes."""
+    x = leaf([2.0])
+    c = Tensor(np.array(0.0))
+    c.copy_(x)
+    (c * 3).backward()
+    assert np.array_equal(x.grad.data, [3.0])
+    v = leaf([[5.0]])
+    h = leaf([1.0, 2.0]) * 1
+    h[0:1] = v
+    (h * 2).sum().backward()
+    assert v.grad.shape == (1, 1) and np.array_equal(v.grad.data, [[2.0]])
+    w = leaf([[5.0]])
+    h = leaf([1.0, 2.0]) * 1
+    h[0:1] = w
+    (g,) = tg.grad((h * h).sum(), w, create_graph=True)   # the same through Tensors
+    assert g.shape == (1, 1) and np.array_equal(g.data, [[10.0]])
