@@ -100,10 +100,11 @@ class Scale(Function):
 class Slot:
     """A live tensor of the program and the version of the model it holds."""
 
-    __slots__ = ("t", "vid", "usable", "retained", "funcsaved")
+    __slots__ = ("t", "vid", "usable", "retained", "funcsaved", "consumed")
 
     def __init__(self, t, vid):
         self.t, self.vid, self.usable, self.retained, self.funcsaved = t, vid, True, None, False
+        self.consumed = 0   # ops that read it: in-place targets are drawn among these more often
 
 
 def _shapes():
@@ -205,7 +206,9 @@ class GraphFuzz(RuleBasedStateMachine):
                 if kind == "leaf":
                     x = Tensor(v[1].astype(np.float64) + perturb.get(vid, 0.0), requires_grad=True)
                 elif kind == "const":
-                    x = Tensor(v[1])
+                    # float64 like the leaves: a float32 constant would round the
+                    # finite-difference step away where a value is written into it
+                    x = Tensor(v[1].astype(np.float64) if v[1].dtype == np.float32 else v[1])
                 elif kind == "op":
                     x = v[1](*(vals[i] for i in v[2]))
                 else:  # an untracked write: the old value plus a constant
@@ -227,15 +230,25 @@ class GraphFuzz(RuleBasedStateMachine):
             out.append(i)
         return out
 
-    def pick(self, data, **kw):
+    def pick(self, data, prefer=None, **kw):
+        """A usable slot: often one of the newest (deep graphs), or one ``prefer`` likes."""
         idx = self.usable(**kw)
-        return None if not idx else data.draw(st.sampled_from(idx), label="slot")
+        if not idx:
+            return None
+        how = data.draw(st.sampled_from(["any", "recent", "preferred"]), label="pick")
+        if how == "recent":
+            idx = idx[-3:]
+        elif how == "preferred" and prefer is not None:
+            idx = [i for i in idx if prefer(self.slots[i])] or idx
+        return data.draw(st.sampled_from(idx), label="slot")
 
     def apply(self, fn, sids, label, grad=True):
         """Run ``fn`` on the live tensors of ``sids`` and record it in the model."""
         ins = [self.slots[s] for s in sids]
         with tg.set_grad_enabled(grad):
             out = fn(*(s.t for s in ins))
+        for s in ins:
+            s.consumed += 1
         if isinstance(fn, type(Cube.apply)) or label.startswith("Function"):
             for s in ins:
                 s.funcsaved = True
@@ -559,7 +572,11 @@ class GraphFuzz(RuleBasedStateMachine):
     # ---- in-place ops ----------------------------------------------------------
     @rule(data=st.data())
     def inplace(self, data):
-        s = self.pick(data)
+        if data.draw(st.integers(0, 4), label="target kind"):   # mostly: a consumed non-leaf
+            s = self.pick(data, prefer=lambda sl: sl.consumed and not sl.t.is_leaf,
+                          pred=lambda t: not t.is_leaf)
+        else:
+            s = self.pick(data)
         if s is None:
             return
         slot = self.slots[s]
@@ -574,7 +591,9 @@ class GraphFuzz(RuleBasedStateMachine):
             cands = [b for b in self.usable() if _broadcasts(t.shape, self.slots[b].t.shape)]
             if name.startswith("setitem") and (t.ndim == 0 or t.shape[0] == 0):
                 return
-            other_sid = data.draw(st.sampled_from(cands + [None]), label="operand")
+            grad_cands = [b for b in cands if self.slots[b].t.requires_grad]
+            other_sid = data.draw(st.sampled_from(cands + [None]) if not grad_cands or data.draw(st.booleans())
+                                  else st.sampled_from(grad_cands), label="operand")
             other = self.slots[other_sid].t if other_sid is not None else 0.75
         if name == "idiv" and not _far(other.data if isinstance(other, Tensor) else other, 0, 0.2):
             return
@@ -767,6 +786,8 @@ class GraphFuzz(RuleBasedStateMachine):
         if not roots_s:
             return
         chosen = data.draw(st.lists(st.sampled_from(roots_s), min_size=1, max_size=3, unique=True), label="roots")
+        if roots_s[-1] not in chosen and data.draw(st.booleans(), label="with newest"):
+            chosen.append(roots_s[-1])   # the newest value depends on the most
         vals = self._check_replay()
         roots = [self.slots[k].vid for k in chosen]
         rng = np.random.default_rng(len(self.versions))
@@ -870,6 +891,35 @@ class GraphFuzz(RuleBasedStateMachine):
                 assert (g is None) == (before[k] is None) and (g is None or np.array_equal(g.data, before[k]))
             self._after_free()
 
+    def teardown(self):
+        """Every program ends with a full check: backward from its newest values."""
+        roots_s = self.usable(requires_grad=True)[-3:]
+        if not roots_s:
+            return
+        vals = self._check_replay()
+        roots = [self.slots[k].vid for k in roots_s]
+        rng = np.random.default_rng(0)
+        weights = [rng.standard_normal(self.slots[k].t.shape) for k in roots_s]
+        fd = self._fd(roots, weights, [v for _, v in self.leaves])
+        rtol, atol = self._tolerance(fd, vals, roots, weights)
+        wrt = [self.slots[k].t for k, _ in self.leaves]
+        loss = sum(((Tensor(w.astype(self.slots[k].t.dtype)) * self.slots[k].t).sum()
+                    for k, w in zip(roots_s, weights)), Tensor(0.0))
+        try:
+            got = tg.grad(loss, wrt, allow_unused=True)
+        except RuntimeError as err:
+            if not (self.may_refuse and ("in-place" in str(err) or "rewrote" in str(err))):
+                raise
+            event("final check refused (in-place conflict)")
+            return
+        event("final check done")
+        for g, f, t in zip(got, fd, wrt):
+            if g is None:
+                assert np.allclose(f, 0, atol=atol), f
+            else:
+                assert g.shape == t.shape and g.dtype == t.dtype
+                assert np.allclose(g.data, f, rtol=rtol, atol=atol), (g.data, f)
+
     def _after_free(self):
         """Graphs may be freed now: keep using only leaves and constants."""
         for sl in self.slots:
@@ -929,9 +979,11 @@ class GraphFuzz(RuleBasedStateMachine):
     @invariant()
     def grads_match_their_tensors(self):
         for sl in self.slots:
+            assert type(sl.t.data) is np.ndarray
             g = sl.t.grad
             if g is not None:
                 assert g.shape == sl.t.shape and g.dtype == sl.t.dtype
+                assert type(g.data) is np.ndarray
 
 
 def _broadcasts(a, b):

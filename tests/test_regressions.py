@@ -53,3 +53,21 @@ def test_setitem_value_with_extra_leading_unit_axes():
     h[0:1] = w
     (g,) = tg.grad((h * h).sum(), w, create_graph=True)   # the same through Tensors
     assert g.shape == (1, 1) and np.array_equal(g.data, [[10.0]])
+
+
+def test_plain_backward_after_a_create_graph_backward_on_a_0d_leaf():
+    """Fault: after backward(create_graph=True) a 0-d leaf's .grad is a graph
+    tensor; the next plain backward replaced it by ``.grad.data + g``, a numpy
+    scalar for 0-d arrays, and the backward after that crashed adding into it
+    (TypeError: return arrays must be of ArrayType). Fix: the sum is wrapped
+    as an array; comparisons and isfinite/isnan/sign of 0-d tensors too, so a
+    Tensor's .data is always an ndarray."""
+    x = leaf(0.5)
+    (x * x).backward(create_graph=True)
+    for _ in range(2):
+        (x * x).backward()
+        assert type(x.grad.data) is np.ndarray
+    assert np.array_equal(x.grad.data, 3.0)
+    t = Tensor(1.0)
+    for r in (t > 0, t == 1, np.isfinite(t), np.isnan(t), np.sign(t), np.greater(t, 0)):
+        assert type(r.data) is np.ndarray

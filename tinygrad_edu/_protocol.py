@@ -16,8 +16,8 @@ from .tensor import Tensor
 
 def _compare(ufunc):
     def compare(a, b):
-        return Tensor._wrap(ufunc(a.data if isinstance(a, Tensor) else a,
-                                  b.data if isinstance(b, Tensor) else b))
+        return Tensor._wrap(np.asarray(ufunc(a.data if isinstance(a, Tensor) else a,
+                                             b.data if isinstance(b, Tensor) else b)))
     return compare
 
 
@@ -48,9 +48,9 @@ UFUNCS = {
     np.greater_equal: _compare(np.greater_equal),
     np.equal: _compare(np.equal),
     np.not_equal: _compare(np.not_equal),
-    np.isfinite: lambda x: Tensor._wrap(np.isfinite(x.data)),
-    np.isnan: lambda x: Tensor._wrap(np.isnan(x.data)),
-    np.sign: lambda x: Tensor._wrap(np.sign(x.data)),
+    np.isfinite: lambda x: Tensor._wrap(np.asarray(np.isfinite(x.data))),
+    np.isnan: lambda x: Tensor._wrap(np.asarray(np.isnan(x.data))),
+    np.sign: lambda x: Tensor._wrap(np.asarray(np.sign(x.data))),
 }
 
 

@@ -319,7 +319,7 @@ def _accumulate_grad(t, g, create_graph, handed):
         handed.add(id(g))
         t.grad = Tensor._wrap(g)
     elif t.grad.requires_grad or t.grad.shape != g.shape:
-        t.grad = Tensor._wrap(t.grad.data + g)
+        t.grad = Tensor._wrap(np.asarray(t.grad.data + g))  # 0-d + 0-d gives a numpy scalar
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
         _write(t.grad.data)  # a graph that read this .grad must not use the new value

@@ -338,7 +338,7 @@ def _reflect(fn):
 def _compare(ufunc):
     def compare(self, other):
         # Comparisons give a plain bool Tensor: it has no gradient.
-        return Tensor._wrap(ufunc(self.data, other.data if isinstance(other, Tensor) else other))
+        return Tensor._wrap(np.asarray(ufunc(self.data, other.data if isinstance(other, Tensor) else other)))
 
     return compare
 
