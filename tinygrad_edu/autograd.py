@@ -194,6 +194,9 @@ def _seed_gradients(roots, grad_outputs, create_graph):
             g = np.ones(r.shape, dtype=r.dtype)
         else:
             garr = g.data if isinstance(g, Tensor) else np.asarray(g)
+            if garr.dtype.kind not in "biufc":
+                raise TypeError(f"backward: the gradient must be a Tensor or a numeric array, got "
+                                f"{type(g).__name__} (dtype {garr.dtype})")
             if garr.shape != r.shape:
                 raise RuntimeError(
                     f"backward: gradient has shape {garr.shape} but the output has "
@@ -375,7 +378,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if len(gouts) != len(outs):
         raise ValueError(f"grad: {len(outs)} outputs but {len(gouts)} grad_outputs")
     for i, x in enumerate(ins):
-        if not isinstance(x, Tensor) or not x.requires_grad:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"grad: input {i} is a {type(x).__name__}, not a Tensor")
+        if not x.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad")
     if retain_graph is None:
         retain_graph = create_graph

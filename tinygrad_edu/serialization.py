@@ -170,6 +170,9 @@ def save(state_dict, path):
     meta = json.dumps({"format": _FORMAT, "version": FORMAT_VERSION, "tree": tree}, allow_nan=False)
     arrays = {_META: np.asarray(meta, dtype=np.str_), **arrays}
     directory, base = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(directory):  # say so before the temporary file's name appears in an error
+        raise FileNotFoundError(f"tinygrad_edu.save: cannot write {path!r}: the directory "
+                                f"{directory!r} does not exist")
     tmp, fd = _open_temp(directory, base)
     try:
         with os.fdopen(fd, "wb") as f:

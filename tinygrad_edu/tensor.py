@@ -32,8 +32,10 @@ class Tensor:
     the dtype and shape of their tensor.
 
     Raises:
-        TypeError: ``requires_grad=True`` with an integer or bool dtype, or
-            data numpy turns into an object array.
+        TypeError: ``requires_grad=True`` with an integer or bool dtype, a
+            dtype numpy does not understand, or data numpy turns into a
+            non-numeric array (strings, None, dicts, objects).
+        ValueError: ragged nested sequences.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_meta", "__weakref__")
@@ -42,11 +44,17 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        arr = np.array(data, dtype=dtype, copy=True)
-        if arr.dtype == object:
+        try:
+            arr = np.array(data, dtype=dtype, copy=True)
+        except TypeError as err:  # dtype not understood, or data numpy cannot convert to it
+            raise TypeError(f"Tensor: {err} (data: {type(data).__name__}, dtype={dtype!r})") from None
+        except ValueError as err:  # ragged nested lists, a string for a float dtype
+            raise ValueError(f"Tensor: cannot make an array of {type(data).__name__} "
+                             f"{data!r:.60} ({err})") from None
+        if arr.dtype.kind not in _NUMERIC:
             raise TypeError(
                 f"Tensor: cannot make a numeric array from {type(data).__name__} "
-                f"{data!r:.60}: numpy gave dtype=object"
+                f"{data!r:.60}: numpy gave dtype {arr.dtype}"
             )
         self.data = arr
         self.grad = None
@@ -140,6 +148,8 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        if not callable(hook):
+            raise TypeError(f"register_hook: the hook must be callable, got {type(hook).__name__}")
         hooks = self._meta_dict().setdefault("hooks", [])
         hooks.append(hook)
         return _HookHandle(hooks, hook)
@@ -262,60 +272,74 @@ def from_numpy(arr: np.ndarray, requires_grad=False) -> Tensor:
     """A Tensor that shares memory with ``arr`` (no copy), as ``torch.from_numpy``."""
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(arr).__name__}")
+    if arr.dtype.kind not in _NUMERIC:
+        raise TypeError(f"from_numpy: the array must be numeric, got dtype {arr.dtype}")
     t = Tensor._wrap(arr)
     return t.requires_grad_(True) if requires_grad else t
 
 
-def _factory(arr, requires_grad):
+_NUMERIC = "biufc"  # bool, int, uint, float, complex
+
+
+def _factory(name, make, args, requires_grad):
+    """Run numpy's constructor ``make()``; its errors are re-raised naming ``name`` and ``args``."""
+    try:
+        arr = make()
+    except (ValueError, TypeError) as err:
+        raise type(err)(f"{name}{args!r}: {err}") from None
+    if arr.dtype.kind not in _NUMERIC:
+        raise TypeError(f"{name}{args!r}: the dtype must be numeric, got {arr.dtype}")
     t = Tensor._wrap(arr)
     return t.requires_grad_(True) if requires_grad else t
 
 
 def zeros(*shape, dtype=np.float64, requires_grad=False) -> Tensor:
     """A tensor of zeros; ``shape`` as ints or one tuple (default dtype float64)."""
-    return _factory(np.zeros(_shape(shape), dtype=dtype), requires_grad)
+    return _factory("zeros", lambda: np.zeros(_shape(shape), dtype=dtype), shape, requires_grad)
 
 
 def ones(*shape, dtype=np.float64, requires_grad=False) -> Tensor:
     """A tensor of ones; ``shape`` as ints or one tuple (default dtype float64)."""
-    return _factory(np.ones(_shape(shape), dtype=dtype), requires_grad)
+    return _factory("ones", lambda: np.ones(_shape(shape), dtype=dtype), shape, requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value`` (numpy's ``np.full``)."""
-    return _factory(np.full(shape, fill_value, dtype=dtype), requires_grad)
+    return _factory("full", lambda: np.full(shape, fill_value, dtype=dtype), (shape, fill_value),
+                    requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
     """Zeros with the shape (and dtype unless given) of ``t``."""
-    return _factory(np.zeros_like(np.asarray(t), dtype=dtype), requires_grad)
+    return _factory("zeros_like", lambda: np.zeros_like(np.asarray(t), dtype=dtype), (type(t).__name__,),
+                    requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
     """Ones with the shape (and dtype unless given) of ``t``."""
-    return _factory(np.ones_like(np.asarray(t), dtype=dtype), requires_grad)
+    return _factory("ones_like", lambda: np.ones_like(np.asarray(t), dtype=dtype), (type(t).__name__,),
+                    requires_grad)
 
 
 def arange(*args, dtype=None, requires_grad=False) -> Tensor:
     """Evenly spaced values, as ``np.arange(start, stop, step)``."""
-    return _factory(np.arange(*args, dtype=dtype), requires_grad)
+    return _factory("arange", lambda: np.arange(*args, dtype=dtype), args, requires_grad)
 
 
 def eye(n, m=None, dtype=np.float64, requires_grad=False) -> Tensor:
     """The identity matrix of shape (n, m or n)."""
-    return _factory(np.eye(n, m, dtype=dtype), requires_grad)
+    return _factory("eye", lambda: np.eye(n, m, dtype=dtype), (n, m), requires_grad)
 
 
 def rand(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
-    """Uniform samples in [0, 1) from ``rng`` (a ``np.random.Generator``; default: a fresh one)."""
-    rng = np.random.default_rng() if rng is None else rng
-    return _factory(rng.random(_shape(shape)).astype(dtype, copy=False), requires_grad)
+    """Uniform samples in [0, 1) from ``rng`` (a ``np.random.Generator`` or an int seed; default: fresh)."""
+    return _factory("rand", lambda: np.random.default_rng(rng).random(_shape(shape)).astype(dtype, copy=False), shape, requires_grad)
 
 
 def randn(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
-    """Standard normal samples from ``rng`` (a ``np.random.Generator``; default: a fresh one)."""
-    rng = np.random.default_rng() if rng is None else rng
-    return _factory(rng.standard_normal(_shape(shape)).astype(dtype, copy=False), requires_grad)
+    """Standard normal samples from ``rng`` (a ``np.random.Generator`` or an int seed; default: fresh)."""
+    return _factory("randn", lambda: np.random.default_rng(rng).standard_normal(_shape(shape)).astype(dtype, copy=False), shape,
+                    requires_grad)
 
 
 def _shape(shape):

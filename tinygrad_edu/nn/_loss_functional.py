@@ -55,10 +55,10 @@ def _elementwise_target(op, x, target):
     is not promoted to float64 by an int or float64 target.
     """
     tv = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if tv.dtype.kind not in "biuf":  # first: a string's "shape ()" would mislead
+        raise ValueError(f"{op}: target must be numeric, got {type(target).__name__} of dtype {tv.dtype}")
     if tv.shape != x.shape:
         raise ValueError(f"{op}: target shape {tv.shape} must equal input shape {x.shape}")
-    if tv.dtype.kind not in "biuf":
-        raise ValueError(f"{op}: target must be numeric, got dtype {tv.dtype}")
     if isinstance(target, Tensor) and target.requires_grad:
         return target
     return tv.astype(x.dtype, copy=False) if x.dtype.kind == "f" else tv

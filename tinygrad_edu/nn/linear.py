@@ -40,6 +40,9 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None,
                  dtype=np.float64):
         super().__init__()
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+                raise TypeError(f"Linear: {name} must be an int, got {type(n).__name__} {n!r}")
         if int(in_features) < 0 or int(out_features) < 0:
             raise ValueError(f"Linear: sizes must be >= 0, got ({in_features}, {out_features})")
         self.in_features, self.out_features = int(in_features), int(out_features)

@@ -7,6 +7,7 @@ definition order; ``named_parameters`` walks the tree and gives dotted names
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Iterator, NamedTuple
 
 import numpy as np
@@ -226,6 +227,9 @@ class Module:
             ValueError: a value's shape differs from the parameter's (key and
                 both shapes named), or a value is not numeric.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict for {type(self).__name__}: expected a dict of arrays "
+                            f"(e.g. from state_dict() or tinygrad_edu.load), got {type(state_dict).__name__}")
         own = OrderedDict()
         for prefix, mod in self.named_modules():
             for store in (mod._parameters, mod._buffers):
@@ -245,13 +249,17 @@ class Module:
                 continue
             value = state_dict[key]
             arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if arr.dtype.kind not in "fciub":  # before the shape: None would read as "shape ()"
+                raise ValueError(f"load_state_dict for {type(self).__name__}: '{key}' is not numeric "
+                                 f"({type(value).__name__} of dtype {arr.dtype})")
             if arr.shape != t.shape:
                 raise ValueError(
                     f"load_state_dict for {type(self).__name__}: size mismatch for '{key}': "
                     f"the checkpoint has shape {arr.shape}, the model has {t.shape}"
                 )
-            if arr.dtype.kind not in "fciub":
-                raise ValueError(f"load_state_dict: '{key}' has non-numeric dtype {arr.dtype}")
+            if not np.can_cast(arr.dtype, t.dtype, casting="same_kind"):
+                raise ValueError(f"load_state_dict for {type(self).__name__}: '{key}' has dtype "
+                                 f"{arr.dtype}, which cannot be stored in the model's {t.dtype}")
             staged.append((t, arr))
         for t, arr in staged:
             t.data[...] = arr  # in place: optimizers keep referring to the same arrays

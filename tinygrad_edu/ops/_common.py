@@ -1,7 +1,11 @@
 """Small helpers shared by the op modules."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..tensor import Tensor
+
+NUMERIC_KINDS = "biufc"  # bool, int, uint, float, complex: what numpy computes with
 
 
 def val(x):
@@ -26,8 +30,56 @@ def broadcast_error(op, a, b, err):
     )
 
 
+def describe(x):
+    """How an operand reads in an error message."""
+    if isinstance(x, Tensor):
+        return f"Tensor of shape {x.shape} and dtype {x.dtype}"
+    if isinstance(x, np.ndarray):
+        return f"array of shape {x.shape} and dtype {x.dtype}"
+    return type(x).__name__
+
+
+def type_error(op, operands, err):
+    """A TypeError for operands numpy cannot compute with (strings, None, objects)."""
+    kinds = ", ".join(describe(x) for x in operands)
+    return TypeError(f"{op}: unsupported operand types: {kinds}; operands must be Tensors, "
+                     f"numeric arrays or numbers ({err})")
+
+
+def as_operand(op, x):
+    """``x`` as a Tensor: Tensors as they are, numeric array-likes wrapped (no copy).
+
+    The ops whose first argument is "the tensor" (``exp(x)``, ``sum(x)``,
+    ``reshape(x, ...)``) accept arrays and numbers too, as numpy's functions
+    do. Raises TypeError naming ``op`` for anything else (a string, None, a
+    dict, a ragged list).
+    """
+    if isinstance(x, Tensor):
+        return x
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as err:
+        raise TypeError(f"{op}: expected a Tensor or a numeric array-like, got {describe(x)} ({err})") from None
+    if arr.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"{op}: expected a Tensor or a numeric array-like, got {describe(x)} "
+                        f"(numpy makes dtype {arr.dtype} of it)")
+    return Tensor._wrap(arr)
+
+
+def check_numeric(op, data, operands):
+    """Raise TypeError naming ``op`` if a result computed from constants is not numeric."""
+    if data.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"{op}: operands must be numeric, got {', '.join(describe(x) for x in operands)} "
+                        f"(the result would have dtype {data.dtype})")
+
+
 def axis_error(op, axis, shape, err):
-    """A ValueError for an axis outside the tensor's dimensions."""
+    """The error for a bad ``axis``: out of range or repeated (ValueError), not an int (TypeError)."""
+    if isinstance(err, TypeError):
+        return TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r} "
+                         f"({type(axis).__name__}) for a tensor of shape {shape}")
+    if "repeated" in str(err):
+        return ValueError(f"{op}: axis {axis} names the same axis twice (tensor of shape {shape})")
     return ValueError(f"{op}: axis {axis} is out of range for a tensor of shape {shape} ({err})")
 
 

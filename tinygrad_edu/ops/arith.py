@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
-from ._common import broadcast_error, val
+from ._common import as_operand, broadcast_error, type_error, val
 
 
 def _binary(ufunc, name, rule, a, b):
@@ -18,6 +18,10 @@ def _binary(ufunc, name, rule, a, b):
         data = ufunc(a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
     except ValueError as err:
         raise broadcast_error(name, a, b, err) from None
+    except TypeError as err:  # a string, None, an object: numpy has no loop for it
+        raise type_error(name, (a, b), err) from None
+    if data.dtype.kind not in "biufc":  # e.g. numpy's string concatenation
+        raise type_error(name, (a, b), f"the result would have dtype {data.dtype}")
     return record(data, rule, (a, b))
 
 
@@ -65,6 +69,8 @@ def _div_backward(g, out, inputs, saved, needs):
 
 def neg(a):
     """Elementwise ``-a``."""
+    if not isinstance(a, Tensor):
+        a = as_operand("neg", a)
     return record(np.negative(a.data), _neg_backward, (a,))
 
 

@@ -10,10 +10,13 @@ import builtins
 import numpy as np
 
 from ..autograd import backward_rule, record
-from ._common import broadcast_error, val
+from ..tensor import Tensor
+from ._common import NUMERIC_KINDS, as_operand, broadcast_error, check_numeric, describe, type_error, val
 
 
 def _unary(ufunc, rule, x):
+    if not isinstance(x, Tensor):
+        x = as_operand(rule.op, x)
     return record(ufunc(x.data), rule, (x,))
 
 
@@ -106,6 +109,8 @@ def sigmoid(x):
     as the blog groups it, ``g * (out * (1 - out))``, which also matches it
     bit for bit (see tests/test_blog_reference.py).
     """
+    if not isinstance(x, Tensor):
+        x = as_operand("sigmoid", x)
     return record(_blog_sigmoid(x.data), _sigmoid_backward, (x,))
 
 
@@ -121,6 +126,8 @@ def _sigmoid_backward(g, out, inputs, saved, needs):
 
 def relu(x):
     """max(x, 0); d/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)."""
+    if not isinstance(x, Tensor):
+        x = as_operand("relu", x)
     return record(np.maximum(x.data, 0), _relu_backward, (x,))
 
 
@@ -148,6 +155,9 @@ def _pick(ufunc, wins, name, rule, a, b):
         data = ufunc(val(a), val(b))
     except ValueError as err:
         raise broadcast_error(name, a, b, err) from None
+    except TypeError as err:
+        raise type_error(name, (a, b), err) from None
+    check_numeric(name, data, (a, b))
     return record(data, rule, (a, b))
 
 
@@ -182,10 +192,15 @@ def clip(x, a_min=None, a_max=None, *, min=None, max=None):
     hi = max if a_max is None else a_max
     if lo is None and hi is None:
         raise ValueError("clip: at least one of a_min and a_max must be given")
+    if not isinstance(x, Tensor):
+        x = as_operand("clip", x)
     try:
         data = np.clip(x.data, val(lo), val(hi))
     except ValueError as err:
         raise ValueError(f"clip: bounds could not be broadcast to shape {x.shape} ({err})") from None
+    except TypeError as err:
+        raise type_error("clip", (x, lo, hi), err) from None
+    check_numeric("clip", data, (x, lo, hi))
     return record(data, _clip_backward, (x, lo, hi))
 
 
@@ -205,7 +220,11 @@ def where(condition, x, y):
     ``condition`` is a bool array or Tensor and carries no gradient; the
     gradient goes to ``x`` where it holds and to ``y`` elsewhere.
     """
-    cond = np.asarray(val(condition), dtype=bool)
+    cond = np.asarray(val(condition))
+    if cond.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(f"where: condition must be a bool (or numeric) array or Tensor, got "
+                        f"{describe(condition)} (dtype {cond.dtype})")
+    cond = cond.astype(bool, copy=False)
     try:
         data = np.where(cond, val(x), val(y))
     except ValueError as err:
@@ -213,6 +232,7 @@ def where(condition, x, y):
             f"where: condition, x and y could not be broadcast together: shapes "
             f"{cond.shape}, {np.shape(val(x))} and {np.shape(val(y))} ({err})"
         ) from None
+    check_numeric("where", data, (x, y))
     return record(data, _where_backward, (cond, x, y))
 
 

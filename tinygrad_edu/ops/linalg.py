@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
-from ._common import shape_of, val
+from ._common import shape_of, type_error, val
 
 
 def matmul(a, b):
@@ -28,11 +28,11 @@ def matmul(a, b):
     if isinstance(a, Tensor):
         av = a.data
     else:
-        a = av = np.asarray(a)
+        a = av = _constant("matmul", a, (a, b))
     if isinstance(b, Tensor):
         bv = b.data
     else:
-        b = bv = np.asarray(b)
+        b = bv = _constant("matmul", b, (a, b))
     if av.dtype is not bv.dtype:
         av, bv = _common_dtype(av, bv)
     try:
@@ -43,6 +43,17 @@ def matmul(a, b):
             f"of the first must equal the second-to-last of the second ({err})"
         ) from None
     return record(data, _matmul_backward, (a, b))
+
+
+def _constant(op, x, operands):
+    """A constant operand as an array; TypeError naming ``op`` if it is not numeric."""
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as err:
+        raise type_error(op, operands, err) from None
+    if arr.dtype.kind not in "biufc":
+        raise type_error(op, operands, f"numpy makes dtype {arr.dtype} of the {type(x).__name__}")
+    return arr
 
 
 def _common_dtype(av, bv):
@@ -109,9 +120,9 @@ def linear(x, weight, bias):
     if isinstance(x, Tensor):
         xv = x.data
     else:
-        x = xv = np.asarray(x)
+        x = xv = _constant("linear", x, (x, weight))
     if not isinstance(weight, Tensor):
-        weight = np.asarray(weight)
+        weight = _constant("linear", weight, (x, weight))
     wv, bv = val(weight), val(bias)
     if xv.dtype is not wv.dtype:
         xv, wv = _common_dtype(xv, wv)
@@ -130,6 +141,8 @@ def linear(x, weight, bias):
     except ValueError as err:
         raise ValueError(f"linear: bias of shape {np.shape(bv)} does not broadcast to the output "
                          f"shape {data.shape} ({err})") from None
+    except TypeError as err:
+        raise type_error("linear", (x, weight, bias), err) from None
     return record(data, _linear_backward, (x, weight, bias))
 
 
@@ -145,8 +158,8 @@ def dot(a, b):
     For N-D tensors use :func:`matmul` (numpy's N-D ``dot`` is a different
     product). Raises ValueError for shapes that do not align.
     """
-    a = a if isinstance(a, Tensor) else np.asarray(a)
-    b = b if isinstance(b, Tensor) else np.asarray(b)
+    a = a if isinstance(a, Tensor) else _constant("dot", a, (a, b))
+    b = b if isinstance(b, Tensor) else _constant("dot", b, (a, b))
     av, bv = _common_dtype(val(a), val(b))
     if np.ndim(av) == 0 or np.ndim(bv) == 0:
         from .arith import mul

@@ -11,7 +11,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
-from ._common import axis_args, axis_error, val
+from ._common import as_operand, axis_args, axis_error, val
 
 
 def _reduce_plan(op, x, axis, keepdims, dim, keepdim):
@@ -50,6 +50,8 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
     Raises ValueError for an axis out of range, naming the axis and shape.
     """
+    if not isinstance(x, Tensor):
+        x = as_operand("sum", x)
     axes, keepdims, kshape = _reduce_plan("sum", x, axis, keepdims, dim, keepdim)
     return record(np.add.reduce(x.data, axis=axes, keepdims=keepdims), _sum_backward, (x,), kshape)
 
@@ -65,6 +67,8 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     Integer inputs give float64, as numpy. An empty reduction gives nan
     (with numpy's warning).
     """
+    if not isinstance(x, Tensor):
+        x = as_operand("mean", x)
     axes, keepdims, kshape = _reduce_plan("mean", x, axis, keepdims, dim, keepdim)
     n = 1
     for a in axes:
@@ -84,6 +88,8 @@ def _mean_backward(g, out, inputs, saved, needs):
 
 
 def _extreme(op, fn, x, axis, keepdims, dim, keepdim):
+    if not isinstance(x, Tensor):
+        x = as_operand(op, x)
     axes, keepdims, kshape = _reduce_plan(op, x, axis, keepdims, dim, keepdim)
     try:
         data = fn(x.data, axis=axes, keepdims=keepdims)
@@ -125,6 +131,8 @@ def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correct
     """
     if correction is not None:
         ddof = correction
+    if not isinstance(x, Tensor):
+        x = as_operand("var", x)
     axes, keepdims, kshape = _reduce_plan("var", x, axis, keepdims, dim, keepdim)
     n = 1
     for a in axes:
@@ -166,6 +174,8 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     m is the maximum, so the result is finite and exact for inputs of any
     size (1000.0, 1e17). d/dx = softmax(x) = exp(x - logsumexp(x)).
     """
+    if not isinstance(x, Tensor):
+        x = as_operand("logsumexp", x)
     axes, keepdims, kshape = _reduce_plan("logsumexp", x, axis, keepdims, dim, keepdim)
     d = x.data
     m = _shift(d, axes)
@@ -193,6 +203,8 @@ def softmax(x, axis=None, *, dim=None):
     Backward: ``out * (g - sum(g * out, axis))``, the softmax Jacobian-vector product.
     """
     axis, dim = _last_axis_default(axis, dim)
+    if not isinstance(x, Tensor):
+        x = as_operand("softmax", x)
     axes, _, _ = _reduce_plan("softmax", x, axis, False, dim, None)
     e = np.exp(x.data - _shift(x.data, axes))
     return record(e / np.sum(e, axis=axes, keepdims=True), _softmax_backward, (x,), axes)
@@ -209,6 +221,8 @@ def log_softmax(x, axis=None, *, dim=None):
     Backward: ``g - exp(out) * sum(g, axis)``.
     """
     axis, dim = _last_axis_default(axis, dim)
+    if not isinstance(x, Tensor):
+        x = as_operand("log_softmax", x)
     axes, _, _ = _reduce_plan("log_softmax", x, axis, False, dim, None)
     shifted = x.data - _shift(x.data, axes)
     with np.errstate(divide="ignore" if x.data.size == 0 else "warn"):  # empty: log(0) of no slice

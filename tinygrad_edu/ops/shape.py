@@ -12,7 +12,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
-from ._common import axis_error, val
+from ._common import NUMERIC_KINDS, as_operand, axis_error, check_numeric, val
 
 
 def _same_shape_rule(g, out, inputs, saved, needs):
@@ -25,6 +25,8 @@ def reshape(x, *shape):
     Accepts ``reshape(2, 3)`` or ``reshape((2, 3))``. Raises ValueError
     naming both shapes when the sizes differ.
     """
+    if not isinstance(x, Tensor):
+        x = as_operand("reshape", x)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
@@ -39,6 +41,8 @@ _reshape_backward = backward_rule("reshape")(_same_shape_rule)
 
 def flatten(x, start_dim=0, end_dim=-1):
     """Merge axes ``start_dim..end_dim`` into one (``torch.flatten``; all axes by default)."""
+    if not isinstance(x, Tensor):
+        x = as_operand("flatten", x)
     if x.ndim == 0:
         return reshape(x, (1,))
     try:
@@ -56,6 +60,8 @@ def transpose(x, *axes):
     ``axes`` as ints or one tuple. The gradient is transposed back with the
     inverse permutation.
     """
+    if not isinstance(x, Tensor):
+        x = as_operand("transpose", x)
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
     if not axes:
@@ -77,6 +83,8 @@ def _transpose_backward(g, out, inputs, axes, needs):
 
 def swapaxes(x, axis1, axis2):
     """Swap two axes (``np.swapaxes``)."""
+    if not isinstance(x, Tensor):
+        x = as_operand("swapaxes", x)
     axes = list(range(x.ndim))
     try:
         a, b = normalize_axis_index(axis1, x.ndim), normalize_axis_index(axis2, x.ndim)
@@ -91,6 +99,8 @@ def squeeze(x, axis=None, *, dim=None):
 
     Raises ValueError if a named axis is out of range or not of size 1.
     """
+    if not isinstance(x, Tensor):
+        x = as_operand("squeeze", x)
     axis = dim if axis is None else axis
     try:
         data = np.squeeze(x.data, axis=axis)
@@ -101,6 +111,8 @@ def squeeze(x, axis=None, *, dim=None):
 
 def expand_dims(x, axis):
     """Insert a size-1 axis at ``axis`` (``np.expand_dims``; int or tuple)."""
+    if not isinstance(x, Tensor):
+        x = as_operand("expand_dims", x)
     try:
         data = np.expand_dims(x.data, axis)
     except (ValueError, TypeError) as err:
@@ -119,6 +131,8 @@ def broadcast_to(x, shape):
     The backward is just the incoming gradient: the engine's shared
     unbroadcast sums it back to ``x``'s shape.
     """
+    if not isinstance(x, Tensor):
+        x = as_operand("broadcast_to", x)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     try:
         data = np.broadcast_to(x.data, shape)
@@ -134,6 +148,8 @@ def _broadcast_backward(g, out, inputs, saved, needs):
 
 def clone(x):
     """A copy of ``x`` with its own memory that stays in the graph (d clone/dx = identity)."""
+    if not isinstance(x, Tensor):
+        x = as_operand("clone", x)
     return record(x.data.copy(), _clone_backward, (x,))
 
 
@@ -143,9 +159,24 @@ _clone_backward = backward_rule("clone")(lambda g, out, inputs, saved, needs: (g
 def astype(x, dtype):
     """Convert to ``dtype`` (a differentiable cast between float dtypes).
 
-    The gradient is cast back to ``x``'s dtype by the engine.
+    The gradient is cast back to ``x``'s dtype by the engine. A cast to an
+    integer or bool dtype gives a tensor without gradient (as PyTorch's
+    ``.to(torch.long)``): those dtypes cannot require grad.
+
+    Raises TypeError naming the dtype if it is not a numeric numpy dtype.
     """
-    return record(x.data.astype(dtype), _broadcast_backward_cast, (x,))
+    if not isinstance(x, Tensor):
+        x = as_operand("astype", x)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"astype: {dtype!r} is not a numpy dtype ({err})") from None
+    if dt.kind not in NUMERIC_KINDS:
+        raise TypeError(f"astype: can only convert to a numeric dtype, got {dt}")
+    data = x.data.astype(dt)
+    if dt.kind not in "fc":
+        return Tensor._wrap(data)
+    return record(data, _broadcast_backward_cast, (x,))
 
 
 _broadcast_backward_cast = backward_rule("astype")(lambda g, out, inputs, saved, needs: (g,))
@@ -296,6 +327,7 @@ def concatenate(tensors, axis=0, *, dim=None):
     except (ValueError, TypeError) as err:
         shapes = [np.shape(val(t)) for t in tensors]
         raise ValueError(f"concatenate: cannot join shapes {shapes} along axis {axis} ({err})") from None
+    check_numeric("concatenate", data, tensors)
     ax = normalize_axis_index(axis, data.ndim)
     sizes = np.cumsum([np.shape(val(t))[ax] for t in tensors])[:-1]
     return record(data, _concatenate_backward, tuple(tensors), (ax, sizes))
@@ -322,6 +354,7 @@ def stack(tensors, axis=0, *, dim=None):
     except (ValueError, TypeError) as err:
         shapes = [np.shape(val(t)) for t in tensors]
         raise ValueError(f"stack: cannot stack shapes {shapes} along axis {axis} ({err})") from None
+    check_numeric("stack", data, tensors)
     ax = normalize_axis_index(axis, data.ndim)
     return record(data, _stack_backward, tuple(tensors), ax)
 

@@ -3,11 +3,21 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
+from collections.abc import Mapping
+from numbers import Real
 
 import numpy as np
 
 from ..inplace import mark_modified
 from ..tensor import Tensor
+
+
+@functools.lru_cache(maxsize=None)
+def _numeric_hyperparameters(cls):
+    """Names of ``cls.__init__``'s arguments whose default is a number (lr, momentum, eps...)."""
+    return tuple(n for n, p in inspect.signature(cls.__init__).parameters.items()
+                 if isinstance(p.default, Real) and not isinstance(p.default, bool))
 
 
 class Optimizer:
@@ -33,6 +43,7 @@ class Optimizer:
         if step is not None:
             @functools.wraps(step)
             def marked_step(self, *args, **kw):
+                self._check_grads()  # before any update: a bad .grad leaves every parameter as it was
                 loss = step(self, *args, **kw)
                 # The update was in place: a graph recorded before it must not
                 # back-propagate with the new values (see inplace.py).
@@ -60,7 +71,18 @@ class Optimizer:
             self.add_param_group(g)
 
     def add_param_group(self, group: dict):
-        """Add a group of parameters with its own hyperparameters."""
+        """Add a group of parameters with its own hyperparameters.
+
+        Raises TypeError if ``group`` is not a dict or a hyperparameter that
+        is a number by default is not a real number; ValueError if it has no
+        ``"params"`` (or see the class docstring).
+        """
+        name = type(self).__name__
+        if not isinstance(group, Mapping):
+            raise TypeError(f"{name}: a parameter group must be a dict with a 'params' entry, "
+                            f"got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError(f"{name}: the parameter group {sorted(group)} has no 'params' entry")
         group = dict(group)
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
@@ -81,9 +103,33 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check_group(self, group):
-        """Validate hyperparameters (subclasses extend); raise ValueError naming the bad one."""
+        """Validate hyperparameters (subclasses extend); raise ValueError naming the bad one.
+
+        Here: every hyperparameter whose default is a number must be a real
+        number (TypeError otherwise, before any comparison fails obscurely).
+        """
+        for k in _numeric_hyperparameters(type(self)):
+            v = group.get(k)
+            if k in group and (isinstance(v, bool) or not isinstance(v, Real)):
+                raise TypeError(f"{type(self).__name__}: {k} must be a real number, got "
+                                f"{type(v).__name__} {v!r}")
         if "lr" in group and not group["lr"] >= 0:
             raise ValueError(f"{type(self).__name__}: invalid learning rate lr={group['lr']}")
+
+    def _check_grads(self):
+        """Every ``.grad`` an update will read is a Tensor of its parameter's shape (and numeric)."""
+        name = type(self).__name__
+        for gi, group in enumerate(self.param_groups):
+            for i, p in enumerate(group["params"]):
+                g = p.grad
+                if g is None:
+                    continue
+                if not isinstance(g, Tensor):
+                    raise TypeError(f"{name}.step: parameter {i} of group {gi} has a .grad of type "
+                                    f"{type(g).__name__}; it must be a Tensor (or None)")
+                if g.shape != p.shape or g.dtype.kind not in "fciub":
+                    raise ValueError(f"{name}.step: parameter {i} of group {gi} has shape {p.shape} but "
+                                     f"its .grad has shape {g.shape} and dtype {g.dtype}")
 
     def zero_grad(self, set_to_none: bool = True):
         """Clear every parameter's gradient: to None (default, as PyTorch >= 2.0) or zeros."""
@@ -137,6 +183,10 @@ class Optimizer:
         differs from its parameter's, or a saved hyperparameter is invalid.
         Accepts the dict as returned by ``tinygrad_edu.load`` too.
         """
+        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
+            raise TypeError(f"{type(self).__name__}.load_state_dict: expected the dict from "
+                            f"state_dict(), with 'state' and 'param_groups', got {type(state_dict).__name__}"
+                            + (f" with keys {sorted(map(str, state_dict))}" if isinstance(state_dict, Mapping) else ""))
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has {len(groups)} "
