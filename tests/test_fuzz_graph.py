@@ -105,6 +105,9 @@ class Slot:
     def __init__(self, t, vid):
         self.t, self.vid, self.usable, self.retained, self.funcsaved = t, vid, True, None, False
         self.consumed = 0   # ops that read it: in-place targets are drawn among these more often
+        # funcsaved: a rule will read this value through something other than
+        # the slot itself (a Function's saved tensor, a view made inside an op),
+        # so a later in-place write may rightly make backward refuse
 
 
 def _shapes():
@@ -471,6 +474,8 @@ class GraphFuzz(RuleBasedStateMachine):
                 self.apply(lambda x: x @ x, [a], "x @ x", self._grad_mode(data))
             else:
                 self.apply(lambda x: x @ x.swapaxes(-1, -2), [a], "x @ x^T", self._grad_mode(data))
+                # matmul read a view of x: rewriting x in place makes it refuse (as PyTorch)
+                self.slots[a].funcsaved = True
         elif how == "slot":
             cands = [b for b in self.usable() if self.slots[b].t.ndim >= 1 and
                      (self.slots[b].t.shape[0] if self.slots[b].t.ndim <= 2 else self.slots[b].t.shape[-2]) == k
