@@ -129,11 +129,15 @@ def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correct
     PyTorch's ``correction=1``) the unbiased estimate.
     d/dx = 2 (x - mean) / (n - ddof).
     """
+    return _var("var", x, axis, keepdims, ddof, dim, keepdim, correction)
+
+
+def _var(op, x, axis, keepdims, ddof, dim, keepdim, correction):
     if correction is not None:
         ddof = correction
     if not isinstance(x, Tensor):
-        x = as_operand("var", x)
-    axes, keepdims, kshape = _reduce_plan("var", x, axis, keepdims, dim, keepdim)
+        x = as_operand(op, x)
+    axes, keepdims, kshape = _reduce_plan(op, x, axis, keepdims, dim, keepdim)
     n = 1
     for a in axes:
         n *= x.shape[a]
@@ -151,7 +155,7 @@ def _var_backward(g, out, inputs, saved, needs):
 
 def std(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correction=None):
     """Standard deviation, ``sqrt(var(x, axis, ddof))`` (numpy's ``np.std``)."""
-    return var(x, axis, keepdims, ddof, dim=dim, keepdim=keepdim, correction=correction).sqrt()
+    return _var("std", x, axis, keepdims, ddof, dim, keepdim, correction).sqrt()
 
 
 def _shift(d, axes):

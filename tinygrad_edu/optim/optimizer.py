@@ -32,6 +32,10 @@ class Optimizer:
     arrays a Module holds stay the same objects) and skipping parameters whose
     ``grad`` is None.
 
+    ``copy.deepcopy`` and ``pickle`` work (the state follows the copied
+    parameters); checkpoints should still go through ``state_dict`` and
+    ``tinygrad_edu.save``, which never pickle.
+
     Raises:
         ValueError: empty parameter list, a parameter given twice.
         TypeError: something that is not a Tensor requiring grad.
@@ -217,6 +221,21 @@ class Optimizer:
         for group, g in zip(self.param_groups, new_groups):
             group.update(g)  # in place: schedulers hold references to these dicts
         self.state = new_state
+
+    # ---- copy and pickle ---------------------------------------------------
+    def __getstate__(self):
+        # ``state`` is keyed by id(parameter), which a copy or an unpickled
+        # optimizer does not share: store it by position in the groups.
+        d = self.__dict__.copy()
+        order = [p for g in self.param_groups for p in g["params"]]
+        d["state"] = [self.state.get(id(p)) for p in order]
+        return d
+
+    def __setstate__(self, d):
+        positional = d["state"]
+        self.__dict__.update(d)
+        order = [p for g in self.param_groups for p in g["params"]]
+        self.state = {id(p): st for p, st in zip(order, positional) if st is not None}
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
