@@ -71,3 +71,25 @@ def test_plain_backward_after_a_create_graph_backward_on_a_0d_leaf():
     t = Tensor(1.0)
     for r in (t > 0, t == 1, np.isfinite(t), np.isnan(t), np.sign(t), np.greater(t, 0)):
         assert type(r.data) is np.ndarray
+
+
+def test_create_graph_gradients_are_not_shared_between_leaves():
+    """Fault: backward(create_graph=True) stored the same gradient Tensor in the
+    .grad of both operands of ``x + y`` (or a read-only broadcast of it); a later
+    plain backward added into it in place, changing y.grad too (silently) or
+    crashing on read-only memory. Fix: a constant create_graph gradient is
+    stored as the leaf's own array; plain accumulation never writes into a
+    read-only .grad."""
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (x + y).backward(Tensor([1.0, 1.0]), create_graph=True)
+    assert x.grad is not y.grad
+    (x * 1).sum().backward()
+    assert np.array_equal(x.grad.data, [2.0, 2.0]) and np.array_equal(y.grad.data, [1.0, 1.0])
+    s = leaf(0.5)
+    (s.sum() * 2).backward(create_graph=True)     # sum's gradient is a read-only broadcast
+    (s.sum() * 2).backward()
+    assert np.array_equal(s.grad.data, 4.0)
+    u = leaf([1.0, 2.0])
+    u.grad = tg.broadcast_to(Tensor(1.0), (2,))   # a read-only .grad set by the user
+    (u * 3).sum().backward()
+    assert np.array_equal(u.grad.data, [4.0, 4.0])

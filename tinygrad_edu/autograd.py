@@ -308,10 +308,16 @@ def _accumulate_grad(t, g, create_graph, handed):
     Rules may hand the same array to several inputs (``a + b`` gives both
     the incoming gradient) or return views, so a first write copies unless
     the array is fresh and not already stored in another ``.grad``; later
-    writes add in place.
+    writes add in place (into arrays a ``.grad`` owns: not into a graph's
+    gradient or a read-only one, which are replaced by the sum instead).
     """
     if create_graph:
         g = _as_tensor(g)
+        if not g.requires_grad:
+            # A constant gradient may be the very Tensor handed to another leaf
+            # too (a + b gives both the same g), or a read-only broadcast: give
+            # this leaf its own array, which later plain backwards add into.
+            g = Tensor._wrap(np.array(g.data))
         t.grad = g if t.grad is None else t.grad + g
         return
     if t.grad is None:
@@ -321,7 +327,7 @@ def _accumulate_grad(t, g, create_graph, handed):
             g = g.copy()
         handed.add(id(g))
         t.grad = Tensor._wrap(g)
-    elif t.grad.requires_grad or t.grad.shape != g.shape:
+    elif t.grad.requires_grad or t.grad.shape != g.shape or not t.grad.data.flags.writeable:
         t.grad = Tensor._wrap(np.asarray(t.grad.data + g))  # 0-d + 0-d gives a numpy scalar
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
