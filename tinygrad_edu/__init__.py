@@ -16,6 +16,7 @@ from .ops.reduce import sum, mean, max, min, var, std, logsumexp, softmax, log_s
 from .ops.shape import (reshape, transpose, swapaxes, squeeze, expand_dims, unsqueeze,
                         broadcast_to, flatten, astype, concatenate, stack)
 from .ops.linalg import matmul, dot
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
 
 cat = concatenate
 
@@ -30,4 +31,5 @@ __all__ = [
     "var", "std", "logsumexp", "softmax", "log_softmax", "reshape", "transpose", "swapaxes",
     "squeeze", "expand_dims", "unsqueeze", "broadcast_to", "flatten", "astype", "concatenate",
     "cat", "stack", "matmul", "dot",
+    "gradcheck", "gradgradcheck", "numerical_jacobian", "GradcheckError",
 ]

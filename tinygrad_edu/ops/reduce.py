@@ -161,12 +161,25 @@ def _logsumexp_backward(g, out, inputs, kshape, needs):
     return (_expand(g, kshape, x.shape) * np.exp(x - out.reshape(kshape)),)
 
 
+def _normaliser_axis(axis, dim):
+    """The axis of a softmax-like op: PyTorch's ``dim=`` replaces the default axis -1.
+
+    Their axis has a default (-1), unlike the reductions', so the reductions'
+    "not both" rule would reject every ``dim=`` call.
+    """
+    if dim is None:
+        return axis
+    if axis != -1:
+        raise TypeError("pass either axis= or dim=, not both")
+    return dim
+
+
 def softmax(x, axis=-1, *, dim=None):
     """``exp(x) / sum(exp(x))`` along ``axis`` (default the last), shifted by the max for stability.
 
     Backward: ``out * (g - sum(g * out, axis))``, the softmax Jacobian-vector product.
     """
-    axes, _, _ = _reduce_plan("softmax", x, axis, False, dim, None)
+    axes, _, _ = _reduce_plan("softmax", x, _normaliser_axis(axis, dim), False, None, None)
     e = np.exp(x.data - _shift(x.data, axes))
     return record(e / np.sum(e, axis=axes, keepdims=True), _softmax_backward, (x,), axes)
 
@@ -181,7 +194,7 @@ def log_softmax(x, axis=-1, *, dim=None):
 
     Backward: ``g - exp(out) * sum(g, axis)``.
     """
-    axes, _, _ = _reduce_plan("log_softmax", x, axis, False, dim, None)
+    axes, _, _ = _reduce_plan("log_softmax", x, _normaliser_axis(axis, dim), False, None, None)
     shifted = x.data - _shift(x.data, axes)
     data = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
     return record(data, _log_softmax_backward, (x,), axes)
