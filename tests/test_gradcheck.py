@@ -264,3 +264,12 @@ def test_fast_mode_is_reproducible_and_seeded():
 
     assert report(None) == report(None)
     assert report(1) != report(2)
+
+
+def test_an_input_passed_twice_is_perturbed_as_one():
+    # autograd's gradient for a repeated input is the total over both uses, so
+    # the finite differences must move both uses together.
+    x = rng_tensor(3, seed=2)
+    assert tg.gradcheck(lambda a, b: a * b.exp(), (x, x), **TIGHT)
+    assert tg.gradcheck(lambda a, b: a * b.exp(), (x, x), fast_mode=True, **TIGHT)
+    assert tg.gradgradcheck(lambda a, b: a * b.exp(), (x, x), **TIGHT)

@@ -256,3 +256,12 @@ def test_softmax_and_log_softmax_accept_dim():
         assert np.array_equal(fn(x).data, fn(x, axis=-1).data)
         with pytest.raises(TypeError, match="either axis= or dim="):
             fn(x, axis=0, dim=1)
+
+
+def test_grad_returns_one_gradient_per_input_even_when_an_input_repeats():
+    # grad() used to key its results by tensor, so [x, y, x] gave 2 gradients.
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    y = tg.Tensor([3.0, 5.0], requires_grad=True)
+    gx, gy, gx2 = tg.grad((x * y).sum(), [x, y, x])
+    assert np.array_equal(gx.data, [3.0, 5.0]) and np.array_equal(gx2.data, [3.0, 5.0])
+    assert np.array_equal(gy.data, [1.0, 2.0])

@@ -125,10 +125,15 @@ def _working_copies(inputs):
     """Private, writable, C-contiguous copies of the input Tensors (perturbed in place).
 
     They do not require grad, so evaluating fn on them records no graph
-    (gradgradcheck's inner function turns requires_grad back on itself).
+    (gradgradcheck's inner function turns requires_grad back on itself). A
+    Tensor passed twice gets one copy, so perturbing it moves both uses, as
+    autograd's gradient for it sums over both.
     """
-    return [Tensor._wrap(np.array(x.data, copy=True, order="C")) if isinstance(x, Tensor) else x
-            for x in inputs]
+    copies = {}
+    for x in inputs:
+        if isinstance(x, Tensor) and id(x) not in copies:
+            copies[id(x)] = Tensor._wrap(np.array(x.data, copy=True, order="C"))
+    return [copies[id(x)] if isinstance(x, Tensor) else x for x in inputs]
 
 
 def _flat64(outs):

@@ -94,7 +94,7 @@ def _gapped(shape, dtype, min_value, max_value, min_magnitude, min_gap):
     if isinstance(shape, tuple):
         if not fits(shape):
             raise ValueError(
-                f"tensors: {math.prod(shape)} distinct values {min_gap} apart do not fit in "
+                f"arrays: {math.prod(shape)} distinct values {min_gap} apart do not fit in "
                 f"[{min_value}, {max_value}]; widen the range or lower min_gap")
         shape_st = st.just(shape)
     else:
@@ -189,12 +189,12 @@ def matmul_shapes(*, max_batch_dims=2, min_side=1, max_side=4):
 
 # ---- indices -----------------------------------------------------------------------
 @st.composite
-def _bool_mask(draw, shape):
+def _bool_mask(draw, shape, allow_ellipsis):
     """A boolean mask over the first k axes (k >= 1), optionally followed by ``...`` or slices."""
     k = draw(st.integers(min(1, len(shape)), len(shape)))
     mask = draw(hnp.arrays(np.bool_, shape[:k]))
     rest = len(shape) - k
-    if rest and draw(st.booleans()):
+    if rest and allow_ellipsis and draw(st.booleans()):
         return (mask, Ellipsis)
     tail = tuple(draw(st.slices(n)) for n in shape[k:k + draw(st.integers(0, rest))])
     return (mask,) + tail if tail else mask
@@ -261,13 +261,15 @@ def index_expressions(shape, *, allow_newaxis=True, allow_ellipsis=True, allow_a
     options = [hnp.basic_indices(shape, min_dims=0, allow_newaxis=allow_newaxis,
                                  allow_ellipsis=allow_ellipsis)]
     if allow_advanced:
-        options.append(_bool_mask(shape))
+        options.append(_bool_mask(shape, allow_ellipsis))
         if shape and all(n > 0 for n in shape):
             options.append(hnp.integer_array_indices(
                 shape, result_shape=hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=3)))
         if shape:
-            options.append(_mixed(shape).filter(lambda i: allow_newaxis or None not in i)
-                           .filter(lambda i: allow_ellipsis or Ellipsis not in i))
+            # ``x in idx`` would compare arrays elementwise: test identity instead.
+            options.append(_mixed(shape).filter(
+                lambda i: allow_newaxis or not any(p is None for p in i)).filter(
+                lambda i: allow_ellipsis or not any(p is Ellipsis for p in i)))
     return st.one_of(options)
 
 
