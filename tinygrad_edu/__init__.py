@@ -1,7 +1,8 @@
 """tinygrad_edu: a small, exact and fast autograd framework over numpy arrays.
 
 Start with :class:`Tensor`; ``tinygrad_edu.nn`` has modules and
-``tinygrad_edu.optim`` optimizers. The docs walk from the blog post
+``tinygrad_edu.optim`` optimizers, ``tinygrad_edu.data`` minibatches and
+small data sets, and :func:`save`/:func:`load` checkpoints. The docs walk from the blog post
 "A Neural Network in 11 lines of Python" (iamtrask, 2015) to this engine.
 """
 from ._mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -9,6 +10,7 @@ from .tensor import (Tensor, arange, eye, from_numpy, full, ones, ones_like, ran
                      zeros, zeros_like)
 from .autograd import grad
 from .anomaly import detect_anomaly, is_anomaly_enabled
+from .function import Function
 from .ops.arith import add, sub, mul, div, neg, pow
 from .ops.elementwise import (exp, log, log1p, sqrt, sin, cos, abs, tanh, sigmoid, relu, maximum,
                               minimum, clip, where)
@@ -17,6 +19,9 @@ from .ops.shape import (reshape, transpose, swapaxes, squeeze, expand_dims, unsq
                         broadcast_to, flatten, astype, concatenate, stack)
 from .ops.linalg import matmul, dot
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
+from .serialization import save, load
+
+from . import functional, viz  # noqa: E402  (submodules: tinygrad_edu.functional.jacobian, ...)
 
 cat = concatenate
 
@@ -25,11 +30,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye",
     "rand", "randn", "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "detect_anomaly", "is_anomaly_enabled",
+    "detect_anomaly", "is_anomaly_enabled", "Function",
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos", "abs",
     "tanh", "sigmoid", "relu", "maximum", "minimum", "clip", "where", "sum", "mean", "max", "min",
     "var", "std", "logsumexp", "softmax", "log_softmax", "reshape", "transpose", "swapaxes",
     "squeeze", "expand_dims", "unsqueeze", "broadcast_to", "flatten", "astype", "concatenate",
-    "cat", "stack", "matmul", "dot",
+    "cat", "stack", "matmul", "dot", "save", "load",
     "gradcheck", "gradgradcheck", "numerical_jacobian", "GradcheckError",
 ]

@@ -18,7 +18,9 @@ class detect_anomaly:
 
     Ops created inside remember where in your code they were created; during
     backward, the first rule that returns a NaN or inf gradient raises
-    RuntimeError naming the op and that place. Costs a stack walk per op, so
+    RuntimeError naming the op and that place. The check runs for every op
+    created inside, and for every op when the backward itself runs inside
+    (as in PyTorch; the place is then known only for ops created inside). Costs a stack walk per op, so
     use it for debugging only. Thread-local, as grad mode.
     """
 

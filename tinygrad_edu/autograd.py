@@ -25,13 +25,18 @@ where numpy's dispatch protocol records the backward pass as a new graph.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import traceback
+from heapq import heappop, heappush
 
 import numpy as np
 
 from ._mode import mode
 
 __all__ = ["Node", "record", "unbroadcast", "run_backward", "grad"]
+
+_creation = itertools.count()
 
 _FREED = (
     "Trying to backward through the graph a second time (or to use values it "
@@ -50,7 +55,7 @@ class Node:
     once the node has been back-propagated without ``retain_graph``.
     """
 
-    __slots__ = ("rule", "inputs", "needs", "saved", "where")
+    __slots__ = ("rule", "inputs", "needs", "saved", "where", "clock", "seq")
 
     def __init__(self, rule, inputs, needs, saved):
         self.rule = rule
@@ -58,6 +63,8 @@ class Node:
         self.needs = needs
         self.saved = saved
         self.where = _user_frame() if mode.anomaly else None
+        self.clock = _clock[0]  # in-place writes so far: see inplace.py
+        self.seq = next(_creation)  # creation order: a valid topological order
 
     @property
     def name(self) -> str:
@@ -97,12 +104,14 @@ def record(data, rule, inputs, saved=None):
     input requires grad; otherwise it gets a :class:`Node`. This is the hot
     path of every op, so it does as little as possible.
     """
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)  # numpy returns scalars for 0-d results; .data is always an array
     out = _new(Tensor)
     out.data = data
     out.grad = None
     out._meta = None
     if mode.grad_enabled:
-        needs = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
+        needs = [x.requires_grad if isinstance(x, Tensor) else False for x in inputs]
         if True in needs:
             out.requires_grad = True
             out._ctx = Node(rule, inputs, needs, saved)
@@ -129,35 +138,6 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
-def _topological_order(roots):
-    """Non-leaf tensors reachable from ``roots``, each after all its consumers.
-
-    Iterative depth-first search: a tensor is emitted once all of its inputs
-    have been, and the list is reversed, so no recursion limit applies.
-    Raises RuntimeError before anything is changed if a node was freed.
-    """
-    post = []
-    seen = set()
-    stack = [(r, False) for r in roots if r._ctx is not None]
-    while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            post.append(t)
-            continue
-        if t in seen:
-            continue
-        seen.add(t)
-        stack.append((t, True))
-        node = t._ctx
-        if node.inputs is None:
-            raise RuntimeError(_FREED)
-        for x, need in zip(node.inputs, node.needs):
-            if need and x._ctx is not None and x not in seen:
-                stack.append((x, False))
-    post.reverse()
-    return post
-
-
 def _as_tensor(g):
     return g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
 
@@ -173,7 +153,9 @@ def _run_hooks(t, g, create_graph):
                     f"hook {hook!r} returned a gradient of shape {tuple(new.shape)} "
                     f"for a tensor of shape {t.shape}"
                 )
-            g = _as_tensor(new) if create_graph else np.asarray(new.data if isinstance(new, Tensor) else new)
+            g = _as_tensor(new) if create_graph else np.array(new.data if isinstance(new, Tensor) else new)
+            if g.dtype != t.dtype:
+                g = g.astype(t.dtype)  # a gradient always has its tensor's dtype
     return g
 
 
@@ -215,56 +197,72 @@ def _seed_gradients(roots, grad_outputs, create_graph):
 def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
     """Back-propagate from ``roots``; the shared engine of backward and grad.
 
+    Order: a node's inputs were all created before it, so visiting tensors
+    in decreasing node creation number (``Node.seq``) visits each one after
+    every op that consumed it. A heap holds the tensors that have received
+    a gradient and not yet passed it on; no recursion, no separate sorting
+    pass, and each tensor is visited once.
+
     With ``inputs=None`` gradients accumulate into the ``.grad`` of leaves
     (and of non-leaves that called ``retain_grad``). Otherwise the gradients
     of ``inputs`` are returned as a list (None where unreached) and no
     ``.grad`` changes.
     """
     grads = _seed_gradients(roots, grad_outputs, create_graph)
-    order = _topological_order(roots)
+    heap = [(-t._ctx.seq, t) for t in grads if t._ctx is not None]
+    heapq.heapify(heap)
     capture = None if inputs is None else {t: None for t in inputs}
+    handed = set()  # ids of arrays already stored in some .grad during this call
     prev_mode = mode.grad_enabled
+    check_all = mode.anomaly  # backward run under detect_anomaly checks every node
     mode.grad_enabled = create_graph  # rules record only when building a graph of the backward
     try:
-        for i, t in enumerate(order):
-            order[i] = None  # let intermediates go as soon as we are past them
-            g = grads.pop(t, None)
-            if g is None:
-                continue
+        while heap:
+            t = heappop(heap)[1]
+            g = grads.pop(t)
             node = t._ctx
-            meta = t._meta
-            if meta is not None:
-                if meta.get("hooks"):
+            if node.inputs is None:
+                raise RuntimeError(_FREED)
+            if node.clock != _clock[0]:  # something was written in place since: check
+                check_node(node, t)
+            if t._meta is not None and capture is None:
+                g = _visit_non_leaf(t, g, create_graph, handed)
+            if capture is not None:
+                if t._meta is not None and t._meta.get("hooks"):
                     g = _run_hooks(t, g, create_graph)
-                if capture is None and meta.get("retains_grad"):
-                    _accumulate_grad(t, g, create_graph)
-            if capture is not None and t in capture:
-                capture[t] = g
+                if t in capture:
+                    capture[t] = g
             if create_graph:
                 in_grads = node.rule(g, t, node.inputs, node.saved, node.needs)
             else:
                 vals = [x.data if isinstance(x, Tensor) else x for x in node.inputs]
                 in_grads = node.rule(g, t.data, vals, node.saved, node.needs)
-            if node.where is not None:
+            if node.where is not None or check_all:
                 _check_finite(node, in_grads)
             for x, gx in zip(node.inputs, in_grads):
                 if gx is None:
                     continue
-                if gx.shape != x.shape:
-                    gx = unbroadcast(gx, x.shape)
-                if gx.dtype != x.dtype:
-                    gx = gx.astype(x.dtype)
+                xd = x.data
+                if gx.shape != xd.shape:
+                    gx = unbroadcast(gx, xd.shape)
+                if gx.dtype is not xd.dtype and gx.dtype != xd.dtype:
+                    gx = gx.astype(xd.dtype)
                 prev = grads.get(x)
-                grads[x] = gx if prev is None else prev + gx
+                if prev is None:
+                    grads[x] = gx
+                    if x._ctx is not None:
+                        heappush(heap, (-x._ctx.seq, x))
+                else:
+                    grads[x] = prev + gx
             if not retain_graph:
-                node.inputs = node.saved = None
-        # What is left in ``grads`` are leaves (and a leaf root); write them last
-        # so that an error above leaves every .grad as it was.
+                node.inputs = node.saved = None  # free what the graph held
+        # What is left in ``grads`` are leaves; writing them last means an
+        # error above leaves every leaf's .grad as it was.
         for t, g in grads.items():
             if t._meta is not None and t._meta.get("hooks"):
                 g = _run_hooks(t, g, create_graph)
             if capture is None:
-                _accumulate_grad(t, g, create_graph)
+                _accumulate_grad(t, g, create_graph, handed)
             elif t in capture:
                 capture[t] = g
     finally:
@@ -275,19 +273,34 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
     return None
 
 
-def _accumulate_grad(t, g, create_graph):
+def _visit_non_leaf(t, g, create_graph, handed):
+    """Hooks and ``retain_grad`` of a non-leaf tensor, when backward reaches it."""
+    if t._meta.get("hooks"):
+        g = _run_hooks(t, g, create_graph)
+    if t._meta.get("retains_grad"):
+        _accumulate_grad(t, g, create_graph, handed)
+    return g
+
+
+def _accumulate_grad(t, g, create_graph, handed):
     """Add gradient ``g`` into ``t.grad`` (PyTorch's AccumulateGrad).
 
-    A gradient may be a view of, or the same array as, another tensor's
-    gradient (``a + b`` hands both the same array), so the first write copies
-    unless the array is ours alone; later writes add in place.
+    Rules may hand the same array to several inputs (``a + b`` gives both
+    the incoming gradient) or return views, so a first write copies unless
+    the array is fresh and not already stored in another ``.grad``; later
+    writes add in place.
     """
     if create_graph:
         g = _as_tensor(g)
         t.grad = g if t.grad is None else t.grad + g
         return
     if t.grad is None:
-        t.grad = Tensor._wrap(np.array(g, copy=True))
+        if type(g) is not np.ndarray:
+            g = np.array(g)  # a numpy scalar from a 0-d op
+        elif g.base is not None or id(g) in handed or not g.flags.writeable:
+            g = g.copy()
+        handed.add(id(g))
+        t.grad = Tensor._wrap(g)
     elif t.grad.requires_grad or t.grad.shape != g.shape:
         t.grad = Tensor._wrap(t.grad.data + g)
     else:
@@ -303,7 +316,9 @@ def _check_finite(node, in_grads):
             raise RuntimeError(
                 f"detect_anomaly: the backward of '{node.name}' returned non-finite "
                 f"values (nan or inf) in its gradient for input {k}. The forward op "
-                f"was created at {node.where}"
+                + (f"was created at {node.where}" if node.where is not None else
+                   "ran outside detect_anomaly, so where it was created is unknown: run the "
+                   "forward inside detect_anomaly too")
             )
 
 
@@ -357,5 +372,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor imports this module's record)
+
+from .inplace import _clock, check_node  # noqa: E402
 
 _new = Tensor.__new__

@@ -374,6 +374,32 @@ for _name in ("sum", "mean", "max", "min", "var", "std", "logsumexp", "softmax",
 for _name in ("reshape", "transpose", "squeeze", "expand_dims", "unsqueeze", "broadcast_to",
               "flatten", "swapaxes", "astype"):
     setattr(Tensor, _name, getattr(shape, _name))
+from . import inplace as _inplace  # noqa: E402
+
+
+def _inplace_method(op, name):
+    def method(self, other):
+        return _inplace.inplace(self, op, name, other)
+
+    method.__name__ = name
+    method.__doc__ = (f"In place ``{name}``: overwrite this tensor with the result, keeping it in the "
+                      "graph (see tinygrad_edu/inplace.py for the rules and version checks).")
+    return method
+
+
+def _setitem(self, idx, value):
+    _inplace.inplace(self, shape.setitem, "setitem", idx, value)
+
+
+Tensor.__iadd__ = Tensor.add_ = _inplace_method(arith.add, "add_")
+Tensor.__isub__ = Tensor.sub_ = _inplace_method(arith.sub, "sub_")
+Tensor.__imul__ = Tensor.mul_ = _inplace_method(arith.mul, "mul_")
+Tensor.__itruediv__ = Tensor.div_ = _inplace_method(arith.div, "div_")
+Tensor.copy_ = _inplace_method(lambda t, src: shape.setitem(t, Ellipsis, src), "copy_")
+Tensor.fill_ = _inplace_method(lambda t, v: shape.setitem(t, Ellipsis, v), "fill_")
+Tensor.zero_ = lambda self: Tensor.fill_(self, 0)
+Tensor.__setitem__ = _setitem
+Tensor.clone = shape.clone
 Tensor.matmul = linalg.matmul
 Tensor.dot = linalg.dot
 Tensor.T = property(shape.transpose, doc="The tensor with its axes reversed (as ``ndarray.T``).")

@@ -8,12 +8,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import backward_rule, record
+from ..tensor import Tensor
 from ._common import broadcast_error, val
 
 
 def _binary(ufunc, name, rule, a, b):
+    # val() inlined: this is the per-op hot path
     try:
-        data = ufunc(val(a), val(b))
+        data = ufunc(a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
     except ValueError as err:
         raise broadcast_error(name, a, b, err) from None
     return record(data, rule, (a, b))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import backward_rule, record
+from ..tensor import Tensor
 from ._common import shape_of, val
 
 
@@ -23,7 +24,17 @@ def matmul(a, b):
     Raises ValueError naming both shapes when the inner dimensions differ
     or an operand is 0-d.
     """
-    av, bv = val(a), val(b)
+    # Constants are stored as arrays: the backward needs their .ndim and .dtype.
+    if isinstance(a, Tensor):
+        av = a.data
+    else:
+        a = av = np.asarray(a)
+    if isinstance(b, Tensor):
+        bv = b.data
+    else:
+        b = bv = np.asarray(b)
+    if av.dtype is not bv.dtype:
+        av, bv = _common_dtype(av, bv)
     try:
         data = np.matmul(av, bv)
     except ValueError as err:
@@ -34,13 +45,33 @@ def matmul(a, b):
     return record(data, _matmul_backward, (a, b))
 
 
+def _common_dtype(av, bv):
+    """Cast both operands to their result dtype when they differ.
+
+    numpy's matmul of mixed dtypes (e.g. the blog's int ``X`` with float
+    weights) takes a non-BLAS loop that sums in another order than
+    ``np.dot``; casting first gives the BLAS path, identical to ``np.dot``
+    (and faster).
+    """
+    da, db = getattr(av, "dtype", None), getattr(bv, "dtype", None)
+    if da is not None and da == db:
+        return av, bv
+    dt = np.result_type(av, bv)
+    return np.asarray(av, dtype=dt), np.asarray(bv, dtype=dt)
+
+
+def _as_dtype_of(x, g):
+    return x if x.dtype == g.dtype else x.astype(g.dtype)
+
+
 def _swap(x):
     return x.T if x.ndim == 2 else np.swapaxes(x, -1, -2)
 
 
 @backward_rule("matmul")
 def _matmul_backward(g, out, inputs, saved, needs):
-    a, b = inputs
+    a, b = (_as_dtype_of(x, g) if need_other else x
+            for x, need_other in zip(inputs, (needs[1], needs[0])))
     if a.ndim >= 2 and b.ndim >= 2:
         return (g @ _swap(b) if needs[0] else None, _swap(a) @ g if needs[1] else None)
     # A 1-D operand is a row vector on the left, a column on the right; give
@@ -64,13 +95,59 @@ def _matmul_backward(g, out, inputs, saved, needs):
     return (ga, gb)
 
 
+def linear(x, weight, bias):
+    """The affine map ``x @ weight + bias`` as one op (``nn.Linear``'s forward).
+
+    Same numbers as ``matmul`` followed by ``add``, but one graph node and
+    one array: the bias is added in place into the fresh product, so the
+    product is not kept alive beside the result. Backward: ``g @ weight.T``,
+    ``x.T @ g``, and ``g`` summed over the batch axes for the bias.
+
+    Shapes: x ``(..., in)``, weight ``(in, out)``, bias broadcastable to
+    ``(..., out)``. Raises ValueError naming the shapes when they do not fit.
+    """
+    if isinstance(x, Tensor):
+        xv = x.data
+    else:
+        x = xv = np.asarray(x)
+    if not isinstance(weight, Tensor):
+        weight = np.asarray(weight)
+    wv, bv = val(weight), val(bias)
+    if xv.dtype is not wv.dtype:
+        xv, wv = _common_dtype(xv, wv)
+    try:
+        data = np.matmul(xv, wv)
+    except ValueError as err:
+        raise ValueError(
+            f"linear: input of shape {xv.shape} does not fit a weight of shape {wv.shape}: the "
+            f"input's last axis must equal the weight's first ({err})"
+        ) from None
+    try:
+        if np.result_type(data, bv) == data.dtype and np.broadcast_shapes(data.shape, np.shape(bv)) == data.shape:
+            np.add(data, bv, out=data)
+        else:
+            data = data + bv
+    except ValueError as err:
+        raise ValueError(f"linear: bias of shape {np.shape(bv)} does not broadcast to the output "
+                         f"shape {data.shape} ({err})") from None
+    return record(data, _linear_backward, (x, weight, bias))
+
+
+@backward_rule("linear")
+def _linear_backward(g, out, inputs, saved, needs):
+    ga, gw = _matmul_backward(g, out, inputs[:2], saved, needs[:2])
+    return (ga, gw, g if needs[2] else None)
+
+
 def dot(a, b):
     """``np.dot`` for tensors of up to 2 dimensions (0-d operands multiply).
 
     For N-D tensors use :func:`matmul` (numpy's N-D ``dot`` is a different
     product). Raises ValueError for shapes that do not align.
     """
-    av, bv = val(a), val(b)
+    a = a if isinstance(a, Tensor) else np.asarray(a)
+    b = b if isinstance(b, Tensor) else np.asarray(b)
+    av, bv = _common_dtype(val(a), val(b))
     if np.ndim(av) == 0 or np.ndim(bv) == 0:
         from .arith import mul
 

@@ -10,13 +10,16 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from ..autograd import backward_rule, record
+from ..tensor import Tensor
 from ._common import axis_args, axis_error, val
 
 
 def _reduce_plan(op, x, axis, keepdims, dim, keepdim):
-    """Normalise the axes; return (axis tuple, the shape with reduced axes kept as 1)."""
+    """Normalise the axes; return (axis tuple, keepdims, the shape with reduced axes kept as 1)."""
+    shape = x.data.shape
+    if axis is None and dim is None:  # the common full reduction, kept cheap
+        return tuple(range(len(shape))), bool(keepdims or keepdim), (1,) * len(shape)
     axis, keepdims = axis_args(axis, keepdims, dim, keepdim)
-    shape = x.shape
     if axis is None:
         axes = tuple(range(len(shape)))
     else:
@@ -30,7 +33,13 @@ def _reduce_plan(op, x, axis, keepdims, dim, keepdim):
 
 def _expand(g, kshape, shape):
     """Broadcast a reduced gradient back over the reduced axes."""
-    return np.broadcast_to(g.reshape(kshape), shape)
+    if isinstance(g, Tensor):
+        return np.broadcast_to(g.reshape(kshape), shape)  # recorded (create_graph)
+    # fast path for arrays and numpy scalars: fill a new array (np.broadcast_to costs
+    # several numpy calls)
+    out = np.empty(shape, dtype=g.dtype)
+    out[...] = g.reshape(kshape)
+    return out
 
 
 def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -42,7 +51,7 @@ def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     Raises ValueError for an axis out of range, naming the axis and shape.
     """
     axes, keepdims, kshape = _reduce_plan("sum", x, axis, keepdims, dim, keepdim)
-    return record(np.sum(x.data, axis=axes, keepdims=keepdims), _sum_backward, (x,), kshape)
+    return record(np.add.reduce(x.data, axis=axes, keepdims=keepdims), _sum_backward, (x,), kshape)
 
 
 @backward_rule("sum")
@@ -60,7 +69,12 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     n = 1
     for a in axes:
         n *= x.shape[a]
-    return record(np.mean(x.data, axis=axes, keepdims=keepdims), _mean_backward, (x,), (kshape, n))
+    d = x.data
+    if d.dtype.kind in "fc" and n:
+        data = np.add.reduce(d, axis=axes, keepdims=keepdims) / n  # np.mean without its wrapper
+    else:
+        data = np.mean(d, axis=axes, keepdims=keepdims)
+    return record(data, _mean_backward, (x,), (kshape, n))
 
 
 @backward_rule("mean")
@@ -161,25 +175,18 @@ def _logsumexp_backward(g, out, inputs, kshape, needs):
     return (_expand(g, kshape, x.shape) * np.exp(x - out.reshape(kshape)),)
 
 
-def _normaliser_axis(axis, dim):
-    """The axis of a softmax-like op: PyTorch's ``dim=`` replaces the default axis -1.
-
-    Their axis has a default (-1), unlike the reductions', so the reductions'
-    "not both" rule would reject every ``dim=`` call.
-    """
-    if dim is None:
-        return axis
-    if axis != -1:
-        raise TypeError("pass either axis= or dim=, not both")
-    return dim
+def _last_axis_default(axis, dim):
+    """softmax/log_softmax work along the last axis unless ``axis`` or its alias ``dim`` is given."""
+    return (-1, None) if axis is None and dim is None else (axis, dim)
 
 
-def softmax(x, axis=-1, *, dim=None):
+def softmax(x, axis=None, *, dim=None):
     """``exp(x) / sum(exp(x))`` along ``axis`` (default the last), shifted by the max for stability.
 
     Backward: ``out * (g - sum(g * out, axis))``, the softmax Jacobian-vector product.
     """
-    axes, _, _ = _reduce_plan("softmax", x, _normaliser_axis(axis, dim), False, None, None)
+    axis, dim = _last_axis_default(axis, dim)
+    axes, _, _ = _reduce_plan("softmax", x, axis, False, dim, None)
     e = np.exp(x.data - _shift(x.data, axes))
     return record(e / np.sum(e, axis=axes, keepdims=True), _softmax_backward, (x,), axes)
 
@@ -189,12 +196,13 @@ def _softmax_backward(g, out, inputs, axes, needs):
     return (out * (g - (g * out).sum(axis=axes, keepdims=True)),)
 
 
-def log_softmax(x, axis=-1, *, dim=None):
+def log_softmax(x, axis=None, *, dim=None):
     """``x - logsumexp(x, axis)`` along ``axis`` (default the last), stable for any input size.
 
     Backward: ``g - exp(out) * sum(g, axis)``.
     """
-    axes, _, _ = _reduce_plan("log_softmax", x, _normaliser_axis(axis, dim), False, None, None)
+    axis, dim = _last_axis_default(axis, dim)
+    axes, _, _ = _reduce_plan("log_softmax", x, axis, False, dim, None)
     shifted = x.data - _shift(x.data, axes)
     data = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
     return record(data, _log_softmax_backward, (x,), axes)

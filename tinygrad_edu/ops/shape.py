@@ -132,6 +132,14 @@ def _broadcast_backward(g, out, inputs, saved, needs):
     return (g,)
 
 
+def clone(x):
+    """A copy of ``x`` with its own memory that stays in the graph (d clone/dx = identity)."""
+    return record(x.data.copy(), _clone_backward, (x,))
+
+
+_clone_backward = backward_rule("clone")(lambda g, out, inputs, saved, needs: (g,))
+
+
 def astype(x, dtype):
     """Convert to ``dtype`` (a differentiable cast between float dtypes).
 
@@ -206,6 +214,38 @@ def _scatter(g, idx, shape):
 @backward_rule("index_add")
 def _index_add_backward(g, out, inputs, idx, needs):
     return (g[idx],)
+
+
+def setitem(x, idx, value):
+    """A copy of ``x`` with ``x[idx] = value`` (numpy assignment rules; ``value`` broadcasts).
+
+    The out-of-place form behind ``t[idx] = value``. Gradient: to ``x``,
+    ``g`` with zeros where it was overwritten; to ``value``, ``g[idx]``
+    (summed over broadcast axes by the engine).
+
+    Raises IndexError for an invalid index, ValueError when ``value`` does
+    not broadcast to the indexed shape (both shapes named).
+    """
+    idx = _index_value(idx)
+    data = x.data.copy()
+    try:
+        data[idx] = val(value)
+    except IndexError as err:
+        raise IndexError(f"setitem: index {idx!r} is invalid for a tensor of shape {x.shape} ({err})") from None
+    except ValueError as err:
+        raise ValueError(f"setitem: a value of shape {np.shape(val(value))} cannot be assigned to "
+                         f"x[{idx!r}] of a tensor of shape {x.shape} ({err})") from None
+    return record(data, _setitem_backward, (x, value), idx)
+
+
+@backward_rule("setitem")
+def _setitem_backward(g, out, inputs, idx, needs):
+    gx = None
+    if needs[0]:
+        hit = np.zeros(out.shape, dtype=bool)
+        hit[idx] = True
+        gx = np.where(hit, 0, g)
+    return (gx, g[idx] if needs[1] else None)
 
 
 # ---- joining --------------------------------------------------------------

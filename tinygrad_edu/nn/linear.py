@@ -1,0 +1,74 @@
+"""``Linear``: the affine layer ``y = x @ weight + bias``; and ``Identity``."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ops.linalg import linear, matmul
+from ._rng import as_generator
+from .functional import as_tensor
+from .module import Module
+from .parameter import Parameter
+
+
+class Linear(Module):
+    """Affine layer ``y = x @ weight + bias``.
+
+    **Weight layout: ``weight`` has shape ``(in_features, out_features)``**, so
+    it is exactly the blog's ``syn0`` and ``y = x @ weight`` reads like the
+    blog's ``np.dot(l0, syn0)``. PyTorch stores the transpose
+    ``(out_features, in_features)`` and computes ``x @ W.T``: transpose when
+    porting weights between the two.
+
+    Args:
+        in_features, out_features: sizes of the last axis of input and output.
+        bias: add a learnable ``bias`` of shape ``(out_features,)``.
+        rng: None, an int seed, or a ``np.random.Generator`` for the init.
+        dtype: parameter dtype (float64 default; float32 for speed).
+
+    Init (PyTorch's default): weight and bias ~ U(-k, k) with
+    k = 1/sqrt(in_features) (He et al. 2015, "Delving Deep into Rectifiers",
+    with PyTorch's a=sqrt(5)). To start from the blog's weights, assign them:
+    ``layer.weight.data[...] = 2*np.random.random((3, 4)) - 1``.
+
+    Shapes: input ``(..., in_features)`` -> output ``(..., out_features)``.
+    Raises ValueError (from matmul) naming both shapes if the input's last
+    axis is not ``in_features``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None,
+                 dtype=np.float64):
+        super().__init__()
+        if int(in_features) < 0 or int(out_features) < 0:
+            raise ValueError(f"Linear: sizes must be >= 0, got ({in_features}, {out_features})")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        gen = as_generator(rng)
+        k = 1 / math.sqrt(in_features) if in_features else 0.0
+        self.weight = Parameter(gen.uniform(-k, k, (in_features, out_features)).astype(dtype))
+        if bias:
+            self.bias = Parameter(gen.uniform(-k, k, (out_features,)).astype(dtype))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        if self.bias is None:
+            return matmul(x, self.weight)  # the blog's np.dot(l0, syn0), bit for bit
+        return linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Identity(Module):
+    """Returns its input unchanged: a placeholder layer (e.g. to switch a block off).
+
+    Accepts and ignores any constructor arguments, as ``torch.nn.Identity``.
+    An array input is returned as a Tensor wrapping it (no copy).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return as_tensor(x)

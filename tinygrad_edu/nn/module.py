@@ -1,0 +1,273 @@
+"""``Module``: the base class of layers and models, with PyTorch's API.
+
+Parameters, buffers and submodules assigned as attributes are registered in
+definition order; ``named_parameters`` walks the tree and gives dotted names
+(``"0.weight"``), which are also the keys of ``state_dict``.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+from ..tensor import Tensor
+from .parameter import Parameter
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` could not match."""
+
+    missing_keys: list
+    unexpected_keys: list
+
+
+class Module:
+    """Base class for all layers and models.
+
+    Subclass it, assign ``Parameter``s and sub-``Module``s as attributes in
+    ``__init__`` (after calling ``super().__init__()``), and define
+    ``forward``; call the module like a function.
+
+    Example::
+
+        class TwoLayer(Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden = Linear(3, 4)
+                self.out = Linear(4, 1)
+
+            def forward(self, x):
+                return self.out(self.hidden(x).sigmoid()).sigmoid()
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---- registration ---------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot assign '{name}' before Module.__init__() is called: "
+                "call super().__init__() first in your __init__"
+            )
+        if name in self._buffers and not isinstance(value, Parameter) and (
+                value is None or isinstance(value, (Tensor, np.ndarray))):
+            # Assigning to a buffer replaces it and keeps it a buffer (in state_dict), as PyTorch.
+            self._buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(value)
+            return
+        for store in (self._parameters, self._buffers, self._modules):
+            store.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        else:
+            object.__setattr__(self, name, value)
+            return
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: look in the registries.
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None):
+        """Register ``param`` under ``name`` (None registers a placeholder, as PyTorch)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}")
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor):
+        """Register a non-learnable array saved in ``state_dict`` (e.g. BatchNorm's running mean).
+
+        ``tensor`` is a Tensor, an array, or None.
+        """
+        if tensor is not None and not isinstance(tensor, Tensor):
+            tensor = Tensor(tensor)
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+
+    def add_module(self, name: str, module: "Module | None"):
+        """Register a submodule under ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: '{name}' must be a Module, got {type(module).__name__}")
+        self._modules[name] = module
+
+    # ---- traversal ------------------------------------------------------
+    def named_modules(self, prefix: str = "", memo=None) -> Iterator[tuple[str, "Module"]]:
+        """Yield ``(dotted name, module)`` for this module and all below it, each once."""
+        memo = set() if memo is None else memo
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and all its descendants, depth first."""
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """Direct submodules with their attribute names."""
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self) -> Iterator["Module"]:
+        """Direct submodules."""
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store, prefix, recurse):
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mod_prefix, mod in mods:
+            for name, t in getattr(mod, store).items():
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                yield (f"{mod_prefix}.{name}" if mod_prefix else name), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True):
+        """Yield ``(dotted name, Parameter)`` in registration order; shared ones once."""
+        yield from self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True):
+        """Yield the Parameters (each once), e.g. to give to an optimizer."""
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True):
+        """Yield ``(dotted name, buffer Tensor)``."""
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True):
+        """Yield the buffers."""
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ---- modes and gradients --------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode on this module and all descendants (affects Dropout, BatchNorm)."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> "Module":
+        """Set evaluation mode, ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True):
+        """Clear the gradients of all parameters: to None (default, as PyTorch >= 2.0) or to zeros."""
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad = Tensor._wrap(np.zeros_like(p.data))
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Freeze (False) or unfreeze all parameters."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    # ---- calling --------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        """Compute the module's output; subclasses must override it."""
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- state ----------------------------------------------------------
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of all parameters and buffers as numpy arrays, keyed by dotted name.
+
+        Copies, so later training does not change a saved state; the dict
+        can go straight to ``tinygrad_edu.save``.
+        """
+        state = OrderedDict()
+        for prefix, mod in self.named_modules():
+            for store in (mod._parameters, mod._buffers):
+                for name, t in store.items():
+                    if t is not None:
+                        state[f"{prefix}.{name}" if prefix else name] = t.data.copy()
+        return state
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy values from ``state_dict`` into the parameters and buffers, in place.
+
+        Values may be arrays or Tensors; they are cast to each parameter's
+        dtype. Everything is checked before anything is written, so a failed
+        load leaves the module unchanged.
+
+        Raises:
+            KeyError: with ``strict=True``, names missing from ``state_dict``
+                or unexpected in it (all of them listed).
+            ValueError: a value's shape differs from the parameter's (key and
+                both shapes named), or a value is not numeric.
+        """
+        own = OrderedDict()
+        for prefix, mod in self.named_modules():
+            for store in (mod._parameters, mod._buffers):
+                for name, t in store.items():
+                    if t is not None:
+                        own[f"{prefix}.{name}" if prefix else name] = t
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
+                f"unexpected keys {unexpected}"
+            )
+        staged = []
+        for key, t in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if arr.shape != t.shape:
+                raise ValueError(
+                    f"load_state_dict for {type(self).__name__}: size mismatch for '{key}': "
+                    f"the checkpoint has shape {arr.shape}, the model has {t.shape}"
+                )
+            if arr.dtype.kind not in "fciub":
+                raise ValueError(f"load_state_dict: '{key}' has non-numeric dtype {arr.dtype}")
+            staged.append((t, arr))
+        for t, arr in staged:
+            t.data[...] = arr  # in place: optimizers keep referring to the same arrays
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing -------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses in its repr (override in layers)."""
+        return ""
+
+    def __repr__(self):
+        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        head = f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self._parameters) + list(self._modules) + list(self._buffers)

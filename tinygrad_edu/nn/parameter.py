@@ -1,0 +1,26 @@
+"""``Parameter``: a Tensor that a Module registers as learnable."""
+from __future__ import annotations
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that requires grad and is registered when assigned to a Module attribute.
+
+    Args:
+        data: array-like, copied (as ``Tensor``). Must be floating point.
+        requires_grad: default True; a frozen parameter stays registered
+            (and in ``state_dict``) but gets no gradient.
+
+    Raises TypeError for integer or bool data (parameters need gradients).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True, dtype=None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+        if self.data.dtype.kind not in "fc":
+            raise TypeError(f"Parameter: data must be floating point, got dtype {self.data.dtype}")
+
+    def __repr__(self):
+        return "Parameter containing:\n" + Tensor.__repr__(self).replace(", requires_grad=True", "")

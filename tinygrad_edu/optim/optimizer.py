@@ -1,0 +1,174 @@
+"""``Optimizer``: the base class, with PyTorch's parameter groups and state_dict."""
+from __future__ import annotations
+
+import copy
+import functools
+
+import numpy as np
+
+from ..inplace import mark_tensors_modified
+from ..tensor import Tensor
+
+
+class Optimizer:
+    """Base class: holds parameter groups and per-parameter state.
+
+    Args:
+        params: an iterable of Tensors that require grad, or of dicts (param
+            groups) each with a ``"params"`` list and hyperparameter overrides.
+        defaults: hyperparameter defaults for every group.
+
+    Subclasses implement ``step()``, updating ``p.data`` **in place** (so the
+    arrays a Module holds stay the same objects) and skipping parameters whose
+    ``grad`` is None.
+
+    Raises:
+        ValueError: empty parameter list, a parameter given twice.
+        TypeError: something that is not a Tensor requiring grad.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None:
+            @functools.wraps(step)
+            def marked_step(self, *args, **kw):
+                loss = step(self, *args, **kw)
+                # The update was in place: a graph recorded before it must not
+                # back-propagate with the new values (see inplace.py).
+                mark_tensors_modified([p for group in self.param_groups for p in group["params"]
+                                       if p.grad is not None])
+                return loss
+
+            cls.step = marked_step
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = dict(defaults)
+        self.state: dict = {}
+        self.param_groups: list = []
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors, "
+                            "not a single Tensor (wrap it in a list)")
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, group: dict):
+        """Add a group of parameters with its own hyperparameters."""
+        group = dict(group)
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: parameter {i} is a {type(p).__name__}, not a Tensor")
+            if not p.is_leaf:
+                raise ValueError(f"{type(self).__name__}: parameter {i} is not a leaf tensor "
+                                 "(it was computed from others); optimize the leaves")
+            if id(p) in seen:
+                raise ValueError(f"{type(self).__name__}: a parameter appears in more than one group or twice")
+            seen.add(id(p))
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        group["params"] = params
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group):
+        """Validate hyperparameters (subclasses extend); raise ValueError naming the bad one."""
+        if "lr" in group and not group["lr"] >= 0:
+            raise ValueError(f"{type(self).__name__}: invalid learning rate lr={group['lr']}")
+
+    def zero_grad(self, set_to_none: bool = True):
+        """Clear every parameter's gradient: to None (default, as PyTorch >= 2.0) or zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad = Tensor._wrap(np.zeros_like(p.data))
+
+    def step(self, closure=None):
+        """Update the parameters once from their ``.grad``; ``closure`` re-evaluates the loss."""
+        raise NotImplementedError
+
+    def _closure(self, closure):
+        if closure is None:
+            return None
+        from .._mode import enable_grad
+
+        with enable_grad():
+            return closure()
+
+    # ---- state ----------------------------------------------------------
+    def state_dict(self) -> dict:
+        """``{"state": {index: {...}}, "param_groups": [...]}`` with parameters as indices.
+
+        Arrays in the state are copies, so the dict is a snapshot.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            g = {k: v for k, v in group.items() if k != "params"}
+            g["params"] = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                g["params"].append(index[id(p)])
+            groups.append(g)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if id(p) in self.state:
+                    state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                           for k, v in self.state[id(p)].items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict):
+        """Restore hyperparameters and state saved by :meth:`state_dict`.
+
+        Checked before anything changes. Raises ValueError if the number of
+        groups or of parameters per group differs, a state array's shape
+        differs from its parameter's, or a saved hyperparameter is invalid.
+        Accepts the dict as returned by ``tinygrad_edu.load`` too.
+        """
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has {len(groups)} "
+                             f"parameter groups, this optimizer has {len(self.param_groups)}")
+        params = {}
+        for saved, group in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: a saved group has "
+                                 f"{len(saved['params'])} parameters, this one has {len(group['params'])}")
+            params.update(zip(saved["params"], group["params"]))
+        new_state = {}
+        for idx, st in state_dict["state"].items():
+            p = params.get(int(idx))
+            if p is None:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: state for unknown parameter {idx}")
+            st = copy.deepcopy(st)
+            for k, v in st.items():
+                if isinstance(v, np.ndarray) and v.ndim and v.shape != p.shape:
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: state '{k}' of parameter "
+                                     f"{idx} has shape {v.shape}, the parameter has {p.shape}")
+            new_state[id(p)] = st
+        new_groups = []
+        for saved, group in zip(groups, self.param_groups):
+            g = dict(group)
+            g.update({k: v for k, v in saved.items() if k != "params"})
+            self._check_group(g)  # bad saved hyperparameters fail here, before any change
+            new_groups.append(g)
+        for group, g in zip(self.param_groups, new_groups):
+            group.update(g)  # in place: schedulers hold references to these dicts
+        self.state = new_state
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(g.items()) if k != "params"]
+        return "\n".join(lines) + "\n)"
