@@ -16,7 +16,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 import tinygrad_edu as tg
-from tinygrad_edu.ops.shape import index_add
+from tinygrad_edu.ops.linalg import linear as tg_linear
+from tinygrad_edu.ops.shape import index_add, setitem
 from tinygrad_edu.testing import (arrays, broadcastable_shapes, index_expressions, matmul_shapes,
                                   shapes, tensors)
 
@@ -557,3 +558,26 @@ def _reuse(draw, dtype):
         b = a + a
         return (a * a) + (a - a) + (b + b)
     return fn, (x,)
+
+
+# ---- ops added after the harness: fused linear, clone, out-of-place setitem -------------
+@case("linear")
+def _linear(draw, dtype):
+    k, m = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    batch = small_shape(draw, max_dims=2)
+    bias_shape = draw(st.sampled_from([(m,), (1, m), ()]))
+    x, w, b = (leaf(draw, s, dtype) for s in (batch + (k,), (k, m), bias_shape))
+    return tg_linear, (x, w, b)
+
+
+_unary_case("clone", lambda a: a.clone())
+
+
+@case("setitem")
+def _setitem(draw, dtype):
+    # basic indices: numpy's assignment with repeated advanced indices keeps
+    # only the last write, which finite differences see but no rule can express
+    shape = small_shape(draw)
+    idx = draw(index_expressions(shape, allow_advanced=False))
+    v_shape = np.empty(shape)[idx].shape
+    return (lambda a, v: setitem(a, idx, v)), (leaf(draw, shape, dtype), leaf(draw, v_shape, dtype))
