@@ -55,11 +55,12 @@ class Node:
     once the node has been back-propagated without ``retain_graph``.
     """
 
-    __slots__ = ("rule", "inputs", "needs", "saved", "where", "clock", "seq")
+    __slots__ = ("rule", "inputs", "vals", "needs", "saved", "where", "clock", "seq")
 
-    def __init__(self, rule, inputs, needs, saved):
+    def __init__(self, rule, inputs, needs, saved, vals=None):
         self.rule = rule
         self.inputs = inputs
+        self.vals = vals  # the inputs' arrays, when the op passed them (saves work in backward)
         self.needs = needs
         self.saved = saved
         self.where = _user_frame() if mode.anomaly else None
@@ -96,10 +97,11 @@ def backward_rule(op_name):
     return mark
 
 
-def record(data, rule, inputs, saved=None):
+def record(data, rule, inputs, saved=None, vals=None):
     """Wrap an op's forward result ``data`` in a Tensor, recording the op.
 
-    ``inputs`` is the tuple of the op's operands (Tensors or constants). The
+    ``inputs`` is the tuple of the op's operands (Tensors or constants);
+    ``vals``, optionally, their numpy values, which the op already has. The
     result is a leaf that does not require grad when grad mode is off or no
     input requires grad; otherwise it gets a :class:`Node`. This is the hot
     path of every op, so it does as little as possible.
@@ -114,7 +116,7 @@ def record(data, rule, inputs, saved=None):
         needs = [x.requires_grad if isinstance(x, Tensor) else False for x in inputs]
         if True in needs:
             out.requires_grad = True
-            out._ctx = Node(rule, inputs, needs, saved)
+            out._ctx = Node(rule, inputs, needs, saved, vals)
             return out
     out.requires_grad = False
     out._ctx = None
@@ -218,8 +220,12 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
     mode.grad_enabled = create_graph  # rules record only when building a graph of the backward
     try:
         push, get, is_tensor, clock = heappush, grads.get, isinstance, _clock  # locals: hot loop
-        while heap:
-            t = heappop(heap)[1]
+        t = None  # the next tensor, when it is the only one pending (a chain): no heap needed
+        while True:
+            if t is None:
+                if not heap:
+                    break
+                t = heappop(heap)[1]
             g = grads.pop(t)
             node = t._ctx
             operands = node.inputs
@@ -232,10 +238,13 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
             if create_graph:
                 in_grads = node.rule(g, t, operands, node.saved, node.needs)
             else:
-                vals = [x.data if is_tensor(x, Tensor) else x for x in operands]
+                vals = node.vals
+                if vals is None:
+                    vals = [x.data if is_tensor(x, Tensor) else x for x in operands]
                 in_grads = node.rule(g, t.data, vals, node.saved, node.needs)
             if node.where is not None or check_all:
                 _check_finite(node, in_grads)
+            nxt = None
             for x, gx in zip(operands, in_grads):
                 if gx is None:
                     continue
@@ -248,11 +257,18 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
                 if prev is None:
                     grads[x] = gx
                     if x._ctx is not None:
-                        push(heap, (-x._ctx.seq, x))
+                        if nxt is None and not heap:
+                            nxt = x
+                        else:
+                            push(heap, (-x._ctx.seq, x))
                 else:
                     grads[x] = prev + gx
+            if nxt is not None and heap:  # not alone after all: the heap orders them
+                push(heap, (-nxt._ctx.seq, nxt))
+                nxt = None
+            t = nxt
             if not retain_graph:
-                node.inputs = node.saved = None  # free what the graph held
+                node.inputs = node.saved = node.vals = None  # free what the graph held
         # What is left in ``grads`` are leaves; writing them last means an
         # error above leaves every leaf's .grad as it was.
         for t, g in grads.items():

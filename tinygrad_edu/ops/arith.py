@@ -14,11 +14,13 @@ from ._common import broadcast_error, val
 
 def _binary(ufunc, name, rule, a, b):
     # val() inlined: this is the per-op hot path
+    av = a.data if isinstance(a, Tensor) else a
+    bv = b.data if isinstance(b, Tensor) else b
     try:
-        data = ufunc(a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+        data = ufunc(av, bv)
     except ValueError as err:
         raise broadcast_error(name, a, b, err) from None
-    return record(data, rule, (a, b))
+    return record(data, rule, (a, b), None, (av, bv))
 
 
 def add(a, b):
@@ -65,7 +67,7 @@ def _div_backward(g, out, inputs, saved, needs):
 
 def neg(a):
     """Elementwise ``-a``."""
-    return record(np.negative(a.data), _neg_backward, (a,))
+    return record(np.negative(a.data), _neg_backward, (a,), None, (a.data,))
 
 
 @backward_rule("neg")

@@ -14,7 +14,8 @@ from ._common import broadcast_error, val
 
 
 def _unary(ufunc, rule, x):
-    return record(ufunc(x.data), rule, (x,))
+    d = x.data
+    return record(ufunc(d), rule, (x,), None, (d,))
 
 
 def exp(x):
@@ -106,7 +107,8 @@ def sigmoid(x):
     as the blog groups it, ``g * (out * (1 - out))``, which also matches it
     bit for bit (see tests/test_blog_reference.py).
     """
-    return record(_blog_sigmoid(x.data), _sigmoid_backward, (x,))
+    d = x.data
+    return record(_blog_sigmoid(d), _sigmoid_backward, (x,), None, (d,))
 
 
 @np.errstate(over="ignore")  # as a decorator it is cheaper than a `with` block per call
@@ -121,7 +123,8 @@ def _sigmoid_backward(g, out, inputs, saved, needs):
 
 def relu(x):
     """max(x, 0); d/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)."""
-    return record(np.maximum(x.data, 0), _relu_backward, (x,))
+    d = x.data
+    return record(np.maximum(d, 0), _relu_backward, (x,), None, (d,))
 
 
 @backward_rule("relu")

@@ -42,7 +42,8 @@ def matmul(a, b):
             f"matmul: shapes {shape_of(a)} and {shape_of(b)} are not aligned: the last axis "
             f"of the first must equal the second-to-last of the second ({err})"
         ) from None
-    return record(data, _matmul_backward, (a, b))
+    return record(data, _matmul_backward, (a, b), None, (a.data if isinstance(a, Tensor) else a,
+                                                         b.data if isinstance(b, Tensor) else b))
 
 
 def _common_dtype(av, bv):
