@@ -1,0 +1,179 @@
+"""Every figure in the docs, drawn from the library by this script.
+
+The docs build runs it (docs/hooks.py) and serves the files under
+``figures/``; nothing here is committed. Run it by hand to look at them:
+
+    python docs/figures.py [OUTDIR]          (default: build/figures)
+    python docs/figures.py OUTDIR NAME...    (only some figures)
+
+Each figure is a function registered with ``@figure("file name")`` that
+writes that file. They are small experiments (seconds in all), so the build
+stays fast; each chapter says which function draws its pictures.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # files only, no screen
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import tinygrad_edu as tg  # noqa: E402
+from tinygrad_edu import blog, viz  # noqa: E402
+
+FIGURES: dict = {}
+
+
+def figure(name):
+    """Register ``fn(path)`` as the function that draws ``figures/<name>``."""
+
+    def register(fn):
+        FIGURES[name] = fn
+        return fn
+
+    return register
+
+
+def generate(outdir, names=None) -> list[Path]:
+    """Draw the figures (all, or those in ``names``) into ``outdir``; returns their paths."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    unknown = set(names or ()) - set(FIGURES)
+    if unknown:
+        raise ValueError(f"unknown figures {sorted(unknown)}; known: {sorted(FIGURES)}")
+    paths = []
+    for name, fn in FIGURES.items():
+        if names and name not in names:
+            continue
+        path = outdir / name
+        fn(path)
+        plt.close("all")
+        if not path.is_file() or path.stat().st_size == 0:
+            raise RuntimeError(f"figure function {fn.__name__} did not write {path}")
+        paths.append(path)
+    return paths
+
+
+# ---- chapter 3: pictures of the graph ---------------------------------------------------------
+def xor_loss_graph():
+    """The blog's XOR network, one forward pass and backward: (loss, net)."""
+    net = blog.blog_network(3, 4, 1)
+    out = net(blog.X)
+    loss = 0.5 * ((blog.Y_PART2 - out) ** 2).sum()
+    loss.backward(retain_graph=True)  # keep the graph to draw it with its gradients
+    return loss, net
+
+
+def render_dot(dot_source, path):
+    """Render DOT text to ``path`` (.svg/.png): with Graphviz when it is installed,
+    else with the small layered drawing below (so a fresh clone builds the docs)."""
+    if shutil.which("dot"):
+        try:
+            import graphviz
+
+            Path(path).write_bytes(graphviz.Source(dot_source).pipe(format=Path(path).suffix[1:]))
+            return
+        except ImportError:
+            pass
+    _draw_dot_with_matplotlib(dot_source, path)
+
+
+@figure("xor_graph.svg")
+def fig_xor_graph(path):
+    loss, net = xor_loss_graph()
+    render_dot(viz.to_dot(loss, params=net, show_data=False), path)
+
+
+@figure("used_twice_graph.svg")
+def fig_used_twice_graph(path):
+    x = tg.Tensor(3.0, requires_grad=True)
+    y = x * x + x
+    y.backward(retain_graph=True)
+    render_dot(viz.to_dot(y, params={"x": x}), path)
+
+
+# ---- a fallback renderer for DOT text when Graphviz is missing --------------------------------
+_NODE = re.compile(r'^  (\w+) \[(.*)\];$')
+_EDGE = re.compile(r'^  (\w+) -> (\w+)(?: \[(.*)\])?;$')
+_LABEL = re.compile(r'label="((?:[^"\\]|\\.)*)"')
+
+
+def _parse_dot(dot_source):
+    nodes, edges = {}, []
+    for line in dot_source.splitlines():
+        if m := _EDGE.match(line):
+            edges.append((m[1], m[2], "dashed" in (m[3] or "")))
+        elif (m := _NODE.match(line)) and m[1] not in ("node", "edge", "graph"):
+            attrs = m[2]
+            label = _LABEL.search(attrs)[1].replace("\\n", "\n")
+            label = re.sub(r'\\([\\"{}|<>])', r"\1", label)
+            if "shape=record" in attrs:
+                label = "\n".join(f.strip() for f in label.strip()[1:-1].split(" | "))
+            kind = ("op" if "ellipse" in attrs else "const" if "plaintext" in attrs else
+                    "param" if "lightblue" in attrs else "tensor")
+            nodes[m[1]] = (label, kind)
+    return nodes, edges
+
+
+def _draw_dot_with_matplotlib(dot_source, path):
+    """Left-to-right layers: a node's column is its longest path from an input."""
+    nodes, edges = _parse_dot(dot_source)
+    preds = {n: [a for a, b, _ in edges if b == n] for n in nodes}
+    col = {}
+
+    def column(n):
+        if n not in col:
+            col[n] = 1 + max((column(p) for p in preds[n]), default=-1)
+        return col[n]
+
+    for n in nodes:
+        column(n)
+    for n in nodes:  # inputs sit just left of their first use, not all in column 0
+        succ = [col[b] for a, b, _ in edges if a == n]
+        if not preds[n] and succ:
+            col[n] = min(succ) - 1
+    rows = {}
+    for n in nodes:
+        rows.setdefault(col[n], []).append(n)
+    ncols, nrows = max(col.values()) + 1, max(len(r) for r in rows.values())
+    fig, ax = plt.subplots(figsize=(1.6 * ncols + 1, 1.1 * nrows + 0.8))
+    ax.set_axis_off()
+    ax.set_xlim(-0.7, ncols - 0.3)
+    ax.set_ylim(-0.7, nrows - 0.3)
+    style = {"op": dict(boxstyle="round,pad=0.4", fc="white", ec="black"),
+             "tensor": dict(boxstyle="square,pad=0.3", fc="white", ec="black"),
+             "param": dict(boxstyle="square,pad=0.3", fc="lightblue", ec="black"),
+             "const": dict(boxstyle="square,pad=0.2", fc="none", ec="none")}
+    text = {}
+    for c, members in rows.items():
+        for i, n in enumerate(members):
+            label, kind = nodes[n]
+            y = (nrows - 1) / 2 + (len(members) - 1) / 2 - i
+            text[n] = ax.text(c, y, label, ha="center", va="center", fontsize=7,
+                              family="monospace", bbox=style[kind])
+    for a, b, dashed in edges:
+        ax.annotate("", xy=text[b].get_position(), xytext=text[a].get_position(),
+                    arrowprops=dict(arrowstyle="->", linestyle="--" if dashed else "-",
+                                    patchA=text[a].get_bbox_patch(), patchB=text[b].get_bbox_patch(),
+                                    shrinkA=2, shrinkB=2))
+    fig.savefig(path, bbox_inches="tight")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    outdir = argv[0] if argv else ROOT / "build" / "figures"
+    for p in generate(outdir, argv[1:] or None):
+        print(p)
+
+
+if __name__ == "__main__":
+    main()
