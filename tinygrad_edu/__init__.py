@@ -1,7 +1,8 @@
 """tinygrad_edu: a small, exact and fast autograd framework over numpy arrays.
 
 Start with :class:`Tensor`; ``tinygrad_edu.nn`` has modules and
-``tinygrad_edu.optim`` optimizers. The docs walk from the blog post
+``tinygrad_edu.optim`` optimizers, ``tinygrad_edu.data`` minibatches and
+small data sets, and :func:`save`/:func:`load` checkpoints. The docs walk from the blog post
 "A Neural Network in 11 lines of Python" (iamtrask, 2015) to this engine.
 """
 from ._mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -17,6 +18,7 @@ from .ops.reduce import sum, mean, max, min, var, std, logsumexp, softmax, log_s
 from .ops.shape import (reshape, transpose, swapaxes, squeeze, expand_dims, unsqueeze,
                         broadcast_to, flatten, astype, concatenate, stack)
 from .ops.linalg import matmul, dot
+from .serialization import save, load
 
 from . import functional, viz  # noqa: E402  (submodules: tinygrad_edu.functional.jacobian, ...)
 
@@ -32,5 +34,5 @@ __all__ = [
     "tanh", "sigmoid", "relu", "maximum", "minimum", "clip", "where", "sum", "mean", "max", "min",
     "var", "std", "logsumexp", "softmax", "log_softmax", "reshape", "transpose", "swapaxes",
     "squeeze", "expand_dims", "unsqueeze", "broadcast_to", "flatten", "astype", "concatenate",
-    "cat", "stack", "matmul", "dot",
+    "cat", "stack", "matmul", "dot", "save", "load",
 ]

@@ -1,9 +1,22 @@
-"""Neural-network building blocks with PyTorch's names: ``Module``, ``Linear``, ``Sigmoid``, ..."""
-from . import functional
-from .activation import Sigmoid
+"""Neural-network building blocks with PyTorch's names: ``Module``, ``Linear``, activations,
+``Dropout``, ``BatchNorm1d``, ``Embedding``, losses; ``functional``, ``init`` and ``utils``
+(gradient clipping)."""
+from . import functional, init, utils
+from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .containers import Sequential
-from .linear import Linear
+from .dropout import Dropout
+from .embedding import Embedding
+from .flatten import Flatten
+from .linear import Identity, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module
+from .normalization import BatchNorm1d
 from .parameter import Parameter
 
-__all__ = ["Module", "Parameter", "Linear", "Sigmoid", "Sequential", "IncompatibleKeys", "functional"]
+__all__ = [
+    "Module", "Parameter", "Sequential", "IncompatibleKeys", "functional", "init", "utils",
+    "Linear", "Identity", "Flatten",
+    "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
+    "Dropout", "BatchNorm1d", "Embedding",
+    "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
+]

@@ -1,12 +1,34 @@
-"""Functional forms of the ``nn`` layers (stateless; parameters are arguments)."""
+"""Functional forms of the ``nn`` layers and losses (stateless; parameters are arguments).
+
+Names and signatures follow ``torch.nn.functional``. Every function is built
+from the differentiable ops in ``tinygrad_edu.ops``, so gradients (and
+``create_graph=True`` second derivatives) come from those ops' rules; the
+binary cross-entropies use the dedicated stable ops of ``ops/loss.py``.
+Inputs may be Tensors or array-likes (wrapped without copying).
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from ..ops.arith import add
+from ..ops.arith import add, mul
+from ..ops.elementwise import relu as _relu
 from ..ops.elementwise import sigmoid as _sigmoid
+from ..ops.elementwise import tanh as _tanh
+from ..ops.elementwise import where
 from ..ops.linalg import matmul
+from ..ops.reduce import log_softmax as _log_softmax
+from ..ops.reduce import softmax as _softmax
+from ..ops.shape import flatten as _flatten
+from ..ops.shape import getitem, reshape
 from ..tensor import Tensor
+from ._rng import as_generator
+
+__all__ = [
+    "as_tensor", "relu", "leaky_relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear",
+    "flatten", "dropout", "batch_norm", "embedding",
+    "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "cross_entropy", "nll_loss",
+]
 
 
 def as_tensor(x):
@@ -14,15 +36,205 @@ def as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
 
 
+# ---- activations ----------------------------------------------------------
+def relu(x):
+    """``max(x, 0)`` elementwise; the derivative at 0 is 0 (PyTorch's choice)."""
+    return _relu(as_tensor(x))
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    """``x if x > 0 else negative_slope * x`` elementwise (Maas et al. 2013).
+
+    The derivative is 1 for x > 0 and ``negative_slope`` for x <= 0 (at 0 as
+    PyTorch). Same shape and dtype as ``x``.
+    """
+    x = as_tensor(x)
+    return where(x.data > 0, x, x * negative_slope)
+
+
+def tanh(x):
+    """Hyperbolic tangent elementwise; d/dx = 1 - tanh(x)**2."""
+    return _tanh(as_tensor(x))
+
+
 def sigmoid(x):
     """``1 / (1 + exp(-x))`` elementwise; see :func:`tinygrad_edu.sigmoid`."""
     return _sigmoid(as_tensor(x))
 
 
+def softmax(x, axis=None, *, dim=None):
+    """``exp(x) / sum(exp(x))`` along ``axis`` (or PyTorch's ``dim``; default the last axis).
+
+    Shifted by the maximum, so stable for logits of any size.
+    """
+    return _softmax(as_tensor(x), axis, dim=dim)
+
+
+def log_softmax(x, axis=None, *, dim=None):
+    """``x - logsumexp(x)`` along ``axis`` (or ``dim``; default the last), stable for any size."""
+    return _log_softmax(as_tensor(x), axis, dim=dim)
+
+
+# ---- shape and affine -----------------------------------------------------
 def linear(x, weight, bias=None):
     """``x @ weight + bias`` with weight of shape ``(in_features, out_features)``.
 
     Shapes: x ``(..., in)``, weight ``(in, out)``, bias ``(out,)`` -> ``(..., out)``.
+    Note the layout: PyTorch's ``F.linear`` takes the transpose ``(out, in)``.
     """
     y = matmul(x, weight)
     return y if bias is None else add(y, bias)
+
+
+def flatten(x, start_dim: int = 0, end_dim: int = -1):
+    """Merge axes ``start_dim..end_dim`` into one (``torch.flatten``; all axes by default).
+
+    Raises ValueError naming the shape for an axis out of range.
+    """
+    return _flatten(as_tensor(x), start_dim, end_dim)
+
+
+# ---- dropout ----------------------------------------------------------------
+def _check_p(op, p):
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)) or not 0 <= p <= 1:
+        raise ValueError(f"{op}: probability p must be a number in [0, 1], got {p!r}")
+    return float(p)
+
+
+def dropout(x, p: float = 0.5, training: bool = True, rng=None):
+    """Inverted dropout (Srivastava et al. 2014, "Dropout: A Simple Way to Prevent
+    Neural Networks from Overfitting"), as ``torch.nn.functional.dropout``.
+
+    In training each element is zeroed with probability ``p`` and the kept
+    ones are scaled by ``1 / (1 - p)``, so the expected value of every
+    element is unchanged and no rescaling is needed at test time. With
+    ``training=False`` (or ``p = 0``) it is the identity; ``p = 1`` gives zeros.
+    The gradient is the same mask times the incoming gradient.
+
+    Args:
+        x: Tensor or array, any shape; float dtypes keep their dtype.
+        p: drop probability in [0, 1].
+        training: apply dropout (True) or return ``x`` unchanged.
+        rng: None (fresh entropy), an int seed (the same mask every call) or a
+            ``np.random.Generator`` (successive calls draw new masks).
+
+    Raises ValueError when p is outside [0, 1].
+    """
+    p = _check_p("dropout", p)
+    x = as_tensor(x)
+    if not training or p == 0.0:
+        return x
+    dtype = x.dtype if x.dtype.kind == "f" else np.float64
+    keep = as_generator(rng).random(x.shape) >= p  # P(keep) = 1 - p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return mul(x, keep.astype(dtype) * dtype.type(scale))
+
+
+# ---- batch normalisation ---------------------------------------------------
+def _channel_array(op, name, t, c):
+    """A running-statistics array of shape (C,), to be updated in place."""
+    arr = t.data if isinstance(t, Tensor) else t
+    if not isinstance(arr, np.ndarray) or arr.shape != (c,):
+        raise ValueError(f"{op}: {name} must be an array or Tensor of shape ({c},), "
+                         f"got {type(t).__name__} of shape {np.shape(arr)}")
+    return arr
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """Batch normalisation (Ioffe & Szegedy 2015), as ``torch.nn.functional.batch_norm``.
+
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel (axis 1).
+
+    In training, ``mean`` and ``var`` are the batch statistics over every axis
+    but 1, with the *biased* variance (divide by n); the gradient flows
+    through them. The running statistics, if given, are updated in place as
+    ``running = (1 - momentum) * running + momentum * batch`` where the
+    variance used is the *unbiased* one (divide by n - 1), exactly as PyTorch.
+    Not in training, ``mean``/``var`` are ``running_mean``/``running_var``
+    (constants).
+
+    Args:
+        x: ``(N, C)`` or ``(N, C, L)``.
+        running_mean, running_var: arrays or Tensors of shape ``(C,)``, or
+            None (then ``training`` must be True).
+        weight, bias: ``(C,)`` Tensors (learnable scale and shift) or None.
+        training: use batch statistics and update the running ones.
+        momentum: weight of the new batch in the running averages.
+        eps: added to the variance for stability.
+
+    Raises:
+        ValueError: x is not 2-D or 3-D; a running statistic, weight or bias
+            has the wrong shape; training with one value per channel (its
+            variance is undefined); not training without running statistics.
+            Nothing is updated when an error is raised.
+    """
+    x = as_tensor(x)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, L), got {x.shape}")
+    c = x.shape[1]
+    axes = (0,) if x.ndim == 2 else (0, 2)
+    cshape = (1, c) if x.ndim == 2 else (1, c, 1)
+    rm = None if running_mean is None else _channel_array("batch_norm", "running_mean", running_mean, c)
+    rv = None if running_var is None else _channel_array("batch_norm", "running_var", running_var, c)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and np.shape(t) != (c,):
+            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input {x.shape}, "
+                             f"got {np.shape(t)}")
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    if training:
+        n = x.size // c if c else 0
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                             f"got input of shape {x.shape}")
+        mean = x.mean(axis=axes, keepdims=True)
+        var = x.var(axis=axes, keepdims=True)  # biased: normalises the batch
+        y = (x - mean) / (var + eps).sqrt()
+    else:
+        if rm is None or rv is None:
+            raise ValueError("batch_norm: running_mean and running_var are required when training=False")
+        invstd = (1 / np.sqrt(rv + eps)).astype(dtype).reshape(cshape)
+        y = (x - rm.astype(dtype).reshape(cshape)) * invstd
+    if weight is not None:
+        y = y * reshape(as_tensor(weight), cshape)
+    if bias is not None:
+        y = y + reshape(as_tensor(bias), cshape)
+    if training:
+        # Only now that nothing can fail: update the running statistics in place.
+        if rm is not None:
+            rm[...] = (1 - momentum) * rm + momentum * mean.data.reshape(c)
+        if rv is not None:
+            unbiased = np.var(x.data, axis=axes, ddof=1)
+            rv[...] = (1 - momentum) * rv + momentum * unbiased
+    return y
+
+
+# ---- embedding --------------------------------------------------------------
+def embedding(idx, weight):
+    """Rows of ``weight`` picked by integer indices: ``weight[idx]`` (``torch.nn.functional.embedding``).
+
+    Shapes: idx any shape of ints, weight ``(num_embeddings, embedding_dim)``
+    -> ``idx.shape + (embedding_dim,)``. The gradient of a row is the sum over
+    every position that picked it (repeated indices accumulate).
+
+    Raises ValueError for non-integer indices, or for indices outside
+    ``[0, num_embeddings)`` (the offending values are listed).
+    """
+    weight = as_tensor(weight)
+    iv = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {weight.shape}")
+    if iv.dtype.kind not in "iu":
+        raise ValueError(f"embedding: indices must be integers, got dtype {iv.dtype} with shape {iv.shape}")
+    n = weight.shape[0]
+    bad = (iv < 0) | (iv >= n)
+    if bad.any():
+        values = np.unique(iv[bad])
+        raise ValueError(f"embedding: indices {values[:10].tolist()}{' ...' if values.size > 10 else ''} "
+                         f"are out of range for {n} embeddings (valid 0..{n - 1}); index shape {iv.shape}")
+    return getitem(weight, iv)
+
+
+# The losses live in their own module; they are part of this namespace as in PyTorch.
+from ._loss_functional import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402
+                               cross_entropy, l1_loss, mse_loss, nll_loss)

@@ -1,4 +1,4 @@
-"""``Linear``: the affine layer ``y = x @ weight + bias``."""
+"""``Linear``: the affine layer ``y = x @ weight + bias``; and ``Identity``."""
 from __future__ import annotations
 
 import math
@@ -7,17 +7,10 @@ import numpy as np
 
 from ..ops.arith import add
 from ..ops.linalg import matmul
+from ._rng import as_generator
+from .functional import as_tensor
 from .module import Module
 from .parameter import Parameter
-
-
-def as_generator(rng):
-    """A ``np.random.Generator`` from None (fresh entropy), an int seed, or a Generator/RandomState."""
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    if isinstance(rng, (np.random.Generator, np.random.RandomState)):
-        return rng
-    raise TypeError(f"rng must be None, an int seed or a np.random.Generator, got {type(rng).__name__}")
 
 
 class Linear(Module):
@@ -65,3 +58,17 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Identity(Module):
+    """Returns its input unchanged: a placeholder layer (e.g. to switch a block off).
+
+    Accepts and ignores any constructor arguments, as ``torch.nn.Identity``.
+    An array input is returned as a Tensor wrapping it (no copy).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return as_tensor(x)

@@ -54,6 +54,11 @@ class Module:
                 f"cannot assign '{name}' before Module.__init__() is called: "
                 "call super().__init__() first in your __init__"
             )
+        if name in self._buffers and not isinstance(value, Parameter) and (
+                value is None or isinstance(value, (Tensor, np.ndarray))):
+            # Assigning to a buffer replaces it and keeps it a buffer (in state_dict), as PyTorch.
+            self._buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(value)
+            return
         for store in (self._parameters, self._buffers, self._modules):
             store.pop(name, None)
         if isinstance(value, Parameter):

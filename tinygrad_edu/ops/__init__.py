@@ -5,4 +5,5 @@
 - ``reduce``: sum, mean, max, min, var, logsumexp, softmax, log_softmax
 - ``shape``: reshape, transpose, squeeze, expand_dims, broadcast_to, indexing, concatenate, stack, astype
 - ``linalg``: matmul (``np.matmul`` rules) and dot
+- ``loss``: the elementwise binary cross-entropies (stable, with closed-form backward rules)
 """

@@ -106,9 +106,12 @@ def sigmoid(x):
     as the blog groups it, ``g * (out * (1 - out))``, which also matches it
     bit for bit (see tests/test_blog_reference.py).
     """
-    with np.errstate(over="ignore"):
-        data = 1 / (1 + np.exp(-x.data))
-    return record(data, _sigmoid_backward, (x,))
+    return record(_blog_sigmoid(x.data), _sigmoid_backward, (x,))
+
+
+@np.errstate(over="ignore")  # as a decorator it is cheaper than a `with` block per call
+def _blog_sigmoid(d):
+    return 1 / (1 + np.exp(-d))
 
 
 @backward_rule("sigmoid")

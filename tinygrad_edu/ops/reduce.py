@@ -175,11 +175,17 @@ def _logsumexp_backward(g, out, inputs, kshape, needs):
     return (_expand(g, kshape, x.shape) * np.exp(x - out.reshape(kshape)),)
 
 
-def softmax(x, axis=-1, *, dim=None):
+def _last_axis_default(axis, dim):
+    """softmax/log_softmax work along the last axis unless ``axis`` or its alias ``dim`` is given."""
+    return (-1, None) if axis is None and dim is None else (axis, dim)
+
+
+def softmax(x, axis=None, *, dim=None):
     """``exp(x) / sum(exp(x))`` along ``axis`` (default the last), shifted by the max for stability.
 
     Backward: ``out * (g - sum(g * out, axis))``, the softmax Jacobian-vector product.
     """
+    axis, dim = _last_axis_default(axis, dim)
     axes, _, _ = _reduce_plan("softmax", x, axis, False, dim, None)
     e = np.exp(x.data - _shift(x.data, axes))
     return record(e / np.sum(e, axis=axes, keepdims=True), _softmax_backward, (x,), axes)
@@ -190,11 +196,12 @@ def _softmax_backward(g, out, inputs, axes, needs):
     return (out * (g - (g * out).sum(axis=axes, keepdims=True)),)
 
 
-def log_softmax(x, axis=-1, *, dim=None):
+def log_softmax(x, axis=None, *, dim=None):
     """``x - logsumexp(x, axis)`` along ``axis`` (default the last), stable for any input size.
 
     Backward: ``g - exp(out) * sum(g, axis)``.
     """
+    axis, dim = _last_axis_default(axis, dim)
     axes, _, _ = _reduce_plan("log_softmax", x, axis, False, dim, None)
     shifted = x.data - _shift(x.data, axes)
     data = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))

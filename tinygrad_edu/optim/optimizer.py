@@ -133,8 +133,9 @@ class Optimizer:
         """Restore hyperparameters and state saved by :meth:`state_dict`.
 
         Checked before anything changes. Raises ValueError if the number of
-        groups or of parameters per group differs, or a state array's shape
-        differs from its parameter's.
+        groups or of parameters per group differs, a state array's shape
+        differs from its parameter's, or a saved hyperparameter is invalid.
+        Accepts the dict as returned by ``tinygrad_edu.load`` too.
         """
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
@@ -157,10 +158,14 @@ class Optimizer:
                     raise ValueError(f"{type(self).__name__}.load_state_dict: state '{k}' of parameter "
                                      f"{idx} has shape {v.shape}, the parameter has {p.shape}")
             new_state[id(p)] = st
+        new_groups = []
         for saved, group in zip(groups, self.param_groups):
-            for k, v in saved.items():
-                if k != "params":
-                    group[k] = v
+            g = dict(group)
+            g.update({k: v for k, v in saved.items() if k != "params"})
+            self._check_group(g)  # bad saved hyperparameters fail here, before any change
+            new_groups.append(g)
+        for group, g in zip(self.param_groups, new_groups):
+            group.update(g)  # in place: schedulers hold references to these dicts
         self.state = new_state
 
     def __repr__(self):

@@ -1,0 +1,313 @@
+"""Checkpoints: ``save(state_dict, path)`` and ``load(path)`` in a numpy ``.npz`` file that never unpickles.
+
+File layout (format version 1)
+------------------------------
+The file is an ordinary uncompressed ``.npz`` (a zip of ``.npy`` members,
+as ``np.savez`` writes), so ``np.load(path)`` can read it too:
+
+* **One array per value.** Every leaf of the (possibly nested) dict is one
+  member. Its name is the path of dict keys / list positions from the top,
+  joined by ``/``, each part percent-encoded (``urllib.parse.quote`` with no
+  safe characters; an empty key is written ``%``). A Module's
+  ``state_dict`` therefore keeps its keys verbatim: ``"0.weight"``,
+  ``"0.bias"``; an optimizer's state dict becomes ``"state/0/exp_avg"``,
+  ``"state/0/step"``, ``"param_groups/0/lr"``, ``"param_groups/0/betas/1"``.
+  Python numbers are stored as 0-d arrays (int -> int64, float -> float64,
+  bool -> bool, complex -> complex128), strings as 0-d unicode arrays.
+* **Metadata** in the member ``__tinygrad_edu__`` (a key reserved for it): a
+  0-d unicode array holding JSON ``{"format": "tinygrad_edu.checkpoint",
+  "version": 1, "tree": ...}``. The tree records the structure so that
+  ``load`` gives back what was saved: dicts (keys str or int, in order),
+  lists, tuples, None, and for each leaf its member name and Python type.
+
+What ``load`` returns equals what was saved, except that Tensors come back
+as numpy arrays and dict subclasses (``OrderedDict``) as plain dicts.
+
+Safety: ``load`` reads every member with ``allow_pickle=False`` and refuses
+(ValueError) a file that is a pickle, a member that is not a ``.npy`` array,
+or an object array, so a checkpoint from an untrusted source cannot run
+code. A plain ``.npz`` without the metadata member (e.g. from
+``np.savez(path, w=w)``) loads as a flat dict of its arrays.
+
+Atomicity: ``save`` writes a temporary file in the target's directory,
+fsyncs it, and ``os.replace``-s it over the target, so a crash or error
+mid-save leaves the previous file intact and no partial file behind.
+"""
+from __future__ import annotations
+
+import json
+import numbers
+import os
+import secrets
+import zipfile
+from collections.abc import Mapping
+from urllib.parse import quote
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["save", "load", "FORMAT_VERSION"]
+
+#: The version of the layout written by :func:`save`; :func:`load` reads versions up to it.
+FORMAT_VERSION = 1
+_FORMAT = "tinygrad_edu.checkpoint"
+_META = "__tinygrad_edu__"
+_NUMERIC = "biufc"  # bool, signed/unsigned int, float, complex
+_SCALARS = {"int": "i", "float": "f", "bool": "b", "complex": "c", "str": "U"}
+
+
+# ---- writing --------------------------------------------------------------
+def _member(path):
+    return "/".join(quote(str(p), safe="") or "%" for p in path)
+
+
+def _flatten(obj, path, arrays, active):
+    """Return the JSON tree of ``obj`` and put its leaves in ``arrays`` (member name -> array)."""
+    where = "/".join(map(str, path)) or "the top level"
+    if isinstance(obj, (Mapping, list, tuple)):
+        if id(obj) in active:
+            raise ValueError(f"tinygrad_edu.save: the value at {where} contains itself")
+        active.add(id(obj))
+        try:
+            if isinstance(obj, Mapping):
+                items = []
+                for k, v in obj.items():
+                    if isinstance(k, (numbers.Integral, np.integer)) and not isinstance(k, (bool, np.bool_)):
+                        k = int(k)
+                    elif not isinstance(k, str):
+                        raise TypeError(f"tinygrad_edu.save: dict key {k!r} at {where} is a "
+                                        f"{type(k).__name__}; keys must be str or int")
+                    if not path and k == _META:
+                        raise ValueError(f"tinygrad_edu.save: the key {_META!r} is reserved for metadata")
+                    items.append([k, _flatten(v, path + [k], arrays, active)])
+                return {"dict": items}
+            kind = "tuple" if isinstance(obj, tuple) else "list"
+            return {kind: [_flatten(v, path + [i], arrays, active) for i, v in enumerate(obj)]}
+        finally:
+            active.discard(id(obj))
+    if obj is None:
+        return {"none": None}
+    name = _member(path)
+    if isinstance(obj, (Tensor, np.ndarray)):
+        arr = np.asarray(obj.data if isinstance(obj, Tensor) else obj)
+        if arr.dtype.kind not in _NUMERIC:
+            raise ValueError(f"tinygrad_edu.save: the array at {where} has non-numeric dtype {arr.dtype}; "
+                             "only bool, integer, float and complex arrays can be saved")
+        arrays[name] = arr
+        return {"array": name}
+    if isinstance(obj, np.generic):
+        if obj.dtype.kind not in _NUMERIC:
+            raise ValueError(f"tinygrad_edu.save: the value at {where} has non-numeric dtype {obj.dtype}")
+        arrays[name] = np.asarray(obj)
+        return {"scalar": name, "type": "numpy"}
+    if isinstance(obj, bool):
+        arrays[name], kind = np.asarray(obj, dtype=np.bool_), "bool"
+    elif isinstance(obj, int):
+        if not -2**63 <= obj < 2**63:
+            raise ValueError(f"tinygrad_edu.save: the integer at {where} does not fit in int64")
+        arrays[name], kind = np.asarray(obj, dtype=np.int64), "int"
+    elif isinstance(obj, float):
+        arrays[name], kind = np.asarray(obj, dtype=np.float64), "float"
+    elif isinstance(obj, complex):
+        arrays[name], kind = np.asarray(obj, dtype=np.complex128), "complex"
+    elif isinstance(obj, str):
+        arrays[name], kind = np.asarray(obj, dtype=np.str_), "str"
+    else:
+        raise TypeError(f"tinygrad_edu.save: cannot save the {type(obj).__name__} at {where}; values "
+                        "must be arrays, Tensors, numbers, strings, None, or dicts/lists/tuples of them")
+    return {"scalar": name, "type": kind}
+
+
+def _write_npz(fileobj, arrays):
+    """Write ``arrays`` (member name -> array) as an uncompressed npz, as ``np.savez`` does."""
+    with zipfile.ZipFile(fileobj, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, arr in arrays.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, arr, allow_pickle=False)
+
+
+def _open_temp(directory, base):
+    """Create a new temp file next to the target (so ``os.replace`` is a rename on one filesystem)."""
+    while True:
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        try:
+            # 0o666 masked by the umask: the mode an ordinary new file would get.
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            continue
+
+
+def save(state_dict, path):
+    """Write ``state_dict`` to ``path`` atomically, in the layout described in this module's docstring.
+
+    Args:
+        state_dict: a dict such as ``model.state_dict()``, ``optimizer.state_dict()``,
+            ``scheduler.state_dict()``, or a dict of several of them (nested
+            dicts, lists and tuples of arrays, Tensors, numbers, strings, None).
+        path: the file to write (str or PathLike), exactly as given: no
+            ``.npz`` suffix is added. An existing file is replaced only once
+            the new one is completely written and synced to disk, and keeps
+            its permission bits.
+
+    Raises:
+        TypeError: ``state_dict`` is not a dict; a value of an unsupported
+            type, or a dict key that is not a str or int (with its location).
+        ValueError: a non-numeric array, an int outside int64, a structure
+            that contains itself, or the reserved top-level key
+            ``"__tinygrad_edu__"``.
+        OSError: from the filesystem (e.g. a missing directory).
+
+    All checks run before anything is written; on any error the target is
+    untouched and no temporary file is left.
+    """
+    if not isinstance(state_dict, Mapping):
+        raise TypeError("tinygrad_edu.save: expected a dict (e.g. model.state_dict()), "
+                        f"got {type(state_dict).__name__}")
+    path = os.fspath(path)
+    arrays = {}
+    tree = _flatten(state_dict, [], arrays, set())
+    meta = json.dumps({"format": _FORMAT, "version": FORMAT_VERSION, "tree": tree}, allow_nan=False)
+    arrays = {_META: np.asarray(meta, dtype=np.str_), **arrays}
+    directory, base = os.path.split(os.path.abspath(path))
+    tmp, fd = _open_temp(directory, base)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            try:
+                os.fchmod(f.fileno(), os.stat(path).st_mode & 0o7777)
+            except (FileNotFoundError, AttributeError):  # no old file; no fchmod on Windows
+                pass
+            _write_npz(f, arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+# ---- reading --------------------------------------------------------------
+def _refuse(path, why):
+    return ValueError(f"tinygrad_edu.load: refusing {path!r}: {why}")
+
+
+def _read_members(path):
+    """All ``.npy`` members of the zip at ``path`` as arrays, read without unpickling."""
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            head = f.read(6)
+        if head.startswith(b"\x93NUMPY"):
+            why = "it is a single .npy array, not a checkpoint (.npz archive)"
+        elif head[:1] == b"\x80":
+            why = "it is a pickle file; loading it could run arbitrary code, so it is never unpickled"
+        else:
+            why = "it is not an .npz archive (not a zip file)"
+        raise _refuse(path, why)
+    members = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                if not info.filename.endswith(".npy"):
+                    raise _refuse(path, f"member {info.filename!r} is not a .npy array")
+                with zf.open(info) as fh:
+                    try:
+                        arr = np.lib.format.read_array(fh, allow_pickle=False)
+                    except ValueError as e:
+                        if "pickle" in str(e) or "Object arrays" in str(e):
+                            raise _refuse(path, f"member {info.filename!r} holds an object array (pickled "
+                                                "Python objects); it is never unpickled") from None
+                        raise _refuse(path, f"member {info.filename!r} is not a valid .npy array: {e}") from None
+                members[info.filename[:-4]] = arr
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as e:
+        raise _refuse(path, f"the archive is corrupt or truncated ({e})") from None
+    return members
+
+
+def _unflatten(node, members, used, path):
+    bad = _refuse(path, "its metadata does not match its arrays (corrupt checkpoint)")
+    if not isinstance(node, dict) or len(node) not in (1, 2):
+        raise bad
+    if "dict" in node:
+        out = {}
+        for item in node["dict"]:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))):
+                raise bad
+            out[item[0]] = _unflatten(item[1], members, used, path)
+        return out
+    if "list" in node or "tuple" in node:
+        seq = [_unflatten(n, members, used, path) for n in node.get("list", node.get("tuple", []))]
+        return seq if "list" in node else tuple(seq)
+    if "none" in node:
+        return None
+    name = node.get("array", node.get("scalar"))
+    if not isinstance(name, str) or name not in members:
+        raise bad
+    used.add(name)
+    arr = members[name]
+    if "array" in node:
+        return arr
+    kind = node.get("type")
+    if arr.ndim != 0 or (kind != "numpy" and _SCALARS.get(kind) != arr.dtype.kind):
+        raise bad
+    value = arr[()]
+    return {"int": int, "float": float, "bool": bool, "complex": complex, "str": str}.get(kind, lambda v: v)(value)
+
+
+def load(path) -> dict:
+    """Read a checkpoint written by :func:`save`; never unpickles.
+
+    Args:
+        path: str or PathLike of the file.
+
+    Returns:
+        The saved dict (nested dicts, lists, tuples, numbers, strings and
+        None as saved; arrays and Tensors as numpy arrays). A plain ``.npz``
+        without tinygrad_edu metadata gives ``{name: array}``.
+
+    Raises:
+        ValueError: the file is a pickle, a single ``.npy``, not a zip, a
+            truncated or corrupt archive, holds an object array or a member
+            that is not a ``.npy`` array, or was written by a newer format
+            version. The message starts with ``tinygrad_edu.load: refusing``.
+        FileNotFoundError: no such file.
+    """
+    path = os.fspath(path)
+    members = _read_members(path)
+    if _META not in members:
+        return members
+    meta_arr = members.pop(_META)
+    try:
+        if meta_arr.ndim != 0 or meta_arr.dtype.kind != "U":
+            raise ValueError
+        meta = json.loads(str(meta_arr[()]))
+        fmt, version, tree = meta["format"], meta["version"], meta["tree"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise _refuse(path, f"its {_META!r} metadata entry is not valid") from None
+    if fmt != _FORMAT or not isinstance(version, int):
+        raise _refuse(path, f"its metadata names format {fmt!r} version {version!r}, not {_FORMAT!r}")
+    if version > FORMAT_VERSION:
+        raise _refuse(path, f"it was written in format version {version}; this tinygrad_edu reads "
+                            f"versions up to {FORMAT_VERSION} (upgrade tinygrad_edu)")
+    used = set()
+    try:
+        out = _unflatten(tree, members, used, path)
+    except RecursionError:
+        raise _refuse(path, "its metadata is nested too deeply") from None
+    if not isinstance(out, dict) or used != set(members):
+        raise _refuse(path, "its metadata does not match its arrays (corrupt checkpoint)")
+    return out
