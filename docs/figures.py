@@ -12,12 +12,17 @@ stays fast; each chapter says which function draws its pictures.
 """
 from __future__ import annotations
 
+import contextlib
+import doctest
+import functools
+import io
 import re
 import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
@@ -55,12 +60,109 @@ def generate(outdir, names=None) -> list[Path]:
         if names and name not in names:
             continue
         path = outdir / name
-        fn(path)
+        with np.errstate(over="ignore"):  # log axes of a diverging curve overflow harmlessly
+            fn(path)
         plt.close("all")
         if not path.is_file() or path.stat().st_size == 0:
             raise RuntimeError(f"figure function {fn.__name__} did not write {path}")
         paths.append(path)
     return paths
+
+
+# ---- figures of a page's own results ----------------------------------------------------------
+_PY_BLOCK = re.compile(r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
+                       re.MULTILINE | re.DOTALL)
+
+
+@functools.cache
+def page_namespace(page):
+    """Run the ```python blocks of ``docs/<page>`` in order; return the variables they leave.
+
+    A chapter's experiment and its figure are then one computation: the
+    figure plots the very numbers the page prints (and that the test suite
+    checks). Doctest blocks run as plain code; printed output is discarded.
+    """
+    text = (DOCS / page).read_text(encoding="utf-8")
+    namespace = {"__name__": f"docs_page_{Path(page).stem.replace('-', '_')}"}
+    np.random.seed(0)  # as the docs' test runner does (conftest.py)
+    with contextlib.redirect_stdout(io.StringIO()):
+        for m in _PY_BLOCK.finditer(text):
+            indent = m["indent"]
+            body = "".join(line[len(indent):] if line.startswith(indent) else line
+                           for line in m["body"].splitlines(keepends=True))
+            if body.lstrip().startswith(">>>"):
+                body = "".join(ex.source for ex in doctest.DocTestParser().get_examples(body))
+            exec(compile(body, str(DOCS / page), "exec"), namespace)
+    return namespace
+
+
+def _loss_plot(path, series, title, xlabel="step", ylabel="loss", log=True, x=None, ylim=None):
+    """One line per entry of ``series`` (label -> values); non-finite values are left out."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for label, values in series.items():
+        values = np.asarray(values, dtype=float)
+        xs = np.arange(len(values)) if x is None else x(len(values))
+        ok = np.isfinite(values)
+        ax.plot(xs[ok], values[ok], label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if log:
+        ax.set_yscale("log")
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+# ---- chapter 4: the blog's future work -------------------------------------------------------
+def _future_work():
+    return page_namespace("future-work.md")["curves"]
+
+
+@figure("alpha.png")
+def fig_alpha(path):
+    _loss_plot(path, _future_work()["alpha"], "The XOR network with four learning rates",
+               ylabel="0.5 * sum of squared errors")
+
+
+@figure("bias.png")
+def fig_bias(path):
+    _loss_plot(path, _future_work()["bias"], "Part 1 without the column of ones",
+               ylabel="0.5 * sum of squared errors")
+
+
+@figure("clipping.png")
+def fig_clipping(path):
+    _loss_plot(path, _future_work()["clipping"], "Fitting 10 sin(x): SGD, lr 0.1, momentum 0.9",
+               ylabel="mean squared error", ylim=(1e-2, 1e5))
+
+
+@figure("sizes.png")
+def fig_sizes(path):
+    _loss_plot(path, _future_work()["sizes"], "Three spirals, one hidden layer of varying width",
+               ylabel="cross-entropy")
+
+
+@figure("regularization.png")
+def fig_regularization(path):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for k, (ax, which) in enumerate(zip(axes, ("training", "test"))):
+        for name, pair in _future_work()["regularization"].items():
+            values = np.asarray(pair[k])
+            ax.plot(np.arange(len(values)) * 10, values, label=name)
+        ax.set(title=f"{which} loss (40 training points)", xlabel="step", yscale="log")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("cross-entropy")
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+@figure("batchnorm.png")
+def fig_batchnorm(path):
+    _loss_plot(path, _future_work()["batchnorm"], "Four hidden sigmoid layers on the spirals",
+               ylabel="cross-entropy")
 
 
 # ---- chapter 3: pictures of the graph ---------------------------------------------------------
