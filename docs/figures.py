@@ -165,6 +165,40 @@ def fig_batchnorm(path):
                ylabel="cross-entropy")
 
 
+# ---- chapter 6: the digits classifier ----------------------------------------------------------
+@figure("digits_curves.png")
+def fig_digits_curves(path):
+    history = page_namespace("digits.md")["history"]
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax1.plot(epochs, history["loss"], marker=".")
+    ax1.set(title="training loss", xlabel="epoch", ylabel="cross-entropy", yscale="log")
+    for name in ("train accuracy", "test accuracy"):
+        ax2.plot(epochs, 100 * np.asarray(history[name]), marker=".", label=name)
+    ax2.set(title="accuracy", xlabel="epoch", ylabel="%")
+    ax2.legend()
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+@figure("digits_misclassified.png")
+def fig_digits_misclassified(path):
+    ns = page_namespace("digits.md")
+    wrong, images = ns["wrong"], ns["px_test"]
+    cols = min(len(wrong), 6)
+    rows = max(1, -(-len(wrong) // 6))
+    fig, axes = plt.subplots(rows, max(cols, 1), figsize=(1.5 * max(cols, 1), 1.75 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, i in zip(axes.ravel(), wrong):
+        ax.imshow(images[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=16)
+        ax.set_title(f"{ns['y_test'][i]} read as {ns['predicted'][i]}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 # ---- chapter 3: pictures of the graph ---------------------------------------------------------
 def xor_loss_graph():
     """The blog's XOR network, one forward pass and backward: (loss, net)."""
