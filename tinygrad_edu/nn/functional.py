@@ -15,6 +15,7 @@ from ..ops.elementwise import relu as _relu
 from ..ops.elementwise import sigmoid as _sigmoid
 from ..ops.elementwise import tanh as _tanh
 from ..ops.elementwise import where
+from ..ops.linalg import linear as _linear
 from ..ops.linalg import matmul
 from ..ops.reduce import log_softmax as _log_softmax
 from ..ops.reduce import softmax as _softmax
@@ -82,8 +83,7 @@ def linear(x, weight, bias=None):
     Shapes: x ``(..., in)``, weight ``(in, out)``, bias ``(out,)`` -> ``(..., out)``.
     Note the layout: PyTorch's ``F.linear`` takes the transpose ``(out, in)``.
     """
-    y = matmul(x, weight)
-    return y if bias is None else add(y, bias)
+    return matmul(x, weight) if bias is None else _linear(x, weight, bias)
 
 
 def flatten(x, start_dim: int = 0, end_dim: int = -1):

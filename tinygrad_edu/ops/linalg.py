@@ -95,6 +95,50 @@ def _matmul_backward(g, out, inputs, saved, needs):
     return (ga, gb)
 
 
+def linear(x, weight, bias):
+    """The affine map ``x @ weight + bias`` as one op (``nn.Linear``'s forward).
+
+    Same numbers as ``matmul`` followed by ``add``, but one graph node and
+    one array: the bias is added in place into the fresh product, so the
+    product is not kept alive beside the result. Backward: ``g @ weight.T``,
+    ``x.T @ g``, and ``g`` summed over the batch axes for the bias.
+
+    Shapes: x ``(..., in)``, weight ``(in, out)``, bias broadcastable to
+    ``(..., out)``. Raises ValueError naming the shapes when they do not fit.
+    """
+    if isinstance(x, Tensor):
+        xv = x.data
+    else:
+        x = xv = np.asarray(x)
+    if not isinstance(weight, Tensor):
+        weight = np.asarray(weight)
+    wv, bv = val(weight), val(bias)
+    if xv.dtype is not wv.dtype:
+        xv, wv = _common_dtype(xv, wv)
+    try:
+        data = np.matmul(xv, wv)
+    except ValueError as err:
+        raise ValueError(
+            f"linear: input of shape {xv.shape} does not fit a weight of shape {wv.shape}: the "
+            f"input's last axis must equal the weight's first ({err})"
+        ) from None
+    try:
+        if np.result_type(data, bv) == data.dtype and np.broadcast_shapes(data.shape, np.shape(bv)) == data.shape:
+            np.add(data, bv, out=data)
+        else:
+            data = data + bv
+    except ValueError as err:
+        raise ValueError(f"linear: bias of shape {np.shape(bv)} does not broadcast to the output "
+                         f"shape {data.shape} ({err})") from None
+    return record(data, _linear_backward, (x, weight, bias))
+
+
+@backward_rule("linear")
+def _linear_backward(g, out, inputs, saved, needs):
+    ga, gw = _matmul_backward(g, out, inputs[:2], saved, needs[:2])
+    return (ga, gw, g if needs[2] else None)
+
+
 def dot(a, b):
     """``np.dot`` for tensors of up to 2 dimensions (0-d operands multiply).
 
