@@ -209,9 +209,13 @@ def xor_loss_graph():
     return loss, net
 
 
-def render_dot(dot_source, path):
+def render_dot(dot_source, path, top_down=False):
     """Render DOT text to ``path`` (.svg/.png): with Graphviz when it is installed,
-    else with the small layered drawing below (so a fresh clone builds the docs)."""
+    else with the small layered drawing below (so a fresh clone builds the docs).
+    ``top_down`` lays the graph out from top to bottom instead of left to right,
+    which suits a long chain in a page's narrow column."""
+    if top_down:
+        dot_source = dot_source.replace("rankdir=LR;", "rankdir=TB;", 1)
     if shutil.which("dot"):
         try:
             import graphviz
@@ -220,13 +224,13 @@ def render_dot(dot_source, path):
             return
         except ImportError:
             pass
-    _draw_dot_with_matplotlib(dot_source, path)
+    _draw_dot_with_matplotlib(dot_source, path, top_down)
 
 
 @figure("xor_graph.svg")
 def fig_xor_graph(path):
     loss, net = xor_loss_graph()
-    render_dot(viz.to_dot(loss, params=net, show_data=False), path)
+    render_dot(viz.to_dot(loss, params=net, show_data=False), path, top_down=True)
 
 
 @figure("used_twice_graph.svg")
@@ -260,8 +264,8 @@ def _parse_dot(dot_source):
     return nodes, edges
 
 
-def _draw_dot_with_matplotlib(dot_source, path):
-    """Left-to-right layers: a node's column is its longest path from an input."""
+def _draw_dot_with_matplotlib(dot_source, path, top_down=False):
+    """Layers left to right (or top down): a node's layer is its longest path from an input."""
     nodes, edges = _parse_dot(dot_source)
     preds = {n: [a for a, b, _ in edges if b == n] for n in nodes}
     col = {}
@@ -281,10 +285,15 @@ def _draw_dot_with_matplotlib(dot_source, path):
     for n in nodes:
         rows.setdefault(col[n], []).append(n)
     ncols, nrows = max(col.values()) + 1, max(len(r) for r in rows.values())
-    fig, ax = plt.subplots(figsize=(1.6 * ncols + 1, 1.1 * nrows + 0.8))
+    if top_down:
+        fig, ax = plt.subplots(figsize=(2.2 * nrows + 1, 0.75 * ncols + 0.5))
+        ax.set_xlim(-0.7, nrows - 0.3)
+        ax.set_ylim(-0.7, ncols - 0.3)
+    else:
+        fig, ax = plt.subplots(figsize=(1.6 * ncols + 1, 1.1 * nrows + 0.8))
+        ax.set_xlim(-0.7, ncols - 0.3)
+        ax.set_ylim(-0.7, nrows - 0.3)
     ax.set_axis_off()
-    ax.set_xlim(-0.7, ncols - 0.3)
-    ax.set_ylim(-0.7, nrows - 0.3)
     style = {"op": dict(boxstyle="round,pad=0.4", fc="white", ec="black"),
              "tensor": dict(boxstyle="square,pad=0.3", fc="white", ec="black"),
              "param": dict(boxstyle="square,pad=0.3", fc="lightblue", ec="black"),
@@ -293,8 +302,9 @@ def _draw_dot_with_matplotlib(dot_source, path):
     for c, members in rows.items():
         for i, n in enumerate(members):
             label, kind = nodes[n]
-            y = (nrows - 1) / 2 + (len(members) - 1) / 2 - i
-            text[n] = ax.text(c, y, label, ha="center", va="center", fontsize=7,
+            across = (nrows - 1) / 2 + (len(members) - 1) / 2 - i
+            xy = (nrows - 1 - across, ncols - 1 - c) if top_down else (c, across)
+            text[n] = ax.text(*xy, label, ha="center", va="center", fontsize=7,
                               family="monospace", bbox=style[kind])
     for a, b, dashed in edges:
         ax.annotate("", xy=text[b].get_position(), xytext=text[a].get_position(),
