@@ -73,6 +73,16 @@ def mark_modified(arr=None, tensor=None):
         tensor._meta_dict()["written_at"] = now
 
 
+def mark_tensors_modified(tensors):
+    """Stamp several Tensors as written in place by one update (one clock tick for all)."""
+    now = _clock[0] = next(_ticks)
+    for t in tensors:
+        meta = t._meta
+        if meta is None:
+            meta = t._meta = {}
+        meta["written_at"] = now
+
+
 def _memory_written_after(arr, when):
     owner = _owner(arr)
     entry = _stamps.get(id(owner))

@@ -314,5 +314,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     t = _class_targets(op, x, target, ignore_index)
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     w = _class_weight(op, weight, c, x.dtype)
+    if x.ndim == 2 and w is None and not label_smoothing and not (t == ignore_index).any():
+        return _ops.cross_entropy_indices(x, t, reduction)  # the common case, as one fused op
     logp = log_softmax(x, axis=1 if x.ndim >= 2 else 0)
     return _nll(logp, t, w, ignore_index, reduction, float(label_smoothing))

@@ -132,3 +132,50 @@ def _bce_logits_backward(g, out, inputs, saved, needs):
         if needs[2]:
             gw = g * (y * sp)
     return (gx, gy, gw)
+
+
+def cross_entropy_indices(x, target, reduction="mean"):
+    """Softmax cross-entropy of logits ``x`` (N, C) and class indices ``target`` (N,), fused.
+
+    ``l_i = logsumexp(x_i) - x_i[target_i]``, reduced by ``"mean"``, ``"sum"``
+    or ``"none"``; the log-softmax subtracts each row's maximum, so huge
+    logits are exact. The common case of ``nn.CrossEntropyLoss`` (no class
+    weights, no ignored targets, no label smoothing) as one graph node
+    instead of seven; gradient ``(softmax(x) - onehot(target)) * g``.
+    ``target`` must already be validated (ints in ``[0, C)``).
+    """
+    d = x.data
+    n = d.shape[0]
+    shifted = d - d.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))
+    rows = np.arange(n)
+    nll = -logp[rows, target]
+    if reduction == "none":
+        data = nll
+    else:
+        data = np.add.reduce(nll)
+        if reduction == "mean":
+            data = data / d.dtype.type(n)
+    return record(data, _cross_entropy_backward, (x,), (target, reduction, logp))
+
+
+@backward_rule("cross_entropy")
+def _cross_entropy_backward(g, out, inputs, saved, needs):
+    target, reduction, logp = saved
+    x = inputs[0]
+    n = logp.shape[0]
+    if isinstance(x, np.ndarray):
+        probs = np.exp(logp)  # fast path: the forward's log-probabilities
+    else:
+        # create_graph: softmax recomputed from x with recorded ops, so the
+        # second derivative sees its dependence on x
+        probs = np.exp(x - x.logsumexp(axis=1, keepdims=True))
+    onehot = np.zeros(logp.shape, dtype=logp.dtype)
+    onehot[np.arange(n), target] = 1
+    if reduction == "none":
+        scale = g.reshape((n, 1))
+    elif reduction == "mean":
+        scale = g / n
+    else:
+        scale = g
+    return ((probs - onehot) * scale,)

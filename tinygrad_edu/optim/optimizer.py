@@ -6,7 +6,7 @@ import functools
 
 import numpy as np
 
-from ..inplace import mark_modified
+from ..inplace import mark_tensors_modified
 from ..tensor import Tensor
 
 
@@ -36,10 +36,8 @@ class Optimizer:
                 loss = step(self, *args, **kw)
                 # The update was in place: a graph recorded before it must not
                 # back-propagate with the new values (see inplace.py).
-                for group in self.param_groups:
-                    for p in group["params"]:
-                        if p.grad is not None:
-                            mark_modified(tensor=p)
+                mark_tensors_modified([p for group in self.param_groups for p in group["params"]
+                                       if p.grad is not None])
                 return loss
 
             cls.step = marked_step
