@@ -269,7 +269,8 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
     finally:
         mode.grad_enabled = prev_mode
     if capture is not None:
-        return [None if g is None else _as_tensor(g) for g in capture.values()]
+        # One entry per input, in order: a tensor listed twice gets its gradient twice.
+        return [None if capture[t] is None else _as_tensor(capture[t]) for t in inputs]
     return None
 
 

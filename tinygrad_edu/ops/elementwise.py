@@ -193,7 +193,9 @@ def clip(x, a_min=None, a_max=None, *, min=None, max=None):
 def _clip_backward(g, out, inputs, saved, needs):
     x, lo, hi = (val(v) for v in inputs)
     below = False if lo is None else x < lo
-    above = False if hi is None else x > hi
+    # np.clip is minimum(maximum(x, lo), hi): hi is taken wherever it is below
+    # maximum(x, lo), which includes every element when lo > hi.
+    above = False if hi is None else (x if lo is None else np.maximum(x, lo)) > hi
     return (g * np.logical_not(below | above) if needs[0] else None,
             g * (below & np.logical_not(above)) if needs[1] else None,
             g * above if needs[2] else None)
