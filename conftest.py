@@ -16,16 +16,11 @@ runs. Three kinds of block are understood (see docs/contributing.md):
 Any other fence that looks like Python (```py, ```pycon, ```python title=...)
 fails, so no Python block in the docs can silently go unexecuted; an Output
 block that follows no Python block fails too.
-
-A page may say ``<!-- docs-requires: some.module -->``: while that module
-cannot be imported, the page's blocks are reported as skipped, with the
-reason (for a chapter written ahead of the code it documents).
 """
 from __future__ import annotations
 
 import contextlib
 import doctest
-import importlib
 import io
 import re
 from pathlib import Path
@@ -42,7 +37,6 @@ except ImportError:  # the docs tooling is in the test extra; tests/test_docs.py
     Sybil = None
 
 OUTPUT_INFO = 'text title="Output"'
-_REQUIRES = re.compile(r"<!--\s*docs-requires:\s*([\w.]+)\s*-->")
 _PYTHONISH = re.compile(r"^(py|python|python3|pycon)\b")
 _OPTIONS = doctest.ELLIPSIS
 
@@ -98,13 +92,6 @@ class MarkdownPython:
         self.doctests = DocTestStringParser(DocTestEvaluator(_OPTIONS))
 
     def __call__(self, document):
-        missing = _missing_requirement(document.text)
-        for region in self._regions(document):
-            if missing:
-                region.evaluator = _skip(missing)
-            yield region
-
-    def _regions(self, document):
         blocks = list(_blocks(document))
         used_as_output = set()
         for k, (region, info, source) in enumerate(blocks):
@@ -134,25 +121,6 @@ class MarkdownPython:
                              _run_and_compare(self.python))
             else:
                 yield Region(region.start, region.end, source, self.python)
-
-
-def _missing_requirement(text):
-    """The first module a page requires (``<!-- docs-requires: ... -->``) that does not import."""
-    for name in _REQUIRES.findall(text):
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            return name
-    return None
-
-
-def _skip(module):
-    def evaluate(example):
-        import pytest
-
-        pytest.skip(f"this page documents {module}, which is not importable here")
-
-    return evaluate
 
 
 def _setup(namespace):
