@@ -16,7 +16,9 @@ import numpy as np
 from hypothesis import strategies as st
 
 import tinygrad_edu as tg
-from tinygrad_edu.ops.shape import index_add
+from tinygrad_edu.ops import loss
+from tinygrad_edu.ops.linalg import linear
+from tinygrad_edu.ops.shape import clone, index_add, setitem
 from tinygrad_edu.testing import (arrays, broadcastable_shapes, index_expressions, matmul_shapes,
                                   shapes, tensors)
 
@@ -537,6 +539,83 @@ def _stack(draw, dtype):
     if draw(st.booleans()):
         return (lambda *ts: np.stack(ts, axis=axis)), parts
     return (lambda *ts: tg.stack(list(ts), axis)), parts
+
+
+@case("clone")
+def _clone(draw, dtype):
+    x = leaf(draw, small_shape(draw), dtype)
+    return ((lambda a: a.clone()) if draw(st.booleans()) else clone), (x,)
+
+
+@st.composite
+def setitem_args(draw, dtype):
+    """(shape, idx, value shape): value broadcasts to x[idx]."""
+    shape = small_shape(draw)
+    idx = draw(index_expressions(shape))
+    target = np.empty(shape)[idx].shape
+    drop = draw(st.integers(0, len(target)))
+    value_shape = tuple(1 if draw(st.booleans()) else n for n in target[drop:])
+    return shape, idx, value_shape
+
+
+@case("setitem")
+def _setitem(draw, dtype):
+    shape, idx, vshape = draw(setitem_args(dtype))
+    x, v = leaf(draw, shape, dtype), leaf(draw, vshape, dtype)
+    return (lambda a, b: setitem(a, idx, b)), (x, v)
+
+
+@case("t[idx] = v (in place, on a clone)")
+def _setitem_inplace(draw, dtype):
+    shape, idx, vshape = draw(setitem_args(dtype))
+    x, v = leaf(draw, shape, dtype), leaf(draw, vshape, dtype)
+
+    def fn(a, b):
+        y = a * 1.0  # a non-leaf we may overwrite
+        y[idx] = b
+        return y
+    return fn, (x, v)
+
+
+# ---- fused ops: affine map and losses ---------------------------------------------------
+@case("linear (fused x @ w + b)")
+def _linear(draw, dtype):
+    (sx, sw), = [draw(matmul_shapes(max_batch_dims=0, min_side=0, max_side=3))]
+    sx = sx if len(sx) == 2 else (2,) + sx  # x (..., in) with a batch axis
+    sw = sw if len(sw) == 2 else sw + (2,)  # weight (in, out)
+    batch = draw(st.sampled_from([(), (2,)]))
+    sx = batch + sx
+    bias_shape = draw(st.sampled_from([(sw[1],), (1, sw[1]), ()]))
+    x, w, b = (leaf(draw, s, dtype) for s in (sx, sw, bias_shape))
+    return linear, (x, w, b)
+
+
+@case("binary_cross_entropy")
+def _bce(draw, dtype):
+    shape = small_shape(draw)
+    p = leaf(draw, shape, dtype, min_value=0.05, max_value=0.95)  # away from the clamps at 0, 1
+    y = leaf(draw, shape, dtype, min_value=0.0, max_value=1.0)
+    return loss.binary_cross_entropy, (p, y)
+
+
+@case("binary_cross_entropy_with_logits")
+def _bce_logits(draw, dtype):
+    shape = small_shape(draw, min_dims=1)
+    x = leaf(draw, shape, dtype, min_value=-4.0, max_value=4.0)
+    y = leaf(draw, shape, dtype, min_value=0.0, max_value=1.0)
+    if draw(st.booleans()):
+        return loss.binary_cross_entropy_with_logits, (x, y)
+    w = leaf(draw, shape[-1:], dtype, min_value=0.2, max_value=3.0)
+    return loss.binary_cross_entropy_with_logits, (x, y, w)
+
+
+@case("cross_entropy (fused, class indices)")
+def _cross_entropy(draw, dtype):
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    target = draw(arrays((n,), np.int64, elements=st.integers(0, c - 1)))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    x = leaf(draw, (n, c), dtype)
+    return (lambda a: loss.cross_entropy_indices(a, target, reduction)), (x,)
 
 
 # ---- compositions ---------------------------------------------------------------------

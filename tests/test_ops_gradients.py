@@ -218,9 +218,9 @@ def test_matmul_gradient_is_the_textbook_pair(n, k, m, data):
 @given(data=st.data())
 def test_the_table_covers_every_backward_rule(data):
     """Every rule defined in tinygrad_edu/ops/ is recorded by some case of the table."""
-    from tinygrad_edu.ops import arith, elementwise, linalg, reduce, shape
+    from tinygrad_edu.ops import arith, elementwise, linalg, loss, reduce, shape
 
-    rules = {v.op for mod in (arith, elementwise, linalg, reduce, shape)
+    rules = {v.op for mod in (arith, elementwise, linalg, loss, reduce, shape)
              for v in vars(mod).values() if callable(v) and hasattr(v, "op")}
     seen = set()
     for name in NAMES:
@@ -265,3 +265,23 @@ def test_grad_returns_one_gradient_per_input_even_when_an_input_repeats():
     gx, gy, gx2 = tg.grad((x * y).sum(), [x, y, x])
     assert np.array_equal(gx.data, [3.0, 5.0]) and np.array_equal(gx2.data, [3.0, 5.0])
     assert np.array_equal(gy.data, [1.0, 2.0])
+
+
+def test_setitem_with_a_repeated_index_gives_gradient_only_to_the_surviving_write():
+    # numpy keeps one write (the last) where an index repeats; the values it
+    # overwrote do not reach the result, so their gradient is 0 (was 1).
+    from tinygrad_edu.ops.shape import setitem
+
+    x = tg.Tensor([5.0, 6.0, 7.0], requires_grad=True)
+    v = tg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    out = setitem(x, [0, 2, 0], v)
+    assert np.array_equal(out.data, [3.0, 6.0, 2.0])
+    (out * tg.Tensor([10.0, 20.0, 30.0])).sum().backward()
+    assert np.array_equal(v.grad.data, [0.0, 30.0, 10.0])
+    assert np.array_equal(x.grad.data, [0.0, 20.0, 0.0])
+    # the same through t[idx] = v on a non-leaf, and with a broadcast value
+    y = x * 1.0
+    s = tg.Tensor(4.0, requires_grad=True)
+    y[[1, 1]] = s
+    y.sum().backward()
+    assert s.grad.item() == 1.0

@@ -218,29 +218,26 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
     check_all = mode.anomaly  # backward run under detect_anomaly checks every node
     mode.grad_enabled = create_graph  # rules record only when building a graph of the backward
     try:
+        push, get, is_tensor, clock = heappush, grads.get, isinstance, _clock  # locals: hot loop
         while heap:
             t = heappop(heap)[1]
             g = grads.pop(t)
             node = t._ctx
-            if node.inputs is None:
+            operands = node.inputs
+            if operands is None:
                 raise RuntimeError(_FREED)
-            if node.clock != _clock[0]:  # something was written in place since: check
+            if node.clock != clock[0]:  # something was written in place since: check
                 check_node(node, t)
-            if t._meta is not None and capture is None:
-                g = _visit_non_leaf(t, g, create_graph, handed)
-            if capture is not None:
-                if t._meta is not None and t._meta.get("hooks"):
-                    g = _run_hooks(t, g, create_graph)
-                if t in capture:
-                    capture[t] = g
+            if t._meta is not None or capture is not None:
+                g = _visit_non_leaf(t, g, create_graph, handed, capture)
             if create_graph:
-                in_grads = node.rule(g, t, node.inputs, node.saved, node.needs)
+                in_grads = node.rule(g, t, operands, node.saved, node.needs)
             else:
-                vals = [x.data if isinstance(x, Tensor) else x for x in node.inputs]
+                vals = [x.data if is_tensor(x, Tensor) else x for x in operands]
                 in_grads = node.rule(g, t.data, vals, node.saved, node.needs)
             if node.where is not None or check_all:
                 _check_finite(node, in_grads)
-            for x, gx in zip(node.inputs, in_grads):
+            for x, gx in zip(operands, in_grads):
                 if gx is None:
                     continue
                 xd = x.data
@@ -248,11 +245,11 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
                     gx = unbroadcast(gx, xd.shape)
                 if gx.dtype is not xd.dtype and gx.dtype != xd.dtype:
                     gx = gx.astype(xd.dtype)
-                prev = grads.get(x)
+                prev = get(x)
                 if prev is None:
                     grads[x] = gx
                     if x._ctx is not None:
-                        heappush(heap, (-x._ctx.seq, x))
+                        push(heap, (-x._ctx.seq, x))
                 else:
                     grads[x] = prev + gx
             if not retain_graph:
@@ -274,12 +271,16 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
     return None
 
 
-def _visit_non_leaf(t, g, create_graph, handed):
-    """Hooks and ``retain_grad`` of a non-leaf tensor, when backward reaches it."""
-    if t._meta.get("hooks"):
+def _visit_non_leaf(t, g, create_graph, handed, capture):
+    """Hooks, ``retain_grad`` and ``grad(inputs=...)`` capture at a non-leaf tensor."""
+    meta = t._meta
+    if meta is not None and meta.get("hooks"):
         g = _run_hooks(t, g, create_graph)
-    if t._meta.get("retains_grad"):
-        _accumulate_grad(t, g, create_graph, handed)
+    if capture is None:
+        if meta is not None and meta.get("retains_grad"):
+            _accumulate_grad(t, g, create_graph, handed)
+    elif t in capture:
+        capture[t] = g
     return g
 
 

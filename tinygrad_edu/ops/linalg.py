@@ -70,8 +70,12 @@ def _swap(x):
 
 @backward_rule("matmul")
 def _matmul_backward(g, out, inputs, saved, needs):
-    a, b = (_as_dtype_of(x, g) if need_other else x
-            for x, need_other in zip(inputs, (needs[1], needs[0])))
+    a, b = inputs
+    # an int operand (the blog's X) is cast like the forward cast it: same BLAS path
+    if needs[1] and a.dtype is not g.dtype:
+        a = _as_dtype_of(a, g)
+    if needs[0] and b.dtype is not g.dtype:
+        b = _as_dtype_of(b, g)
     if a.ndim >= 2 and b.ndim >= 2:
         return (g @ _swap(b) if needs[0] else None, _swap(a) @ g if needs[1] else None)
     # A 1-D operand is a row vector on the left, a column on the right; give

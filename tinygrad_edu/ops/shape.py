@@ -240,12 +240,32 @@ def setitem(x, idx, value):
 
 @backward_rule("setitem")
 def _setitem_backward(g, out, inputs, idx, needs):
-    gx = None
+    gx = gv = None
     if needs[0]:
         hit = np.zeros(out.shape, dtype=bool)
         hit[idx] = True
         gx = np.where(hit, 0, g)
-    return (gx, g[idx] if needs[1] else None)
+    if needs[1]:
+        gv = g[idx]
+        if not _is_basic(idx):
+            gv = gv * _surviving_writes(idx, out.shape, gv.shape)
+    return (gx, gv)
+
+
+def _surviving_writes(idx, shape, selected):
+    """Mask over ``x[idx]``'s shape: which written values are still in the result.
+
+    An integer array index may name a position twice; numpy's assignment then
+    keeps one write (the last), so only that copy of ``value`` reaches the
+    output and gets a gradient. Replaying the assignment with position
+    numbers finds it, whatever order numpy used.
+    """
+    n = int(np.prod(selected))
+    owner = np.full(shape, -1, dtype=np.intp)
+    owner[idx] = np.arange(n).reshape(selected)
+    kept = np.zeros(n, dtype=bool)
+    kept[owner[owner >= 0]] = True
+    return kept.reshape(selected)
 
 
 # ---- joining --------------------------------------------------------------
