@@ -5,9 +5,10 @@ How it works, in four steps (``docs/engine.md`` walks through them):
 1. Recording. Every op computes its forward result with numpy, then calls
    :func:`record`. If grad mode is on and some input requires grad, the result
    gets a :class:`Node` holding the op's backward rule and its inputs.
-2. Ordering. :func:`_topological_order` walks the graph from the output with
-   an explicit stack (no recursion, so a chain of a million ops is fine) and
-   returns the nodes so that each comes after everything it feeds into.
+2. Ordering. Every node has a creation number, and a node's inputs were
+   created before it, so visiting tensors in decreasing creation number (a
+   heap in :func:`run_backward`) visits each one after every op that used
+   it. No recursion, so a chain of a million ops is fine.
 3. The chain rule. Walking that order, each node's rule turns the gradient of
    its output into gradients of its inputs (a vector-Jacobian product). A
    tensor used twice receives two contributions, which are added.
