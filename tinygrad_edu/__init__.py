@@ -21,7 +21,7 @@ from .ops.linalg import matmul, dot
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
 from .serialization import save, load
 
-from . import functional, viz  # noqa: E402  (submodules: tinygrad_edu.functional.jacobian, ...)
+from . import data, functional, nn, optim, viz  # noqa: E402  (tg.nn.Linear, tg.optim.SGD, ...)
 
 cat = concatenate
 
