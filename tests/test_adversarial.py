@@ -57,3 +57,39 @@ def test_inplace_on_function_output_that_is_its_input():
     assert np.array_equal(x.data, [1.0, 2.0])
     (Ident.apply(x) * 3).sum().backward()
     assert np.array_equal(x.grad.data, [3.0, 3.0])
+
+
+# ---- Module attribute registration ------------------------------------------------
+def test_assigning_a_plain_tensor_to_a_parameter_name_raises():
+    # It used to turn the parameter into a plain attribute: gone from
+    # parameters() (so never trained) and from state_dict, silently.
+    lin = tg.nn.Linear(2, 3, rng=0)
+    w = lin.weight
+    with pytest.raises(TypeError, match="parameter 'weight'"):
+        lin.weight = Tensor(np.ones((2, 3)))
+    assert lin.weight is w and [n for n, _ in lin.named_parameters()] == ["weight", "bias"]
+
+
+def test_assigning_a_non_tensor_to_a_buffer_or_submodule_name_raises():
+    bn = tg.nn.BatchNorm1d(2)
+    with pytest.raises(TypeError, match="buffer 'num_batches_tracked'"):
+        bn.num_batches_tracked = 0
+    assert "num_batches_tracked" in bn.state_dict()
+    seq = tg.nn.Sequential(tg.nn.ReLU())
+    with pytest.raises(TypeError, match="submodule '0'"):
+        setattr(seq, "0", lambda x: x)
+    assert len(seq) == 1
+
+
+def test_none_keeps_a_name_registered_and_reassignment_keeps_its_place():
+    lin = tg.nn.Linear(2, 3, rng=0)
+    lin.weight = None
+    assert lin.weight is None and list(lin.state_dict()) == ["bias"]
+    lin.weight = tg.nn.Parameter(np.zeros((2, 3)))
+    # PyTorch's order: a re-assigned parameter stays where it was registered,
+    # so state_dict and optimizer order do not depend on assignment history.
+    assert list(lin.state_dict()) == ["weight", "bias"]
+    bn = tg.nn.BatchNorm1d(2)
+    bn.running_mean = np.full(2, 3.0)  # an array is accepted for a buffer and copied
+    assert list(bn.state_dict())[2] == "running_mean"
+    assert np.array_equal(bn.state_dict()["running_mean"], [3.0, 3.0])

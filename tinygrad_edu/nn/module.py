@@ -29,6 +29,11 @@ class Module:
     ``__init__`` (after calling ``super().__init__()``), and define
     ``forward``; call the module like a function.
 
+    A name registered as a parameter, buffer or submodule keeps its kind and
+    its place: assigning it a value of another kind raises TypeError (as
+    PyTorch; ``del`` it first to make it a plain attribute), and None
+    keeps the name registered, empty.
+
     Example::
 
         class TwoLayer(Module):
@@ -54,21 +59,31 @@ class Module:
                 f"cannot assign '{name}' before Module.__init__() is called: "
                 "call super().__init__() first in your __init__"
             )
-        if name in self._buffers and not isinstance(value, Parameter) and (
-                value is None or isinstance(value, (Tensor, np.ndarray))):
-            # Assigning to a buffer replaces it and keeps it a buffer (in state_dict), as PyTorch.
-            self._buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(value)
+        params, buffers, modules = self._parameters, self._buffers, self._modules
+        if isinstance(value, (Parameter, Module)):
+            store = params if isinstance(value, Parameter) else modules
+            for other in (self.__dict__, params, buffers, modules):
+                if other is not store:
+                    other.pop(name, None)
+            store[name] = value  # a re-assigned name keeps its place (state_dict order)
             return
-        for store in (self._parameters, self._buffers, self._modules):
-            store.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
-        else:
-            object.__setattr__(self, name, value)
+        # As PyTorch: a registered name only takes a value of its kind (or None),
+        # so that it cannot silently drop out of parameters() and state_dict.
+        for store, kind, allowed in ((params, "parameter", "a Parameter"),
+                                     (modules, "submodule", "a Module"),
+                                     (buffers, "buffer", "a Tensor, an array")):
+            if name not in store:
+                continue
+            if store is buffers and isinstance(value, (Tensor, np.ndarray)):
+                value = value if isinstance(value, Tensor) else Tensor(value)
+            elif value is not None:
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a value of type {type(value).__name__} "
+                    f"to {kind} '{name}' ({allowed} or None expected); to make it a plain "
+                    f"attribute instead, del the {kind} first")
+            store[name] = value
             return
-        self.__dict__.pop(name, None)
+        object.__setattr__(self, name, value)
 
     def __getattr__(self, name):
         # Only called when normal lookup fails: look in the registries.
