@@ -93,3 +93,42 @@ def test_none_keeps_a_name_registered_and_reassignment_keeps_its_place():
     bn.running_mean = np.full(2, 3.0)  # an array is accepted for a buffer and copied
     assert list(bn.state_dict())[2] == "running_mean"
     assert np.array_equal(bn.state_dict()["running_mean"], [3.0, 3.0])
+
+
+# ---- library writes into parameters stamp the in-place clock ---------------------
+def test_backward_after_load_state_dict_raises_instead_of_using_new_weights():
+    # load_state_dict wrote the weights in place without telling the engine,
+    # so a graph recorded before it back-propagated with the *new* weights.
+    lin = tg.nn.Linear(2, 1, rng=0)
+    x = Tensor([[1.0, 2.0]], requires_grad=True)
+    y = lin(x).sum()
+    lin.load_state_dict({k: v * 10 for k, v in lin.state_dict().items()})
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+    assert x.grad is None
+
+
+def test_backward_after_batchnorm_reset_parameters_raises():
+    bn = tg.nn.BatchNorm1d(2)
+    bn.weight.data[...] = 3.0
+    y = bn(np.array([[1.0, 2.0], [3.0, 5.0]])).sum()
+    bn.reset_parameters()
+    assert np.array_equal(bn.weight.data, [1.0, 1.0])
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
+@pytest.mark.parametrize("value, dtype", [(np.array([1 + 2j, 3j]), np.float64),
+                                          (np.array([1.5, 2.5]), np.int64)])
+def test_load_state_dict_refuses_lossy_casts(value, dtype):
+    class M(tg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("b", np.zeros(2, dtype=dtype))
+
+    m = M()
+    with pytest.raises(ValueError, match="'b' has dtype"):
+        m.load_state_dict({"b": value})
+    assert np.array_equal(m.b.data, [0, 0]) and m.b.dtype == dtype
+    m.load_state_dict({"b": np.array([1, 2], dtype=np.int8)})  # a widening cast is fine
+    assert np.array_equal(m.b.data, [1, 2]) and m.b.dtype == dtype

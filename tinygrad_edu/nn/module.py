@@ -11,6 +11,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from ..inplace import mark_modified
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -231,14 +232,18 @@ class Module:
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
 
         Values may be arrays or Tensors; they are cast to each parameter's
-        dtype. Everything is checked before anything is written, so a failed
-        load leaves the module unchanged.
+        dtype (within a kind: float64 into float32 is fine, complex into real
+        or float into int is refused). Everything is checked before anything
+        is written, so a failed load leaves the module unchanged. A graph
+        recorded before the load refuses to back-propagate afterwards (the
+        values it used are gone), as after an optimizer step.
 
         Raises:
             KeyError: with ``strict=True``, names missing from ``state_dict``
                 or unexpected in it (all of them listed).
             ValueError: a value's shape differs from the parameter's (key and
-                both shapes named), or a value is not numeric.
+                both shapes named), a value is not numeric, or its dtype
+                cannot be cast to the parameter's within its kind.
         """
         own = OrderedDict()
         for prefix, mod in self.named_modules():
@@ -266,9 +271,14 @@ class Module:
                 )
             if arr.dtype.kind not in "fciub":
                 raise ValueError(f"load_state_dict: '{key}' has non-numeric dtype {arr.dtype}")
+            if not np.can_cast(arr.dtype, t.dtype, casting="same_kind"):
+                raise ValueError(f"load_state_dict: '{key}' has dtype {arr.dtype}, which the model's "
+                                 f"{t.dtype} cannot hold without losing information")
             staged.append((t, arr))
         for t, arr in staged:
             t.data[...] = arr  # in place: optimizers keep referring to the same arrays
+            # A graph recorded before the load must not back-propagate with the new values.
+            mark_modified(arr=t.data)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -------------------------------------------------------

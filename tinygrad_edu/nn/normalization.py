@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import functional as F
+from . import init
 from .module import Module
 from .parameter import Parameter
 
@@ -70,17 +71,18 @@ class BatchNorm1d(Module):
 
     def reset_running_stats(self):
         """Running mean to 0, running variance to 1, batch count to 0 (in place)."""
+        # nn.init's fills mark the write, so a graph recorded before refuses to back-propagate.
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
 
     def reset_parameters(self):
         """Reset the running statistics and the affine parameters (weight 1, bias 0)."""
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
 
     def forward(self, x):
         x = F.as_tensor(x)
