@@ -132,3 +132,12 @@ def test_load_state_dict_refuses_lossy_casts(value, dtype):
     assert np.array_equal(m.b.data, [0, 0]) and m.b.dtype == dtype
     m.load_state_dict({"b": np.array([1, 2], dtype=np.int8)})  # a widening cast is fine
     assert np.array_equal(m.b.data, [1, 2]) and m.b.dtype == dtype
+
+
+def test_dropout_of_integer_input():
+    # Crashed with AttributeError ('numpy.float64' has no attribute 'type').
+    x = np.arange(1, 1001)
+    y = tg.nn.functional.dropout(x, 0.5, rng=0)
+    kept = y.data != 0
+    assert y.dtype == np.float64 and 0 < kept.sum() < 1000
+    assert np.array_equal(y.data[kept], 2.0 * x[kept])
