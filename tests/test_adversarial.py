@@ -141,3 +141,19 @@ def test_dropout_of_integer_input():
     kept = y.data != 0
     assert y.dtype == np.float64 and 0 < kept.sum() < 1000
     assert np.array_equal(y.data[kept], 2.0 * x[kept])
+
+
+# ---- empty tensors through layers and losses ----------------------------------------
+@pytest.mark.filterwarnings("ignore:divide by zero")
+@pytest.mark.parametrize("shape, axis", [((2, 0), -1), ((0, 3), 0), ((2, 0, 3), 1)])
+def test_softmax_family_over_an_empty_axis(shape, axis):
+    # np.max over an empty axis raised "zero-size array to reduction operation".
+    x = Tensor(np.zeros(shape), requires_grad=True)
+    for f in (tg.softmax, tg.log_softmax):
+        y = f(x, axis=axis)
+        assert y.shape == shape
+        y.sum().backward()
+        assert x.grad.shape == shape
+    lse = tg.logsumexp(x, axis=axis)  # log of an empty sum: -inf, as PyTorch
+    assert np.array_equal(lse.data, np.full(np.sum(np.zeros(shape), axis=axis).shape, -np.inf))
+    assert tg.nn.Softmax(dim=axis)(np.zeros(shape)).shape == shape

@@ -148,6 +148,8 @@ def std(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correct
 
 def _shift(d, axes):
     """The per-slice maximum, with non-finite maxima replaced by 0 (keeps exp finite)."""
+    if d.size == 0:  # no maximum to take (np.max raises when a reduced axis is empty)
+        return 0
     m = np.max(d, axis=axes, keepdims=True)
     if not np.all(np.isfinite(m)):
         m = np.where(np.isfinite(m), m, 0)
