@@ -157,3 +157,26 @@ def test_softmax_family_over_an_empty_axis(shape, axis):
     lse = tg.logsumexp(x, axis=axis)  # log of an empty sum: -inf, as PyTorch
     assert np.array_equal(lse.data, np.full(np.sum(np.zeros(shape), axis=axis).shape, -np.inf))
     assert tg.nn.Softmax(dim=axis)(np.zeros(shape)).shape == shape
+
+
+# ---- checkpoints ------------------------------------------------------------------
+def test_save_keeps_int_and_str_keys_that_spell_the_same(tmp_path):
+    # {1: a, "1": b} mapped both leaves to the member "1": b was loaded for both.
+    f = tmp_path / "c.npz"
+    state = {1: np.array([1.0]), "1": np.array([2.0]), "s": {0: 3.0, "0": 4.0, 1: {"a": 5}, "1": {"a": 6}}}
+    tg.save(state, f)
+    back = tg.load(f)
+    assert list(back) == [1, "1", "s"] and list(back["s"]) == [0, "0", 1, "1"]
+    assert np.array_equal(back[1], [1.0]) and np.array_equal(back["1"], [2.0])
+    assert back["s"] == {0: 3.0, "0": 4.0, 1: {"a": 5}, "1": {"a": 6}}
+    assert set(np.load(f)) >= {"1", "1#2", "s/0", "s/0#2"}  # still a plain npz
+
+
+def test_save_refuses_a_string_numpy_would_truncate(tmp_path):
+    f = tmp_path / "c.npz"
+    tg.save({"s": "kept"}, f)
+    with pytest.raises(ValueError, match="NUL"):
+        tg.save({"s": "ab\0"}, f)
+    assert tg.load(f) == {"s": "kept"}
+    tg.save({"s": "a\0b"}, f)  # an inner NUL survives
+    assert tg.load(f) == {"s": "a\0b"}
