@@ -180,3 +180,20 @@ def test_save_refuses_a_string_numpy_would_truncate(tmp_path):
     assert tg.load(f) == {"s": "kept"}
     tg.save({"s": "a\0b"}, f)  # an inner NUL survives
     assert tg.load(f) == {"s": "a\0b"}
+
+
+def test_gradcheck_names_the_function_subclass():
+    class WrongCube(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 2 * x * x  # should be 3 x**2
+
+    x = Tensor(np.array([0.5, 1.5]), requires_grad=True)
+    with pytest.raises(tg.GradcheckError, match=r"failed for .*WrongCube\.apply"):
+        tg.gradcheck(WrongCube.apply, (x,))

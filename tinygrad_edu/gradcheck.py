@@ -94,6 +94,9 @@ def _as_tuple(x):
 
 
 def _fn_name(fn):
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, type):  # MyOp.apply: a classmethod's qualname names Function, not MyOp
+        return f"{owner.__qualname__}.{fn.__name__}"
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
