@@ -197,3 +197,11 @@ def test_gradcheck_names_the_function_subclass():
     x = Tensor(np.array([0.5, 1.5]), requires_grad=True)
     with pytest.raises(tg.GradcheckError, match=r"failed for .*WrongCube\.apply"):
         tg.gradcheck(WrongCube.apply, (x,))
+
+
+@pytest.mark.parametrize("make", [lambda: tg.nn.CrossEntropyLoss("sum"), lambda: tg.nn.BCELoss("none"),
+                                  lambda: tg.nn.BCEWithLogitsLoss(pos_weight="mean")])
+def test_loss_module_with_the_reduction_in_the_weight_slot(make):
+    # Raised numpy's bare "could not convert string to float: 'sum'".
+    with pytest.raises(TypeError, match="weight must be a numeric array.*reduction="):
+        make()
