@@ -205,3 +205,33 @@ def test_loss_module_with_the_reduction_in_the_weight_slot(make):
     # Raised numpy's bare "could not convert string to float: 'sum'".
     with pytest.raises(TypeError, match="weight must be a numeric array.*reduction="):
         make()
+
+
+# ---- optimizer state ------------------------------------------------------------------
+@pytest.mark.parametrize("saved, model", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_optimizer_state_loaded_follows_the_parameter_dtype(saved, model):
+    # Float32 moments loaded into a float64 model stayed float32 for good
+    # (the in-place updates keep an array's dtype): silently less precise.
+    def run(dtype, steps, state=None):
+        p = tg.nn.Parameter(np.array([1.0, -2.0], dtype=dtype))
+        opt = tg.optim.Adam([p], lr=0.1)
+        if state is not None:
+            opt.load_state_dict(state)
+        for _ in range(steps):
+            p.grad = Tensor((p.data * 3).astype(dtype))
+            opt.step()
+        return p, opt
+
+    _, opt = run(saved, 2)
+    p, opt2 = run(model, 2, opt.state_dict())
+    for k in ("exp_avg", "exp_avg_sq"):
+        assert opt2.state[id(p)][k].dtype == model
+
+
+def test_optimizer_state_of_the_wrong_shape_is_refused():
+    p = tg.nn.Parameter(np.ones(3))
+    opt = tg.optim.SGD([p], lr=0.1, momentum=0.9)
+    bad = {"state": {0: {"momentum_buffer": np.array(5.0)}}, "param_groups": opt.state_dict()["param_groups"]}
+    with pytest.raises(ValueError, match="momentum_buffer"):
+        opt.load_state_dict(bad)  # a 0-d buffer used to broadcast silently over all 3 elements
+    assert opt.state == {}

@@ -133,6 +133,9 @@ class Optimizer:
         Checked before anything changes. Raises ValueError if the number of
         groups or of parameters per group differs, a state array's shape
         differs from its parameter's, or a saved hyperparameter is invalid.
+        Floating-point state arrays are cast to their parameter's dtype (as
+        PyTorch), so float64 moments loaded into a float32 model, or the
+        reverse, continue in the model's precision.
         Accepts the dict as returned by ``tinygrad_edu.load`` too.
         """
         groups = state_dict["param_groups"]
@@ -152,9 +155,15 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: state for unknown parameter {idx}")
             st = copy.deepcopy(st)
             for k, v in st.items():
-                if isinstance(v, np.ndarray) and v.ndim and v.shape != p.shape:
+                if not isinstance(v, np.ndarray) or k == "step":  # the step count is a scalar
+                    continue
+                # Every other state array is per element of its parameter: a 0-d one
+                # would broadcast silently, so the shape must match exactly.
+                if v.shape != p.shape:
                     raise ValueError(f"{type(self).__name__}.load_state_dict: state '{k}' of parameter "
                                      f"{idx} has shape {v.shape}, the parameter has {p.shape}")
+                if v.dtype.kind in "fc" and v.dtype != p.dtype:
+                    st[k] = v.astype(p.dtype)  # as PyTorch: the state follows its parameter's dtype
             new_state[id(p)] = st
         new_groups = []
         for saved, group in zip(groups, self.param_groups):
