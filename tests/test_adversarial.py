@@ -235,3 +235,27 @@ def test_optimizer_state_of_the_wrong_shape_is_refused():
     with pytest.raises(ValueError, match="momentum_buffer"):
         opt.load_state_dict(bad)  # a 0-d buffer used to broadcast silently over all 3 elements
     assert opt.state == {}
+
+
+# ---- grad mode -------------------------------------------------------------------------
+def test_set_grad_enabled_as_a_plain_call_switches_the_mode():
+    # As PyTorch; it used to do nothing unless used in a with block.
+    assert tg.is_grad_enabled()
+    try:
+        tg.set_grad_enabled(False)
+        assert not tg.is_grad_enabled()
+        assert not (Tensor([1.0], requires_grad=True) * 2).requires_grad
+    finally:
+        tg.set_grad_enabled(True)
+    assert tg.is_grad_enabled()
+    with tg.no_grad():
+        with tg.set_grad_enabled(True):
+            assert tg.is_grad_enabled()
+        assert not tg.is_grad_enabled()
+
+    @tg.set_grad_enabled(False)
+    def inference():
+        return tg.is_grad_enabled()
+
+    assert tg.is_grad_enabled()  # decorating changed nothing
+    assert inference() is False and tg.is_grad_enabled()

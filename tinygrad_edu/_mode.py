@@ -72,7 +72,21 @@ class enable_grad(_GradModeContext):
 
 
 class set_grad_enabled(_GradModeContext):
-    """Set grad mode to ``mode`` (bool) for the ``with`` block or decorated call."""
+    """Set grad mode to ``mode`` (bool), as ``torch.set_grad_enabled``.
+
+    As a plain call, ``set_grad_enabled(False)`` switches recording off in
+    this thread until switched back; as a ``with`` block or a decorator it
+    applies inside only and restores the previous mode after.
+    """
 
     def __init__(self, mode_: bool):
         self._target = bool(mode_)
+        self._prev = mode.grad_enabled
+        mode.grad_enabled = self._target  # now: a plain call must take effect
+
+    def __enter__(self):
+        return self  # the mode was set by __init__, and _prev kept there
+
+    def __call__(self, func):
+        mode.grad_enabled = self._prev  # a decorator: undo __init__'s switch, apply per call
+        return super().__call__(func)
