@@ -225,7 +225,7 @@ def test_optimizer_state_loaded_follows_the_parameter_dtype(saved, model):
     _, opt = run(saved, 2)
     p, opt2 = run(model, 2, opt.state_dict())
     for k in ("exp_avg", "exp_avg_sq"):
-        assert opt2.state[id(p)][k].dtype == model
+        assert opt2.state[p][k].dtype == model
 
 
 def test_optimizer_state_of_the_wrong_shape_is_refused():
@@ -259,3 +259,30 @@ def test_set_grad_enabled_as_a_plain_call_switches_the_mode():
 
     assert tg.is_grad_enabled()  # decorating changed nothing
     assert inference() is False and tg.is_grad_enabled()
+
+
+def test_deepcopy_of_model_and_optimizer_keeps_the_optimizer_state():
+    # The state was keyed by id(parameter): a deep copy's state pointed at the
+    # original parameters, so the copy silently restarted its momentum.
+    import copy
+
+    def make():
+        net = tg.nn.Linear(2, 1, rng=0)
+        return net, tg.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+    def step(net, opt, x):
+        opt.zero_grad()
+        net(x).sum().backward()
+        opt.step()
+
+    xs = [np.array([[1.0, 2.0]]), np.array([[-1.0, 0.5]])]
+    net, opt = make()
+    step(net, opt, xs[0])
+    net2, opt2 = copy.deepcopy((net, opt))
+    assert all(p in opt2.state for p in net2.parameters())
+    ref, ref_opt = make()
+    for x in xs:
+        step(ref, ref_opt, x)
+    step(net2, opt2, xs[1])
+    assert np.array_equal(net2.weight.data, ref.weight.data)
+    assert np.array_equal(net2.bias.data, ref.bias.data)

@@ -18,9 +18,10 @@ class Optimizer:
             groups) each with a ``"params"`` list and hyperparameter overrides.
         defaults: hyperparameter defaults for every group.
 
-    Subclasses implement ``step()``, updating ``p.data`` **in place** (so the
-    arrays a Module holds stay the same objects) and skipping parameters whose
-    ``grad`` is None.
+    ``state[p]`` is the dict of per-parameter state (e.g. ``"exp_avg"``) of
+    parameter ``p``. Subclasses implement ``step()``, updating ``p.data``
+    **in place** (so the arrays a Module holds stay the same objects) and
+    skipping parameters whose ``grad`` is None.
 
     Raises:
         ValueError: empty parameter list, a parameter given twice.
@@ -44,6 +45,8 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
+        # Keyed by the parameter itself (Tensors hash by identity), as PyTorch:
+        # copy.deepcopy of an optimizer then maps its state to the copied parameters.
         self.state: dict = {}
         self.param_groups: list = []
         if isinstance(params, Tensor):
@@ -122,9 +125,9 @@ class Optimizer:
         state = {}
         for group in self.param_groups:
             for p in group["params"]:
-                if id(p) in self.state:
+                if p in self.state:
                     state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                                           for k, v in self.state[id(p)].items()}
+                                           for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict):
@@ -164,7 +167,7 @@ class Optimizer:
                                      f"{idx} has shape {v.shape}, the parameter has {p.shape}")
                 if v.dtype.kind in "fc" and v.dtype != p.dtype:
                     st[k] = v.astype(p.dtype)  # as PyTorch: the state follows its parameter's dtype
-            new_state[id(p)] = st
+            new_state[p] = st
         new_groups = []
         for saved, group in zip(groups, self.param_groups):
             g = dict(group)
