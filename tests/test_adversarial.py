@@ -286,3 +286,30 @@ def test_deepcopy_of_model_and_optimizer_keeps_the_optimizer_state():
     step(net2, opt2, xs[1])
     assert np.array_equal(net2.weight.data, ref.weight.data)
     assert np.array_equal(net2.bias.data, ref.bias.data)
+
+
+# ---- hooks and in-place ops -------------------------------------------------------------
+def test_hook_registered_before_an_inplace_op_gets_the_old_values_gradient():
+    # As PyTorch: it used to receive the gradient of the new value, so a hook
+    # that rescales or records gradients acted on the wrong quantity.
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    seen = []
+    y.register_hook(lambda g: seen.append(("old", g.data.copy())))
+    y.retain_grad()
+    y *= 3  # y_new = 3 y_old
+    y.register_hook(lambda g: seen.append(("new", g.data.copy())))
+    (y * y).sum().backward()  # d/dy_new = 2 y_new = 12 x, d/dy_old = 3 * that
+    assert [k for k, _ in seen] == ["new", "old"]
+    assert np.array_equal(seen[0][1], [12.0, 24.0]) and np.array_equal(seen[1][1], [36.0, 72.0])
+    assert np.array_equal(y.grad.data, [12.0, 24.0])  # retain_grad: the new value
+    assert np.array_equal(x.grad.data, [72.0, 144.0])
+
+
+def test_hook_replacing_the_old_gradient_acts_below_the_inplace_op():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    y.register_hook(lambda g: g * 0)  # cut the gradient to x...
+    y += x  # ...but not the direct path through the in-place add
+    y.sum().backward()
+    assert np.array_equal(x.grad.data, [1.0, 1.0])

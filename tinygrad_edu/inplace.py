@@ -17,7 +17,9 @@ or an optimizer step).
 
 The in-place op itself is the out-of-place op applied to a snapshot of the
 old value, after which the tensor takes over the result's data (written
-into its own memory) and graph node. ``.data`` writes bypass all of this:
+into its own memory) and graph node. Hooks registered before the write stay
+with the snapshot, so they receive the gradient with respect to the old
+value, as in PyTorch; ``retain_grad`` follows the tensor (the new value). ``.data`` writes bypass all of this:
 they are the documented unsafe escape hatch.
 """
 from __future__ import annotations
@@ -155,4 +157,8 @@ def inplace(t, op, name, *args):
         t._ctx, t.requires_grad = result._ctx, result.requires_grad
         if t._ctx is not None:
             t._ctx.clock = _clock[0]  # its output is this write, not a later one
+        if t._meta is not None and t._meta.get("hooks"):
+            # As PyTorch: hooks registered so far belong to the old value, so they
+            # get the gradient with respect to it (retain_grad follows the new one).
+            old._meta = {"hooks": t._meta.pop("hooks")}
     return t
