@@ -313,3 +313,29 @@ def test_hook_replacing_the_old_gradient_acts_below_the_inplace_op():
     y += x  # ...but not the direct path through the in-place add
     y.sum().backward()
     assert np.array_equal(x.grad.data, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("register", [
+    lambda m: m.add_module("a.b", tg.nn.Linear(1, 1)),
+    lambda m: setattr(m, "a.b", tg.nn.Linear(1, 1)),
+    lambda m: m.register_parameter("", tg.nn.Parameter(np.ones(1))),
+    lambda m: m.register_buffer("x.y", np.ones(1)),
+])
+def test_names_that_would_collide_in_state_dict_are_refused(register):
+    # Module "a.b" and module "a" with child "b" both gave "a.b.weight": four
+    # parameters, two state_dict entries, one model's weights never saved.
+    m = tg.nn.Module()
+    with pytest.raises(KeyError, match="contain no '.'"):
+        register(m)
+    assert m.state_dict() == {} and list(m.parameters()) == []
+
+
+def test_register_over_another_kind_of_name_is_refused():
+    lin = tg.nn.Linear(2, 2)
+    with pytest.raises(KeyError, match="'weight' already exists"):
+        lin.register_buffer("weight", np.zeros((2, 2)))  # two state_dict entries "weight"
+    with pytest.raises(KeyError, match="'forward' already exists"):
+        lin.register_parameter("forward", tg.nn.Parameter(np.ones(1)))
+    with pytest.raises(TypeError, match="must be a str"):
+        lin.register_buffer(1, np.ones(1))
+    assert list(lin.state_dict()) == ["weight", "bias"]

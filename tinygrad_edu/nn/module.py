@@ -62,6 +62,7 @@ class Module:
             )
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, (Parameter, Module)):
+            self._check_name(type(self).__name__, name)  # setattr(m, "a.b", ...) is possible
             store = params if isinstance(value, Parameter) else modules
             for other in (self.__dict__, params, buffers, modules):
                 if other is not store:
@@ -101,25 +102,44 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, op, name, store=None):
+        """Raise unless ``name`` can be registered: state_dict keys join names with dots.
+
+        With ``store`` (an explicit ``register_*``), the name must also be
+        free: not an attribute or another kind's registered name (as PyTorch).
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"{op}: the name must be a str, got {type(name).__name__} {name!r}")
+        if not name or "." in name:
+            raise KeyError(f"{op}: the name must be non-empty and contain no '.', got {name!r} "
+                           "(state_dict keys join the names of nested modules with dots)")
+        if store is not None and name not in store and hasattr(self, name):
+            raise KeyError(f"{op}: attribute '{name}' already exists")
+
     def register_parameter(self, name: str, param: Parameter | None):
-        """Register ``param`` under ``name`` (None registers a placeholder, as PyTorch)."""
+        """Register ``param`` under ``name`` (None registers a placeholder, as PyTorch).
+
+        Raises TypeError for a non-Parameter or a non-str name; KeyError for a
+        name that is empty, contains '.', or is already another attribute.
+        """
+        self._check_name("register_parameter", name, self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}")
-        self.__dict__.pop(name, None)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor):
         """Register a non-learnable array saved in ``state_dict`` (e.g. BatchNorm's running mean).
 
-        ``tensor`` is a Tensor, an array, or None.
+        ``tensor`` is a Tensor, an array, or None. Name errors as :meth:`register_parameter`.
         """
+        self._check_name("register_buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
-        self.__dict__.pop(name, None)
         self._buffers[name] = tensor
 
     def add_module(self, name: str, module: "Module | None"):
-        """Register a submodule under ``name``."""
+        """Register a submodule under ``name``. Name errors as :meth:`register_parameter`."""
+        self._check_name("add_module", name, self._modules)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: '{name}' must be a Module, got {type(module).__name__}")
         self._modules[name] = module
