@@ -339,3 +339,19 @@ def test_register_over_another_kind_of_name_is_refused():
     with pytest.raises(TypeError, match="must be a str"):
         lin.register_buffer(1, np.ones(1))
     assert list(lin.state_dict()) == ["weight", "bias"]
+
+
+# ---- gradient clipping ------------------------------------------------------------------
+def test_clip_grad_norm_counts_a_parameter_listed_twice_once():
+    # Tied weights listed by two modules: the norm counted the gradient twice
+    # and the gradient was scaled twice (by coef**2).
+    import itertools
+
+    w = tg.nn.Parameter(np.zeros(2))
+    b = tg.nn.Parameter(np.zeros(1))
+    w.grad, b.grad = Tensor([3.0, 0.0]), Tensor([4.0])
+    total = tg.nn.utils.clip_grad_norm_(itertools.chain([w, b], [w]), max_norm=1.0)
+    assert total == 5.0  # sqrt(3**2 + 4**2), w once
+    coef = 1.0 / (5.0 + 1e-6)
+    assert np.array_equal(w.grad.data, np.array([3.0, 0.0]) * coef)
+    assert np.array_equal(b.grad.data, np.array([4.0]) * coef)
