@@ -355,3 +355,21 @@ def test_clip_grad_norm_counts_a_parameter_listed_twice_once():
     coef = 1.0 / (5.0 + 1e-6)
     assert np.array_equal(w.grad.data, np.array([3.0, 0.0]) * coef)
     assert np.array_equal(b.grad.data, np.array([4.0]) * coef)
+
+
+# ---- layer sizes ---------------------------------------------------------------------------
+@pytest.mark.parametrize("make", [lambda: tg.nn.Embedding(5.5, 2), lambda: tg.nn.BatchNorm1d(2.5),
+                                  lambda: tg.nn.Linear(3.5, 2), lambda: tg.nn.Linear(3, True)])
+def test_fractional_layer_sizes_are_refused(make):
+    # Embedding(5.5, 2) and BatchNorm1d(2.5) silently built size-5 and size-2
+    # layers; Linear(3.5, 2) failed inside numpy ("'float' object cannot be
+    # interpreted as an integer").
+    with pytest.raises(TypeError, match="must be an integer"):
+        make()
+
+
+def test_integer_like_layer_sizes_are_accepted():
+    assert tg.nn.Linear(np.int64(3), 2).weight.shape == (3, 2)
+    assert tg.nn.Embedding(np.int32(4), 0).weight.shape == (4, 0)
+    with pytest.raises(ValueError, match="num_features must be positive"):
+        tg.nn.BatchNorm1d(0)

@@ -5,6 +5,7 @@ import numpy as np
 
 from . import functional as F
 from . import init
+from ._sizes import as_size
 from .module import Module
 from .parameter import Parameter
 
@@ -38,7 +39,8 @@ class BatchNorm1d(Module):
 
     Shapes: input ``(N, C)`` or ``(N, C, L)`` -> output of the same shape.
 
-    Raises ValueError (on call) for an input of another rank or channel
+    Raises TypeError for a non-integer ``num_features`` and ValueError
+    below 1; on call, ValueError for an input of another rank or channel
     count, or, in training, a batch with a single value per channel; the
     running statistics are then left unchanged.
     """
@@ -46,9 +48,7 @@ class BatchNorm1d(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *, dtype=np.float64):
         super().__init__()
-        if int(num_features) <= 0:
-            raise ValueError(f"BatchNorm1d: num_features must be positive, got {num_features}")
-        self.num_features = int(num_features)
+        self.num_features = as_size("BatchNorm1d", "num_features", num_features, 1)
         self.eps = float(eps)
         self.momentum = None if momentum is None else float(momentum)
         self.affine = bool(affine)
