@@ -373,3 +373,35 @@ def test_integer_like_layer_sizes_are_accepted():
     assert tg.nn.Embedding(np.int32(4), 0).weight.shape == (4, 0)
     with pytest.raises(ValueError, match="num_features must be positive"):
         tg.nn.BatchNorm1d(0)
+
+
+def test_no_grad_decorating_a_generator_applies_to_its_body():
+    # The decorator wrapped only the creation of the generator: its body ran
+    # with recording on, so every yielded prediction carried a graph.
+    w = Tensor([2.0], requires_grad=True)
+
+    @tg.no_grad()
+    def predictions(xs):
+        for x in xs:
+            received = yield w * x
+            if received is not None:
+                yield (w * received).requires_grad
+
+    gen = predictions([1.0, 2.0])
+    first = next(gen)
+    assert tg.is_grad_enabled() and not first.requires_grad
+    assert gen.send(5.0) is False  # send() runs in the mode too
+    assert [p.requires_grad for p in gen] == [False]
+    assert tg.is_grad_enabled()
+
+    @tg.enable_grad()
+    def inside():
+        yield tg.is_grad_enabled()
+        return "done"
+
+    with tg.no_grad():
+        g = inside()
+        assert next(g) is True and not tg.is_grad_enabled()
+        with pytest.raises(StopIteration) as stop:
+            next(g)
+        assert stop.value.value == "done"
