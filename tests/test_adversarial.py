@@ -405,3 +405,11 @@ def test_no_grad_decorating_a_generator_applies_to_its_body():
         with pytest.raises(StopIteration) as stop:
             next(g)
         assert stop.value.value == "done"
+
+
+def test_detect_anomaly_decorating_a_generator_applies_to_its_body():
+    @tg.detect_anomaly()
+    def steps():
+        yield tg.is_anomaly_enabled()
+
+    assert next(steps()) is True and not tg.is_anomaly_enabled()
