@@ -124,7 +124,8 @@ class set_grad_enabled(_GradModeContext):
         mode.grad_enabled = self._target  # now: a plain call must take effect
 
     def __enter__(self):
-        return self  # the mode was set by __init__, and _prev kept there
+        mode.grad_enabled = self._target  # _prev is the mode before __init__, as PyTorch
+        return self
 
     def __call__(self, func):
         mode.grad_enabled = self._prev  # a decorator: undo __init__'s switch, apply per call
