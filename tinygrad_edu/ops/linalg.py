@@ -128,7 +128,7 @@ def linear(x, weight, bias):
             f"input's last axis must equal the weight's first ({err})"
         ) from None
     try:
-        if np.result_type(data, bv) == data.dtype and np.broadcast_shapes(data.shape, np.shape(bv)) == data.shape:
+        if _fits_in_place(bv, data):
             np.add(data, bv, out=data)
         else:
             data = data + bv
@@ -136,6 +136,17 @@ def linear(x, weight, bias):
         raise ValueError(f"linear: bias of shape {np.shape(bv)} does not broadcast to the output "
                          f"shape {data.shape} ({err})") from None
     return record(data, _linear_backward, (x, weight, bias))
+
+
+def _fits_in_place(bias, out):
+    """Can ``out += bias`` give exactly ``out + bias`` (same dtype, no growth by broadcasting)?"""
+    dtype = getattr(bias, "dtype", None)
+    if dtype is None or dtype != out.dtype:  # a Python scalar or another dtype: not in place
+        return False
+    bshape = bias.shape
+    if len(bshape) > out.ndim:
+        return False
+    return all(b == 1 or b == n for b, n in zip(bshape[::-1], out.shape[::-1]))
 
 
 @backward_rule("linear")
