@@ -190,7 +190,7 @@ def test_core_package_imports_without_hypothesis():
         "try:\n"
         "    import tinygrad_edu.testing\n"
         "except ImportError as err:\n"
-        "    assert 'tinygrad_edu[test]' in str(err), err\n"
+        "    assert 'pip install hypothesis' in str(err), err\n"
         "else:\n"
         "    raise SystemExit('testing imported without hypothesis')\n"
     )

@@ -133,12 +133,15 @@ def unbroadcast(g, shape):
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
-    )
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
+    stretched = tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    if isinstance(g, Tensor):  # create_graph: recorded ops
+        if stretched:
+            g = g.sum(axis=stretched, keepdims=True)
+        return g.sum(axis=tuple(range(lead))) if lead else g
+    # arrays: ufunc reductions directly (no Python wrapper), giving a fresh array of `shape`
+    if stretched:
+        g = np.add.reduce(g, axis=stretched, keepdims=True)
+    return np.add.reduce(g, axis=tuple(range(lead))) if lead else g
 
 
 def _as_tensor(g):

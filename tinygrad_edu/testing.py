@@ -1,7 +1,7 @@
 """Hypothesis strategies and a gradient assertion for your own property tests.
 
-Needs the ``test`` extra (``pip install "tinygrad_edu[test]"``, which brings
-hypothesis); the core package never imports this module. Typical use::
+Needs hypothesis (``pip install hypothesis``, or the ``testing`` extra), which
+the core package never imports. Typical use::
 
     from hypothesis import given
     import tinygrad_edu as tg
@@ -25,8 +25,8 @@ try:
     from hypothesis.extra import numpy as hnp
 except ImportError as err:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "tinygrad_edu.testing needs hypothesis; install the test extra: "
-        'pip install "tinygrad_edu[test]"'
+        "tinygrad_edu.testing needs hypothesis: pip install hypothesis "
+        '(or, from a checkout of tinygrad_edu, python3 -m pip install ".[testing]")'
     ) from err
 
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck

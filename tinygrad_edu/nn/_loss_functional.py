@@ -198,8 +198,10 @@ def _class_targets(op, x, target, ignore_index):
         raise ValueError(f"{op}: for input of shape {x.shape} the target must have shape "
                          f"{expected} (one class index per sample), got {tv.shape}{hint}")
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
-    bad = (tv != ignore_index) & ((tv < 0) | (tv >= c))
-    if bad.any():
+    # two reductions settle the usual case; the elementwise test only runs when one fails
+    in_range = tv.size == 0 or (np.minimum.reduce(tv, axis=None) >= 0 and np.maximum.reduce(tv, axis=None) < c)
+    bad = None if in_range else (tv != ignore_index) & ((tv < 0) | (tv >= c))
+    if bad is not None and bad.any():
         values = np.unique(tv[bad])
         raise ValueError(f"{op}: class indices {values[:10].tolist()}{' ...' if values.size > 10 else ''} "
                          f"are out of range for {c} classes (valid 0..{c - 1}, or "

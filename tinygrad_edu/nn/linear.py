@@ -53,9 +53,13 @@ class Linear(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
-        if self.bias is None:
-            return matmul(x, self.weight)  # the blog's np.dot(l0, syn0), bit for bit
-        return linear(x, self.weight, self.bias)
+        # Read the registry directly: self.weight goes through Module.__getattr__,
+        # a Python-level fallback that costs more than the op on small inputs.
+        params = self._parameters
+        bias = params["bias"]
+        if bias is None:
+            return matmul(x, params["weight"])  # the blog's np.dot(l0, syn0), bit for bit
+        return linear(x, params["weight"], bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

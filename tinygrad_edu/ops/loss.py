@@ -146,7 +146,7 @@ def cross_entropy_indices(x, target, reduction="mean"):
     """
     d = x.data
     n = d.shape[0]
-    shifted = d - d.max(axis=1, keepdims=True)
+    shifted = d - np.maximum.reduce(d, axis=1, keepdims=True)
     logp = shifted - np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))
     rows = np.arange(n)
     nll = -logp[rows, target]
@@ -164,18 +164,22 @@ def _cross_entropy_backward(g, out, inputs, saved, needs):
     target, reduction, logp = saved
     x = inputs[0]
     n = logp.shape[0]
-    if isinstance(x, np.ndarray):
-        probs = np.exp(logp)  # fast path: the forward's log-probabilities
-    else:
-        # create_graph: softmax recomputed from x with recorded ops, so the
-        # second derivative sees its dependence on x
-        probs = np.exp(x - x.logsumexp(axis=1, keepdims=True))
-    onehot = np.zeros(logp.shape, dtype=logp.dtype)
-    onehot[np.arange(n), target] = 1
+    rows = np.arange(n)
     if reduction == "none":
         scale = g.reshape((n, 1))
     elif reduction == "mean":
         scale = g / n
     else:
         scale = g
+    if isinstance(x, np.ndarray):
+        # fast path: softmax from the forward's log-probabilities, minus the one-hot, in place
+        d = np.exp(logp)
+        d[rows, target] -= 1
+        d *= scale
+        return (d,)
+    # create_graph: softmax recomputed from x with recorded ops, so the second
+    # derivative sees its dependence on x
+    probs = np.exp(x - x.logsumexp(axis=1, keepdims=True))
+    onehot = np.zeros(logp.shape, dtype=logp.dtype)
+    onehot[rows, target] = 1
     return ((probs - onehot) * scale,)
