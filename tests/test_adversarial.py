@@ -413,3 +413,17 @@ def test_detect_anomaly_decorating_a_generator_applies_to_its_body():
         yield tg.is_anomaly_enabled()
 
     assert next(steps()) is True and not tg.is_anomaly_enabled()
+
+
+def test_assigning_a_non_tensor_or_misshapen_grad_raises_at_once():
+    import tinygrad_edu as tg
+
+    p = tg.nn.Parameter(np.ones(3))
+    with pytest.raises(TypeError, match="Tensor or None"):
+        p.grad = np.ones(3)
+    with pytest.raises(ValueError, match=r"\(2,\).*\(3,\)"):
+        p.grad = tg.Tensor(np.ones(2))
+    assert p.grad is None
+    p.grad = tg.Tensor(np.full(3, 2.0))
+    tg.optim.SGD([p], lr=0.5).step()
+    assert np.array_equal(p.data, np.zeros(3))

@@ -111,7 +111,7 @@ def record(data, rule, inputs, saved=None, vals=None):
         data = np.asarray(data)  # numpy returns scalars for 0-d results; .data is always an array
     out = _new(Tensor)
     out.data = data
-    out.grad = None
+    out._grad = None
     out._meta = None
     if mode.grad_enabled:
         needs = [x.requires_grad if isinstance(x, Tensor) else False for x in inputs]
@@ -313,7 +313,7 @@ def _accumulate_grad(t, g, create_graph, handed):
     """
     if create_graph:
         g = _as_tensor(g)
-        t.grad = g if t.grad is None else t.grad + g
+        t._grad = g if t._grad is None else t._grad + g
         return
     if t.grad is None:
         if type(g) is not np.ndarray:
@@ -321,9 +321,9 @@ def _accumulate_grad(t, g, create_graph, handed):
         elif g.base is not None or id(g) in handed or not g.flags.writeable:
             g = g.copy()
         handed.add(id(g))
-        t.grad = Tensor._wrap(g)
+        t._grad = Tensor._wrap(g)
     elif t.grad.requires_grad or t.grad.shape != g.shape:
-        t.grad = Tensor._wrap(t.grad.data + g)
+        t._grad = Tensor._wrap(t._grad.data + g)
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
 
