@@ -155,7 +155,7 @@ def test_an_optimizer_copied_with_its_model_continues_bit_identically(clone, mak
 
     train(model, opt, 3)                   # momentum / moment estimates exist now
     m2, o2 = clone((model, opt))
-    assert set(o2.state) == {id(p) for p in m2.parameters()}
+    assert {id(p) for p in o2.state} == {id(p) for p in m2.parameters()}
     assert o2.param_groups[0]["params"][0] is next(iter(m2.parameters()))
     train(model, opt, 4)
     train(m2, o2, 4)
@@ -171,7 +171,7 @@ def test_an_optimizer_copied_alone_gets_its_own_parameters():
     o2 = copy.deepcopy(opt)
     q = o2.param_groups[0]["params"][0]
     assert q is not p and np.array_equal(q.data, p.data)
-    assert np.array_equal(o2.state[id(q)]["momentum_buffer"], opt.state[id(p)]["momentum_buffer"])
+    assert np.array_equal(o2.state[q]["momentum_buffer"], opt.state[p]["momentum_buffer"])
     o2.step()
     assert not np.array_equal(q.data, p.data)    # only the copy moved
 

@@ -238,7 +238,7 @@ def test_update_is_in_place_and_keeps_dtype(name):
     p.grad = Tensor(np.arange(4, dtype=np.float32))
     opt.step()
     assert p.data is arr and p.data.dtype == np.float32
-    assert all(v.dtype == np.float32 for v in opt.state[id(p)].values() if isinstance(v, np.ndarray))
+    assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray))
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -18,9 +18,10 @@ from .ops.reduce import sum, mean, max, min, var, std, logsumexp, softmax, log_s
 from .ops.shape import (reshape, transpose, swapaxes, squeeze, expand_dims, unsqueeze,
                         broadcast_to, flatten, astype, concatenate, stack)
 from .ops.linalg import matmul, dot
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
 from .serialization import save, load
 
-from . import functional, viz  # noqa: E402  (submodules: tinygrad_edu.functional.jacobian, ...)
+from . import data, functional, nn, optim, viz  # noqa: E402  (tg.nn.Linear, tg.optim.SGD, ...)
 
 cat = concatenate
 
@@ -35,4 +36,5 @@ __all__ = [
     "var", "std", "logsumexp", "softmax", "log_softmax", "reshape", "transpose", "swapaxes",
     "squeeze", "expand_dims", "unsqueeze", "broadcast_to", "flatten", "astype", "concatenate",
     "cat", "stack", "matmul", "dot", "save", "load",
+    "gradcheck", "gradgradcheck", "numerical_jacobian", "GradcheckError",
 ]

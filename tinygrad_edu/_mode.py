@@ -6,6 +6,7 @@ under ``no_grad`` never turns off recording in a thread that is training.
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
@@ -45,7 +46,8 @@ def is_grad_enabled() -> bool:
 
 
 class _GradModeContext:
-    """Base for context managers that also work as decorators."""
+    """Base for context managers that also work as decorators (of functions and
+    of generator functions, whose every step then runs in the mode)."""
 
     _target: bool
 
@@ -59,12 +61,49 @@ class _GradModeContext:
         return False
 
     def __call__(self, func):
+        def fresh():
+            return self.__class__() if type(self) is not set_grad_enabled else set_grad_enabled(self._target)
+
+        if inspect.isgeneratorfunction(func):
+            return _wrap_generator(fresh, func)
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self:
+            with fresh():
                 return func(*args, **kwargs)
 
         return wrapper
+
+
+def _wrap_generator(fresh, func):
+    """A decorated generator runs each of its steps in the mode, as PyTorch's decorators.
+
+    Wrapping only the call would apply the mode while the generator object
+    is created, and run its body (at each ``next``) in the caller's mode.
+    """
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        gen = func(*args, **kwargs)
+        try:
+            with fresh():
+                value = next(gen)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    with fresh():
+                        gen.close()
+                    raise
+                except BaseException as exc:  # thrown in by the caller: pass it on
+                    with fresh():
+                        value = gen.throw(exc)
+                else:
+                    with fresh():
+                        value = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+
+    return wrapper
 
 
 class no_grad(_GradModeContext):
@@ -90,7 +129,26 @@ class enable_grad(_GradModeContext):
 
 
 class set_grad_enabled(_GradModeContext):
-    """Set grad mode to ``mode`` (bool) for the ``with`` block or decorated call."""
+    """Set grad mode to ``mode`` (bool), as ``torch.set_grad_enabled``.
+
+    As a plain call, ``set_grad_enabled(False)`` switches recording off in
+    this thread until switched back; as a ``with`` block or a decorator it
+    applies inside only and restores the previous mode after.
+    """
 
     def __init__(self, mode_: bool):
         self._target = bool(mode_)
+        self._prev = mode.grad_enabled
+        mode.grad_enabled = self._target  # now: a plain call must take effect
+
+    def __enter__(self):
+        mode.grad_enabled = self._target  # _prev is the mode before __init__, as PyTorch
+        return self
+
+    def __exit__(self, *exc):
+        mode.grad_enabled = self._prev
+        return False
+
+    def __call__(self, func):
+        mode.grad_enabled = self._prev  # a decorator: undo __init__'s switch, apply per call
+        return super().__call__(func)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import functools
+import inspect
 
-from ._mode import mode
+from ._mode import _wrap_generator, mode
 
 __all__ = ["detect_anomaly", "is_anomaly_enabled"]
 
@@ -37,6 +38,9 @@ class detect_anomaly:
         return False
 
     def __call__(self, func):
+        if inspect.isgeneratorfunction(func):
+            return _wrap_generator(lambda: detect_anomaly(self.check_nan), func)
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with self:

@@ -5,9 +5,10 @@ How it works, in four steps (``docs/engine.md`` walks through them):
 1. Recording. Every op computes its forward result with numpy, then calls
    :func:`record`. If grad mode is on and some input requires grad, the result
    gets a :class:`Node` holding the op's backward rule and its inputs.
-2. Ordering. :func:`_topological_order` walks the graph from the output with
-   an explicit stack (no recursion, so a chain of a million ops is fine) and
-   returns the nodes so that each comes after everything it feeds into.
+2. Ordering. Every node has a creation number, and a node's inputs were
+   created before it, so visiting tensors in decreasing creation number (a
+   heap in :func:`run_backward`) visits each one after every op that used
+   it. No recursion, so a chain of a million ops is fine.
 3. The chain rule. Walking that order, each node's rule turns the gradient of
    its output into gradients of its inputs (a vector-Jacobian product). A
    tensor used twice receives two contributions, which are added.
@@ -55,11 +56,12 @@ class Node:
     once the node has been back-propagated without ``retain_graph``.
     """
 
-    __slots__ = ("rule", "inputs", "needs", "saved", "where", "clock", "seq")
+    __slots__ = ("rule", "inputs", "vals", "needs", "saved", "where", "clock", "seq")
 
-    def __init__(self, rule, inputs, needs, saved):
+    def __init__(self, rule, inputs, needs, saved, vals=None):
         self.rule = rule
         self.inputs = inputs
+        self.vals = vals  # the inputs' arrays, when the op passed them (saves work in backward)
         self.needs = needs
         self.saved = saved
         self.where = _user_frame() if mode.anomaly else None
@@ -96,10 +98,11 @@ def backward_rule(op_name):
     return mark
 
 
-def record(data, rule, inputs, saved=None):
+def record(data, rule, inputs, saved=None, vals=None):
     """Wrap an op's forward result ``data`` in a Tensor, recording the op.
 
-    ``inputs`` is the tuple of the op's operands (Tensors or constants). The
+    ``inputs`` is the tuple of the op's operands (Tensors or constants);
+    ``vals``, optionally, their numpy values, which the op already has. The
     result is a leaf that does not require grad when grad mode is off or no
     input requires grad; otherwise it gets a :class:`Node`. This is the hot
     path of every op, so it does as little as possible.
@@ -108,13 +111,13 @@ def record(data, rule, inputs, saved=None):
         data = np.asarray(data)  # numpy returns scalars for 0-d results; .data is always an array
     out = _new(Tensor)
     out.data = data
-    out.grad = None
+    out._grad = None
     out._meta = None
     if mode.grad_enabled:
         needs = [x.requires_grad if isinstance(x, Tensor) else False for x in inputs]
         if True in needs:
             out.requires_grad = True
-            out._ctx = Node(rule, inputs, needs, saved)
+            out._ctx = Node(rule, inputs, needs, saved, vals)
             return out
     out.requires_grad = False
     out._ctx = None
@@ -135,14 +138,16 @@ def unbroadcast(g, shape):
     if lead < 0:
         # numpy assignment (x[idx] = v) also drops leading size-1 axes of v:
         # give the gradient those axes back
-        g = g.reshape((1,) * -lead + tuple(g.shape))
-        lead = 0
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
-    )
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
+        return unbroadcast(g.reshape((1,) * -lead + tuple(g.shape)), shape)
+    stretched = tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    if isinstance(g, Tensor):  # create_graph: recorded ops
+        if stretched:
+            g = g.sum(axis=stretched, keepdims=True)
+        return g.sum(axis=tuple(range(lead))) if lead else g
+    # arrays: ufunc reductions directly (no Python wrapper), giving a fresh array of `shape`
+    if stretched:
+        g = np.add.reduce(g, axis=stretched, keepdims=True)
+    return np.add.reduce(g, axis=tuple(range(lead))) if lead else g
 
 
 def _as_tensor(g):
@@ -235,29 +240,34 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
     check_all = mode.anomaly  # backward run under detect_anomaly checks every node
     mode.grad_enabled = create_graph  # rules record only when building a graph of the backward
     try:
-        while heap:
-            t = heappop(heap)[1]
+        push, get, is_tensor, clock = heappush, grads.get, isinstance, _clock  # locals: hot loop
+        t = None  # the next tensor, when it is the only one pending (a chain): no heap needed
+        while True:
+            if t is None:
+                if not heap:
+                    break
+                t = heappop(heap)[1]
             g = grads.pop(t)
             node = t._ctx
-            if node.inputs is None:
+            operands = node.inputs
+            if operands is None:
                 raise RuntimeError(_FREED)
-            if node.clock != _clock[0]:  # something was written in place since: check
+            if node.clock != clock[0]:  # something was written in place since: check
                 check_node(node, t)
-            if t._meta is not None and capture is None:
-                g = _visit_non_leaf(t, g, create_graph, handed)
-            if capture is not None:
-                if t._meta is not None and t._meta.get("hooks"):
-                    g = _run_hooks(t, g, create_graph)
-                if t in capture:
-                    capture[t] = g
+                operands = node.inputs  # it may have swapped in snapshots of rewritten inputs
+            if t._meta is not None or capture is not None:
+                g = _visit_non_leaf(t, g, create_graph, handed, capture)
             if create_graph:
-                in_grads = node.rule(g, t, node.inputs, node.saved, node.needs)
+                in_grads = node.rule(g, t, operands, node.saved, node.needs)
             else:
-                vals = [x.data if isinstance(x, Tensor) else x for x in node.inputs]
+                vals = node.vals
+                if vals is None:
+                    vals = [x.data if is_tensor(x, Tensor) else x for x in operands]
                 in_grads = node.rule(g, t.data, vals, node.saved, node.needs)
             if node.where is not None or check_all:
                 _check_finite(node, in_grads)
-            for x, gx in zip(node.inputs, in_grads):
+            nxt = None
+            for x, gx in zip(operands, in_grads):
                 if gx is None:
                     continue
                 xd = x.data
@@ -268,15 +278,22 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
                 xc = x._ctx
                 if xc is not None and xc.clock != node.clock:  # a write happened in between
                     check_edge(node, x)
-                prev = grads.get(x)
+                prev = get(x)
                 if prev is None:
                     grads[x] = gx
                     if xc is not None:
-                        heappush(heap, (-xc.seq, x))
+                        if nxt is None and not heap:
+                            nxt = x
+                        else:
+                            push(heap, (-xc.seq, x))
                 else:
                     grads[x] = prev + gx
+            if nxt is not None and heap:  # not alone after all: the heap orders them
+                push(heap, (-nxt._ctx.seq, nxt))
+                nxt = None
+            t = nxt
             if not retain_graph:
-                node.inputs = node.saved = None  # free what the graph held
+                node.inputs = node.saved = node.vals = None  # free what the graph held
         # What is left in ``grads`` are leaves; writing them last means an
         # error above leaves every leaf's .grad as it was.
         for t, g in grads.items():
@@ -289,16 +306,21 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
     finally:
         mode.grad_enabled = prev_mode
     if capture is not None:
-        return [None if g is None else _as_tensor(g) for g in capture.values()]
+        # One entry per input, in order: a tensor listed twice gets its gradient twice.
+        return [None if capture[t] is None else _as_tensor(capture[t]) for t in inputs]
     return None
 
 
-def _visit_non_leaf(t, g, create_graph, handed):
-    """Hooks and ``retain_grad`` of a non-leaf tensor, when backward reaches it."""
-    if t._meta.get("hooks"):
+def _visit_non_leaf(t, g, create_graph, handed, capture):
+    """Hooks, ``retain_grad`` and ``grad(inputs=...)`` capture at a non-leaf tensor."""
+    meta = t._meta
+    if meta is not None and meta.get("hooks"):
         g = _run_hooks(t, g, create_graph)
-    if t._meta.get("retains_grad"):
-        _accumulate_grad(t, g, create_graph, handed)
+    if capture is None:
+        if meta is not None and meta.get("retains_grad"):
+            _accumulate_grad(t, g, create_graph, handed)
+    elif t in capture:
+        capture[t] = g
     return g
 
 
@@ -318,7 +340,7 @@ def _accumulate_grad(t, g, create_graph, handed):
             # too (a + b gives both the same g), or a read-only broadcast: give
             # this leaf its own array, which later plain backwards add into.
             g = Tensor._wrap(np.array(g.data))
-        t.grad = g if t.grad is None else t.grad + g
+        t._grad = g if t._grad is None else t._grad + g
         return
     if t.grad is None:
         if type(g) is not np.ndarray:
@@ -326,9 +348,9 @@ def _accumulate_grad(t, g, create_graph, handed):
         elif g.base is not None or id(g) in handed or not g.flags.writeable:
             g = g.copy()
         handed.add(id(g))
-        t.grad = Tensor._wrap(g)
-    elif t.grad.requires_grad or t.grad.shape != g.shape or not t.grad.data.flags.writeable:
-        t.grad = Tensor._wrap(np.asarray(t.grad.data + g))  # 0-d + 0-d gives a numpy scalar
+        t._grad = Tensor._wrap(g)
+    elif t._grad.requires_grad or t._grad.shape != g.shape or not t._grad.data.flags.writeable:
+        t._grad = Tensor._wrap(np.asarray(t._grad.data + g))  # 0-d + 0-d gives a numpy scalar
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
         _write(t.grad.data)  # a graph that read this .grad must not use the new value

@@ -205,8 +205,12 @@ class Function:
         if True not in needs:
             results = tuple(Tensor._wrap(o.data) for o in outs)
             return results if multi else results[0]
-        ctx._outputs = outs
         ctx._saved = _resolve_saved(ctx._to_save, args, outs)
+        # An output that is an argument's own array (forward returned its input)
+        # becomes a view of it, so in-place ops on the output see the sharing.
+        own = {id(a.data) for a in args if isinstance(a, Tensor)}
+        outs = tuple(Tensor._wrap(o.data.view()) if id(o.data) in own else o for o in outs)
+        ctx._outputs = outs
         ctx._to_save = ()
         ctx._is_tensor = tuple(isinstance(a, Tensor) for a in args)
         if not multi:

@@ -13,7 +13,10 @@ Three kinds of writes, told apart because they break different things:
   earlier that consumed ``h`` refer to the Tensor object ``h``, so during
   backward :func:`check_node` sends their gradient to the snapshot ("the
   version of ``h`` they saw"), and their rules read the snapshot's values.
-  So ``y = h * 3; h *= 2`` back-propagates correctly through both.
+  So ``y = h * 3; h *= 2`` back-propagates correctly through both. Hooks
+  registered on ``h`` before the write stay with the snapshot, so they get
+  the gradient with respect to the old value, as in PyTorch; ``retain_grad``
+  follows the tensor (the new value).
 - An *untracked* write (in-place under ``no_grad``, through ``detach()``, an
   optimizer step, ``load_state_dict``, gradient accumulation) changes values
   without changing any graph. A node whose rule reads a value that changed
@@ -50,7 +53,7 @@ import numpy as np
 from ._mode import mode
 from .tensor import Tensor
 
-__all__ = ["clock", "mark_modified", "check_node", "check_edge", "inplace"]
+__all__ = ["clock", "mark_modified", "mark_tensors_modified", "check_node", "check_edge", "inplace"]
 
 _lock = threading.RLock()  # re-entrant: a weakref callback may fire while it is held
 _clock = [0]               # number of writes so far; read by every new Node
@@ -113,6 +116,26 @@ def mark_modified(arr=None, tensor=None):
             raise TypeError("mark_modified: pass an array or a tensor")
         arr = tensor.data
     return _write(arr)[0]
+
+
+def mark_tensors_modified(tensors):
+    """Record untracked in-place writes of several Tensors' data by one update (one clock tick).
+
+    Optimizers call this after a step: a graph recorded before the step
+    then refuses to back-propagate with the new values, also through
+    ``detach()``'d aliases of the parameters.
+    """
+    owners = {id(o): o for o in (_owner(t.data) for t in tensors)}
+    if not owners:
+        return _clock[0]
+    with _lock:
+        now = _clock[0] = _clock[0] + 1
+        for key, owner in owners.items():
+            entry = _stamps.get(key)
+            if entry is None or entry[0]() is not owner:
+                entry = _stamps[key] = [weakref.ref(owner, _forget(key)), 0, [], 0]
+            entry[1] = now
+    return now
 
 
 def _entry(arr):
@@ -197,6 +220,7 @@ def check_node(node, out):
                 _raise(node, f"saved tensor {k} (shape {arr.shape})")
     if new is not None:
         node.inputs = tuple(new)
+        node.vals = None  # cached input arrays: the engine re-reads them from the snapshots
 
 
 def _version_at(node, k, x, versions, when, reads):
@@ -289,6 +313,7 @@ def _reroute(t, args):
                         break
                 if not (prev > node.clock and _reads(node.rule)[0]):
                     inputs = inputs[:k] + (snap,) + inputs[k + 1:]
+                    node.vals = None  # cached input arrays: re-read from the snapshot
             elif isinstance(x, Tensor) and x._ctx is not None:
                 stack.append(x._ctx)
         node.inputs = inputs
@@ -352,6 +377,10 @@ def inplace(t, op, name, *args):
         _reroute(t, args)
         t._ctx, t.requires_grad = result._ctx, True
         t._ctx.clock = w  # its output is this write; anything later is checked
+        if t._meta.get("hooks"):
+            # As PyTorch: hooks registered so far belong to the old value, so they
+            # get the gradient with respect to it (retain_grad follows the new one).
+            old._meta = {"hooks": t._meta.pop("hooks")}
     else:
         _write(t.data)
     return t

@@ -8,7 +8,9 @@ as ``np.savez`` writes), so ``np.load(path)`` can read it too:
 * **One array per value.** Every leaf of the (possibly nested) dict is one
   member. Its name is the path of dict keys / list positions from the top,
   joined by ``/``, each part percent-encoded (``urllib.parse.quote`` with no
-  safe characters; an empty key is written ``%``). A Module's
+  safe characters; an empty key is written ``%``; when two keys give the
+  same name, the int 1 and the str "1", the later leaves get ``#2``,
+  ``#3``... appended, a character the encoding never produces). A Module's
   ``state_dict`` therefore keeps its keys verbatim: ``"0.weight"``,
   ``"0.bias"``; an optimizer's state dict becomes ``"state/0/exp_avg"``,
   ``"state/0/step"``, ``"param_groups/0/lr"``, ``"param_groups/0/betas/1"``.
@@ -89,6 +91,8 @@ def _flatten(obj, path, arrays, active):
     if obj is None:
         return {"none": None}
     name = _member(path)
+    if name in arrays:  # keys 1 and "1" have the same path: number the later ones
+        name = next(f"{name}#{i}" for i in range(2, len(arrays) + 3) if f"{name}#{i}" not in arrays)
     if isinstance(obj, (Tensor, np.ndarray)):
         arr = np.asarray(obj.data if isinstance(obj, Tensor) else obj)
         if arr.dtype.kind not in _NUMERIC:
@@ -112,6 +116,9 @@ def _flatten(obj, path, arrays, active):
     elif isinstance(obj, complex):
         arrays[name], kind = np.asarray(obj, dtype=np.complex128), "complex"
     elif isinstance(obj, str):
+        if obj.endswith("\0"):  # numpy's unicode arrays drop trailing NULs
+            raise ValueError(f"tinygrad_edu.save: the string at {where} ends with a NUL character, "
+                             "which a numpy string array cannot hold")
         arrays[name], kind = np.asarray(obj, dtype=np.str_), "str"
     else:
         raise TypeError(f"tinygrad_edu.save: cannot save the {type(obj).__name__} at {where}; values "
@@ -153,9 +160,9 @@ def save(state_dict, path):
     Raises:
         TypeError: ``state_dict`` is not a dict; a value of an unsupported
             type, or a dict key that is not a str or int (with its location).
-        ValueError: a non-numeric array, an int outside int64, a structure
-            that contains itself, or the reserved top-level key
-            ``"__tinygrad_edu__"``.
+        ValueError: a non-numeric array, an int outside int64, a string
+            ending with a NUL character, a structure that contains itself,
+            or the reserved top-level key ``"__tinygrad_edu__"``.
         OSError: from the filesystem (e.g. a missing directory).
 
     All checks run before anything is written; on any error the target is

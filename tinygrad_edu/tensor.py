@@ -38,7 +38,7 @@ class Tensor:
         ValueError: ragged nested sequences.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_meta", "__weakref__")
+    __slots__ = ("data", "_grad", "requires_grad", "_ctx", "_meta", "__weakref__")
     __hash__ = object.__hash__  # __eq__ is elementwise, identity is the key for graphs
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -57,7 +57,7 @@ class Tensor:
                 f"{data!r:.60}: numpy gave dtype {arr.dtype}"
             )
         self.data = arr
-        self.grad = None
+        self._grad = None
         self._ctx = None
         self._meta = None
         self.requires_grad = False
@@ -69,7 +69,7 @@ class Tensor:
         """A leaf around ``arr`` without copying or checks (internal fast path)."""
         t = _new(cls)
         t.data = arr
-        t.grad = None
+        t._grad = None
         t.requires_grad = False
         t._ctx = None
         t._meta = None
@@ -91,6 +91,23 @@ class Tensor:
             raise RuntimeError("requires_grad_: cannot turn off requires_grad on a non-leaf; use detach()")
         self.requires_grad = bool(requires_grad)
         return self
+
+    @property
+    def grad(self):
+        """The gradient accumulated by ``backward`` (a Tensor shaped like this one), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        # Checked here, as PyTorch does: a wrong .grad would only fail later, far from the cause.
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad must be a Tensor or None, got {type(value).__name__}; "
+                                "wrap an array as Tensor(arr)")
+            if value.shape != self.data.shape:
+                raise ValueError(f"assigned grad has shape {value.shape} but the tensor has shape "
+                                 f"{self.data.shape}")
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
@@ -247,7 +264,7 @@ class Tensor:
         # A pickled or deep-copied tensor is a leaf: graphs are not serialised.
         self.data = state["data"]
         self.requires_grad = state["requires_grad"]
-        self.grad = state["grad"]
+        self._grad = state["grad"]
         self._ctx = None
         self._meta = None
 

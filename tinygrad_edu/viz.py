@@ -130,7 +130,7 @@ def draw(tensor, path, format=None, **kw):
     Raises:
         ImportError: the ``graphviz`` Python package is not installed.
         RuntimeError: Graphviz's ``dot`` program is not on PATH, or it failed.
-        (Errors of :func:`to_dot` as there.)
+        TypeError, RuntimeError: as raised by :func:`to_dot` (bad arguments, a freed graph).
     """
     path = Path(path)
     fmt = format or (path.suffix[1:].lower() if path.suffix else "svg")

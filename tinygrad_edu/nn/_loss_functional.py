@@ -198,8 +198,10 @@ def _class_targets(op, x, target, ignore_index):
         raise ValueError(f"{op}: for input of shape {x.shape} the target must have shape "
                          f"{expected} (one class index per sample), got {tv.shape}{hint}")
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
-    bad = (tv != ignore_index) & ((tv < 0) | (tv >= c))
-    if bad.any():
+    # two reductions settle the usual case; the elementwise test only runs when one fails
+    in_range = tv.size == 0 or (np.minimum.reduce(tv, axis=None) >= 0 and np.maximum.reduce(tv, axis=None) < c)
+    bad = None if in_range else (tv != ignore_index) & ((tv < 0) | (tv >= c))
+    if bad is not None and bad.any():
         values = np.unique(tv[bad])
         raise ValueError(f"{op}: class indices {values[:10].tolist()}{' ...' if values.size > 10 else ''} "
                          f"are out of range for {c} classes (valid 0..{c - 1}, or "
@@ -314,5 +316,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     t = _class_targets(op, x, target, ignore_index)
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     w = _class_weight(op, weight, c, x.dtype)
+    if x.ndim == 2 and w is None and not label_smoothing and not (t == ignore_index).any():
+        return _ops.cross_entropy_indices(x, t, reduction)  # the common case, as one fused op
     logp = log_softmax(x, axis=1 if x.ndim >= 2 else 0)
     return _nll(logp, t, w, ignore_index, reduction, float(label_smoothing))

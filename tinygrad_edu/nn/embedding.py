@@ -5,6 +5,7 @@ import numpy as np
 
 from . import functional as F
 from ._rng import as_generator
+from ._sizes import as_size
 from .module import Module
 from .parameter import Parameter
 
@@ -26,16 +27,16 @@ class Embedding(Module):
 
     Shapes: integer indices of any shape ``S`` -> ``S + (embedding_dim,)``.
 
-    Raises ValueError (on call) for non-integer indices or indices outside
+    Raises TypeError for a non-integer size, ValueError for
+    ``num_embeddings < 1`` or ``embedding_dim < 0``; on call, ValueError
+    for non-integer indices or indices outside
     ``[0, num_embeddings)``, listing them.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, rng=None, *, dtype=np.float64):
         super().__init__()
-        if int(num_embeddings) <= 0 or int(embedding_dim) < 0:
-            raise ValueError(f"Embedding: need num_embeddings > 0 and embedding_dim >= 0, got "
-                             f"({num_embeddings}, {embedding_dim})")
-        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.num_embeddings = as_size("Embedding", "num_embeddings", num_embeddings, 1)
+        self.embedding_dim = as_size("Embedding", "embedding_dim", embedding_dim)
         gen = as_generator(rng)
         self.weight = Parameter(gen.standard_normal((self.num_embeddings, self.embedding_dim)).astype(dtype))
 

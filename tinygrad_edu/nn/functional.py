@@ -124,7 +124,7 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None):
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
-    dtype = x.dtype if x.dtype.kind == "f" else np.float64
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     keep = as_generator(rng).random(x.shape) >= p  # P(keep) = 1 - p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return mul(x, keep.astype(dtype) * dtype.type(scale))

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..ops.linalg import linear, matmul
 from ._rng import as_generator
+from ._sizes import as_size
 from .functional import as_tensor
 from .module import Module
 from .parameter import Parameter
@@ -33,19 +34,16 @@ class Linear(Module):
     ``layer.weight.data[...] = 2*np.random.random((3, 4)) - 1``.
 
     Shapes: input ``(..., in_features)`` -> output ``(..., out_features)``.
-    Raises ValueError (from matmul) naming both shapes if the input's last
+    Raises TypeError for a non-integer size (e.g. 3.5) and ValueError for a
+    negative one; on call, ValueError naming both shapes if the input's last
     axis is not ``in_features``.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None,
                  dtype=np.float64):
         super().__init__()
-        for name, n in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-                raise TypeError(f"Linear: {name} must be an int, got {type(n).__name__} {n!r}")
-        if int(in_features) < 0 or int(out_features) < 0:
-            raise ValueError(f"Linear: sizes must be >= 0, got ({in_features}, {out_features})")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        in_features = self.in_features = as_size("Linear", "in_features", in_features)
+        out_features = self.out_features = as_size("Linear", "out_features", out_features)
         gen = as_generator(rng)
         k = 1 / math.sqrt(in_features) if in_features else 0.0
         self.weight = Parameter(gen.uniform(-k, k, (in_features, out_features)).astype(dtype))
@@ -55,9 +53,13 @@ class Linear(Module):
             self.register_parameter("bias", None)
 
     def forward(self, x):
-        if self.bias is None:
-            return matmul(x, self.weight)  # the blog's np.dot(l0, syn0), bit for bit
-        return linear(x, self.weight, self.bias)
+        # Read the registry directly: self.weight goes through Module.__getattr__,
+        # a Python-level fallback that costs more than the op on small inputs.
+        params = self._parameters
+        bias = params["bias"]
+        if bias is None:
+            return matmul(x, params["weight"])  # the blog's np.dot(l0, syn0), bit for bit
+        return linear(x, params["weight"], bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -7,7 +7,9 @@ https://pytorch.org/docs/stable/nn.html#loss-functions.
 
 ``reduction`` is checked when the module is built: anything but ``"mean"``,
 ``"sum"`` or ``"none"`` raises ValueError. Class weights and ``pos_weight``
-are registered as buffers (so they are in ``state_dict``), as PyTorch.
+are registered as buffers (so they are in ``state_dict``), as PyTorch; a
+non-numeric one raises TypeError (``CrossEntropyLoss("sum")`` passes "sum"
+as the weight: give ``reduction=`` by name).
 """
 from __future__ import annotations
 
@@ -24,8 +26,15 @@ class _Loss(Module):
         self.reduction = check_reduction(type(self).__name__, reduction)
 
 
-def _buffer_value(x):
-    return None if x is None else np.array(x.data if hasattr(x, "data") else x, dtype=np.float64)
+def _buffer_value(loss, name, x):
+    if x is None:
+        return None
+    arr = np.asarray(x.data if hasattr(x, "data") else x)
+    if arr.dtype.kind not in "biuf":
+        hint = f"; pass the reduction by name, reduction={x!r}" if isinstance(x, str) else ""
+        raise TypeError(f"{loss}: {name} must be a numeric array, a Tensor or None, got "
+                        f"{type(x).__name__} {x!r:.40}{hint}")
+    return arr.astype(np.float64)
 
 
 class MSELoss(_Loss):
@@ -58,7 +67,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
-        self.register_buffer("weight", _buffer_value(weight))
+        self.register_buffer("weight", _buffer_value(type(self).__name__, "weight", weight))
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
@@ -77,8 +86,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(reduction)
-        self.register_buffer("weight", _buffer_value(weight))
-        self.register_buffer("pos_weight", _buffer_value(pos_weight))
+        self.register_buffer("weight", _buffer_value(type(self).__name__, "weight", weight))
+        self.register_buffer("pos_weight", _buffer_value(type(self).__name__, "pos_weight", pos_weight))
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
@@ -98,7 +107,7 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
-        self.register_buffer("weight", _buffer_value(weight))
+        self.register_buffer("weight", _buffer_value(type(self).__name__, "weight", weight))
         self.ignore_index = int(ignore_index)
 
     def forward(self, input, target):
@@ -125,7 +134,7 @@ class CrossEntropyLoss(_Loss):
         super().__init__(reduction)
         if isinstance(label_smoothing, bool) or not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing!r}")
-        self.register_buffer("weight", _buffer_value(weight))
+        self.register_buffer("weight", _buffer_value(type(self).__name__, "weight", weight))
         self.ignore_index = int(ignore_index)
         self.label_smoothing = float(label_smoothing)
 

@@ -31,6 +31,11 @@ class Module:
     ``__init__`` (after calling ``super().__init__()``), and define
     ``forward``; call the module like a function.
 
+    A name registered as a parameter, buffer or submodule keeps its kind and
+    its place: assigning it a value of another kind raises TypeError (as
+    PyTorch; ``del`` it first to make it a plain attribute), and None
+    keeps the name registered, empty.
+
     Example::
 
         class TwoLayer(Module):
@@ -56,21 +61,32 @@ class Module:
                 f"cannot assign '{name}' before Module.__init__() is called: "
                 "call super().__init__() first in your __init__"
             )
-        if name in self._buffers and not isinstance(value, Parameter) and (
-                value is None or isinstance(value, (Tensor, np.ndarray))):
-            # Assigning to a buffer replaces it and keeps it a buffer (in state_dict), as PyTorch.
-            self._buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(value)
+        params, buffers, modules = self._parameters, self._buffers, self._modules
+        if isinstance(value, (Parameter, Module)):
+            self._check_name(type(self).__name__, name)  # setattr(m, "a.b", ...) is possible
+            store = params if isinstance(value, Parameter) else modules
+            for other in (self.__dict__, params, buffers, modules):
+                if other is not store:
+                    other.pop(name, None)
+            store[name] = value  # a re-assigned name keeps its place (state_dict order)
             return
-        for store in (self._parameters, self._buffers, self._modules):
-            store.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
-        else:
-            object.__setattr__(self, name, value)
+        # As PyTorch: a registered name only takes a value of its kind (or None),
+        # so that it cannot silently drop out of parameters() and state_dict.
+        for store, kind, allowed in ((params, "parameter", "a Parameter"),
+                                     (modules, "submodule", "a Module"),
+                                     (buffers, "buffer", "a Tensor, an array")):
+            if name not in store:
+                continue
+            if store is buffers and isinstance(value, (Tensor, np.ndarray)):
+                value = value if isinstance(value, Tensor) else Tensor(value)
+            elif value is not None:
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a value of type {type(value).__name__} "
+                    f"to {kind} '{name}' ({allowed} or None expected); to make it a plain "
+                    f"attribute instead, del the {kind} first")
+            store[name] = value
             return
-        self.__dict__.pop(name, None)
+        object.__setattr__(self, name, value)
 
     def __getattr__(self, name):
         # Only called when normal lookup fails: look in the registries.
@@ -87,25 +103,44 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, op, name, store=None):
+        """Raise unless ``name`` can be registered: state_dict keys join names with dots.
+
+        With ``store`` (an explicit ``register_*``), the name must also be
+        free: not an attribute or another kind's registered name (as PyTorch).
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"{op}: the name must be a str, got {type(name).__name__} {name!r}")
+        if not name or "." in name:
+            raise KeyError(f"{op}: the name must be non-empty and contain no '.', got {name!r} "
+                           "(state_dict keys join the names of nested modules with dots)")
+        if store is not None and name not in store and hasattr(self, name):
+            raise KeyError(f"{op}: attribute '{name}' already exists")
+
     def register_parameter(self, name: str, param: Parameter | None):
-        """Register ``param`` under ``name`` (None registers a placeholder, as PyTorch)."""
+        """Register ``param`` under ``name`` (None registers a placeholder, as PyTorch).
+
+        Raises TypeError for a non-Parameter or a non-str name; KeyError for a
+        name that is empty, contains '.', or is already another attribute.
+        """
+        self._check_name("register_parameter", name, self._parameters)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}")
-        self.__dict__.pop(name, None)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor):
         """Register a non-learnable array saved in ``state_dict`` (e.g. BatchNorm's running mean).
 
-        ``tensor`` is a Tensor, an array, or None.
+        ``tensor`` is a Tensor, an array, or None. Name errors as :meth:`register_parameter`.
         """
+        self._check_name("register_buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
-        self.__dict__.pop(name, None)
         self._buffers[name] = tensor
 
     def add_module(self, name: str, module: "Module | None"):
-        """Register a submodule under ``name``."""
+        """Register a submodule under ``name``. Name errors as :meth:`register_parameter`."""
+        self._check_name("add_module", name, self._modules)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: '{name}' must be a Module, got {type(module).__name__}")
         self._modules[name] = module
@@ -218,14 +253,18 @@ class Module:
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
 
         Values may be arrays or Tensors; they are cast to each parameter's
-        dtype. Everything is checked before anything is written, so a failed
-        load leaves the module unchanged.
+        dtype (within a kind: float64 into float32 is fine, complex into real
+        or float into int is refused). Everything is checked before anything
+        is written, so a failed load leaves the module unchanged. A graph
+        recorded before the load refuses to back-propagate afterwards (the
+        values it used are gone), as after an optimizer step.
 
         Raises:
             KeyError: with ``strict=True``, names missing from ``state_dict``
                 or unexpected in it (all of them listed).
             ValueError: a value's shape differs from the parameter's (key and
-                both shapes named), or a value is not numeric.
+                both shapes named), a value is not numeric, or its dtype
+                cannot be cast to the parameter's within its kind.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict for {type(self).__name__}: expected a dict of arrays "
@@ -259,11 +298,13 @@ class Module:
                 )
             if not np.can_cast(arr.dtype, t.dtype, casting="same_kind"):
                 raise ValueError(f"load_state_dict for {type(self).__name__}: '{key}' has dtype "
-                                 f"{arr.dtype}, which cannot be stored in the model's {t.dtype}")
+                                 f"{arr.dtype}, which the model's {t.dtype} cannot hold without "
+                                 "losing information")
             staged.append((t, arr))
         for t, arr in staged:
             t.data[...] = arr  # in place: optimizers keep referring to the same arrays
-            mark_modified(t.data)  # a graph recorded before the load must not use the new values
+            # A graph recorded before the load must not back-propagate with the new values.
+            mark_modified(arr=t.data)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing -------------------------------------------------------

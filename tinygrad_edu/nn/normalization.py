@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inplace import mark_modified
 from . import functional as F
+from . import init
+from ._sizes import as_size
 from .module import Module
 from .parameter import Parameter
 
@@ -38,7 +39,8 @@ class BatchNorm1d(Module):
 
     Shapes: input ``(N, C)`` or ``(N, C, L)`` -> output of the same shape.
 
-    Raises ValueError (on call) for an input of another rank or channel
+    Raises TypeError for a non-integer ``num_features`` and ValueError
+    below 1; on call, ValueError for an input of another rank or channel
     count, or, in training, a batch with a single value per channel; the
     running statistics are then left unchanged.
     """
@@ -46,9 +48,7 @@ class BatchNorm1d(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, *, dtype=np.float64):
         super().__init__()
-        if int(num_features) <= 0:
-            raise ValueError(f"BatchNorm1d: num_features must be positive, got {num_features}")
-        self.num_features = int(num_features)
+        self.num_features = as_size("BatchNorm1d", "num_features", num_features, 1)
         self.eps = float(eps)
         self.momentum = None if momentum is None else float(momentum)
         self.affine = bool(affine)
@@ -71,21 +71,18 @@ class BatchNorm1d(Module):
 
     def reset_running_stats(self):
         """Running mean to 0, running variance to 1, batch count to 0 (in place)."""
+        # nn.init's fills mark the write, so a graph recorded before refuses to back-propagate.
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
-            for t in (self.running_mean, self.running_var):
-                mark_modified(tensor=t)
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
 
     def reset_parameters(self):
         """Reset the running statistics and the affine parameters (weight 1, bias 0)."""
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
-            mark_modified(tensor=self.weight)  # graphs recorded before must not use the new values
-            mark_modified(tensor=self.bias)
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
 
     def forward(self, x):
         x = F.as_tensor(x)

@@ -1,7 +1,8 @@
 """Gradient clipping: the blog's "delta trimming", as ``torch.nn.utils``.
 
 Both functions change ``p.grad`` in place after ``loss.backward()`` and
-before ``optimizer.step()``; parameters whose ``grad`` is None are skipped.
+before ``optimizer.step()``; parameters whose ``grad`` is None are skipped,
+and a parameter listed more than once (tied weights) counts once.
 """
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 def _grads(parameters, name):
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    grads = []
+    grads, seen = [], set()
     for i, p in enumerate(parameters):
         if not isinstance(p, Tensor):
             raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
-        if p.grad is not None:
+        # A parameter listed twice (tied weights in two modules' parameters())
+        # must count once in the norm and be scaled once.
+        if p.grad is not None and id(p.grad.data) not in seen:
+            seen.add(id(p.grad.data))
             grads.append(p.grad.data)
     return grads
 

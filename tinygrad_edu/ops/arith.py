@@ -14,15 +14,17 @@ from ._common import as_operand, broadcast_error, type_error, val
 
 def _binary(ufunc, name, rule, a, b):
     # val() inlined: this is the per-op hot path
+    av = a.data if isinstance(a, Tensor) else a
+    bv = b.data if isinstance(b, Tensor) else b
     try:
-        data = ufunc(a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+        data = ufunc(av, bv)
     except ValueError as err:
         raise broadcast_error(name, a, b, err) from None
     except TypeError as err:  # a string, None, an object: numpy has no loop for it
         raise type_error(name, (a, b), err) from None
     if data.dtype.kind not in "biufc":  # e.g. numpy's string concatenation
         raise type_error(name, (a, b), f"the result would have dtype {data.dtype}")
-    return record(data, rule, (a, b))
+    return record(data, rule, (a, b), None, (av, bv))
 
 
 def add(a, b):
@@ -71,7 +73,7 @@ def neg(a):
     """Elementwise ``-a``."""
     if not isinstance(a, Tensor):
         a = as_operand("neg", a)
-    return record(np.negative(a.data), _neg_backward, (a,))
+    return record(np.negative(a.data), _neg_backward, (a,), None, (a.data,))
 
 
 @backward_rule("neg")

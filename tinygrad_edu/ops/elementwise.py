@@ -17,7 +17,8 @@ from ._common import NUMERIC_KINDS, as_operand, broadcast_error, check_numeric, 
 def _unary(ufunc, rule, x):
     if not isinstance(x, Tensor):
         x = as_operand(rule.op, x)
-    return record(ufunc(x.data), rule, (x,))
+    d = x.data
+    return record(ufunc(d), rule, (x,), None, (d,))
 
 
 def exp(x):
@@ -111,7 +112,8 @@ def sigmoid(x):
     """
     if not isinstance(x, Tensor):
         x = as_operand("sigmoid", x)
-    return record(_blog_sigmoid(x.data), _sigmoid_backward, (x,))
+    d = x.data
+    return record(_blog_sigmoid(d), _sigmoid_backward, (x,), None, (d,))
 
 
 @np.errstate(over="ignore")  # as a decorator it is cheaper than a `with` block per call
@@ -128,7 +130,8 @@ def relu(x):
     """max(x, 0); d/dx = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)."""
     if not isinstance(x, Tensor):
         x = as_operand("relu", x)
-    return record(np.maximum(x.data, 0), _relu_backward, (x,))
+    d = x.data
+    return record(np.maximum(d, 0), _relu_backward, (x,), None, (d,))
 
 
 @backward_rule("relu")
@@ -208,7 +211,9 @@ def clip(x, a_min=None, a_max=None, *, min=None, max=None):
 def _clip_backward(g, out, inputs, saved, needs):
     x, lo, hi = (val(v) for v in inputs)
     below = False if lo is None else x < lo
-    above = False if hi is None else x > hi
+    # np.clip is minimum(maximum(x, lo), hi): hi is taken wherever it is below
+    # maximum(x, lo), which includes every element when lo > hi.
+    above = False if hi is None else (x if lo is None else np.maximum(x, lo)) > hi
     return (g * np.logical_not(below | above) if needs[0] else None,
             g * (below & np.logical_not(above)) if needs[1] else None,
             g * above if needs[2] else None)

@@ -24,25 +24,35 @@ def matmul(a, b):
     Raises ValueError naming both shapes when the inner dimensions differ
     or an operand is 0-d.
     """
-    # Constants are stored as arrays: the backward needs their .ndim and .dtype.
+    a, b, av, bv, data = _product("matmul", a, b)
+    return record(data, _matmul_backward, (a, b), None, (av, bv))
+
+
+def _product(op, a, b):
+    """``np.matmul`` of two operands, shared by matmul and linear.
+
+    Returns ``(a, b, a's array, b's array, product)``: constants become arrays
+    (the backward needs their .ndim and .dtype), and operands of different
+    dtypes are cast to a common one first (see :func:`_common_dtype`).
+    Raises ValueError naming the op and both shapes when they do not align.
+    """
     if isinstance(a, Tensor):
         av = a.data
     else:
-        a = av = _constant("matmul", a, (a, b))
+        a = av = _constant(op, a, (a, b))
     if isinstance(b, Tensor):
         bv = b.data
     else:
-        b = bv = _constant("matmul", b, (a, b))
-    if av.dtype is not bv.dtype:
-        av, bv = _common_dtype(av, bv)
+        b = bv = _constant(op, b, (a, b))
+    ac, bc = (av, bv) if av.dtype is bv.dtype else _common_dtype(av, bv)
     try:
-        data = np.matmul(av, bv)
+        data = np.matmul(ac, bc)
     except ValueError as err:
         raise ValueError(
-            f"matmul: shapes {shape_of(a)} and {shape_of(b)} are not aligned: the last axis "
-            f"of the first must equal the second-to-last of the second ({err})"
+            f"{op}: shapes {av.shape} and {bv.shape} are not aligned: the last axis of the "
+            f"first must equal the second-to-last of the second ({err})"
         ) from None
-    return record(data, _matmul_backward, (a, b))
+    return a, b, av, bv, data
 
 
 def _constant(op, x, operands):
@@ -81,8 +91,12 @@ def _swap(x):
 
 @backward_rule("matmul")
 def _matmul_backward(g, out, inputs, saved, needs):
-    a, b = (_as_dtype_of(x, g) if need_other else x
-            for x, need_other in zip(inputs, (needs[1], needs[0])))
+    a, b = inputs
+    # an int operand (the blog's X) is cast like the forward cast it: same BLAS path
+    if needs[1] and a.dtype is not g.dtype:
+        a = _as_dtype_of(a, g)
+    if needs[0] and b.dtype is not g.dtype:
+        b = _as_dtype_of(b, g)
     if a.ndim >= 2 and b.ndim >= 2:
         return (g @ _swap(b) if needs[0] else None, _swap(a) @ g if needs[1] else None)
     # A 1-D operand is a row vector on the left, a column on the right; give
@@ -117,24 +131,10 @@ def linear(x, weight, bias):
     Shapes: x ``(..., in)``, weight ``(in, out)``, bias broadcastable to
     ``(..., out)``. Raises ValueError naming the shapes when they do not fit.
     """
-    if isinstance(x, Tensor):
-        xv = x.data
-    else:
-        x = xv = _constant("linear", x, (x, weight))
-    if not isinstance(weight, Tensor):
-        weight = _constant("linear", weight, (x, weight))
-    wv, bv = val(weight), val(bias)
-    if xv.dtype is not wv.dtype:
-        xv, wv = _common_dtype(xv, wv)
+    x, weight, xv, wv, data = _product("linear", x, weight)
+    bv = val(bias)
     try:
-        data = np.matmul(xv, wv)
-    except ValueError as err:
-        raise ValueError(
-            f"linear: input of shape {xv.shape} does not fit a weight of shape {wv.shape}: the "
-            f"input's last axis must equal the weight's first ({err})"
-        ) from None
-    try:
-        if np.result_type(data, bv) == data.dtype and np.broadcast_shapes(data.shape, np.shape(bv)) == data.shape:
+        if _fits_in_place(bv, data):
             np.add(data, bv, out=data)
         else:
             data = data + bv
@@ -143,7 +143,18 @@ def linear(x, weight, bias):
                          f"shape {data.shape} ({err})") from None
     except TypeError as err:
         raise type_error("linear", (x, weight, bias), err) from None
-    return record(data, _linear_backward, (x, weight, bias))
+    return record(data, _linear_backward, (x, weight, bias), None, (xv, wv, bv))
+
+
+def _fits_in_place(bias, out):
+    """Can ``out += bias`` give exactly ``out + bias`` (same dtype, no growth by broadcasting)?"""
+    dtype = getattr(bias, "dtype", None)
+    if dtype is None or dtype != out.dtype:  # a Python scalar or another dtype: not in place
+        return False
+    bshape = bias.shape
+    if len(bshape) > out.ndim:
+        return False
+    return all(b == 1 or b == n for b, n in zip(bshape[::-1], out.shape[::-1]))
 
 
 @backward_rule("linear")

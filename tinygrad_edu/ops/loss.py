@@ -132,3 +132,54 @@ def _bce_logits_backward(g, out, inputs, saved, needs):
         if needs[2]:
             gw = g * (y * sp)
     return (gx, gy, gw)
+
+
+def cross_entropy_indices(x, target, reduction="mean"):
+    """Softmax cross-entropy of logits ``x`` (N, C) and class indices ``target`` (N,), fused.
+
+    ``l_i = logsumexp(x_i) - x_i[target_i]``, reduced by ``"mean"``, ``"sum"``
+    or ``"none"``; the log-softmax subtracts each row's maximum, so huge
+    logits are exact. The common case of ``nn.CrossEntropyLoss`` (no class
+    weights, no ignored targets, no label smoothing) as one graph node
+    instead of seven; gradient ``(softmax(x) - onehot(target)) * g``.
+    ``target`` must already be validated (ints in ``[0, C)``).
+    """
+    d = x.data
+    n = d.shape[0]
+    shifted = d - np.maximum.reduce(d, axis=1, keepdims=True)
+    logp = shifted - np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))
+    rows = np.arange(n)
+    nll = -logp[rows, target]
+    if reduction == "none":
+        data = nll
+    else:
+        data = np.add.reduce(nll)
+        if reduction == "mean":
+            data = data / d.dtype.type(n)
+    return record(data, _cross_entropy_backward, (x,), (target, reduction, logp))
+
+
+@backward_rule("cross_entropy")
+def _cross_entropy_backward(g, out, inputs, saved, needs):
+    target, reduction, logp = saved
+    x = inputs[0]
+    n = logp.shape[0]
+    rows = np.arange(n)
+    if reduction == "none":
+        scale = g.reshape((n, 1))
+    elif reduction == "mean":
+        scale = g / n
+    else:
+        scale = g
+    if isinstance(x, np.ndarray):
+        # fast path: softmax from the forward's log-probabilities, minus the one-hot, in place
+        d = np.exp(logp)
+        d[rows, target] -= 1
+        d *= scale
+        return (d,)
+    # create_graph: softmax recomputed from x with recorded ops, so the second
+    # derivative sees its dependence on x
+    probs = np.exp(x - x.logsumexp(axis=1, keepdims=True))
+    onehot = np.zeros(logp.shape, dtype=logp.dtype)
+    onehot[rows, target] = 1
+    return ((probs - onehot) * scale,)

@@ -6,6 +6,8 @@ and ``min`` return values only (no indices).
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
@@ -158,14 +160,15 @@ def std(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correct
     return _var("std", x, axis, keepdims, ddof, dim, keepdim, correction).sqrt()
 
 
-def _shift(d, axes):
-    """The per-slice maximum, with non-finite maxima replaced by 0 (keeps exp finite).
+def _quiet_if_empty(d):
+    """numpy's divide-by-zero warning silenced for an empty input (the user's setting otherwise)."""
+    return np.errstate(divide="ignore") if d.size == 0 else contextlib.nullcontext()
 
-    An empty slice has no maximum; it gets 0 too, so softmax of an empty
-    axis is empty and logsumexp over it is log(0) = -inf (as PyTorch).
-    """
-    if d.size == 0:
-        return np.zeros([1 if i in axes else n for i, n in enumerate(d.shape)], dtype=d.dtype)
+
+def _shift(d, axes):
+    """The per-slice maximum, with non-finite maxima replaced by 0 (keeps exp finite)."""
+    if d.size == 0:  # no maximum to take (np.max raises when a reduced axis is empty)
+        return 0
     m = np.max(d, axis=axes, keepdims=True)
     if not np.all(np.isfinite(m)):
         m = np.where(np.isfinite(m), m, 0)
@@ -183,7 +186,7 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     axes, keepdims, kshape = _reduce_plan("logsumexp", x, axis, keepdims, dim, keepdim)
     d = x.data
     m = _shift(d, axes)
-    with np.errstate(divide="ignore" if d.size == 0 else "warn"):  # an empty sum is 0: log gives -inf
+    with _quiet_if_empty(d):  # an empty sum is 0: log gives -inf, no warning
         data = np.log(np.sum(np.exp(d - m), axis=axes, keepdims=True)) + m
     if not keepdims:
         data = data.reshape(tuple(n for i, n in enumerate(kshape) if i not in axes))
@@ -229,7 +232,7 @@ def log_softmax(x, axis=None, *, dim=None):
         x = as_operand("log_softmax", x)
     axes, _, _ = _reduce_plan("log_softmax", x, axis, False, dim, None)
     shifted = x.data - _shift(x.data, axes)
-    with np.errstate(divide="ignore" if x.data.size == 0 else "warn"):  # empty: log(0) of no slice
+    with _quiet_if_empty(x.data):  # empty: the log(0) of no slice needs no warning
         data = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
     return record(data, _log_softmax_backward, (x,), axes)
 

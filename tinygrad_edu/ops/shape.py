@@ -106,6 +106,8 @@ def squeeze(x, axis=None, *, dim=None):
         data = np.squeeze(x.data, axis=axis)
     except ValueError as err:
         raise ValueError(f"squeeze: cannot squeeze axis {axis} of a tensor of shape {x.shape} ({err})") from None
+    if data is x.data:  # nothing to squeeze: numpy hands back the array itself
+        data = data.view()  # a view, so in-place ops see that the memory is x's
     return record(data, _reshape_backward, (x,))
 
 

@@ -9,7 +9,7 @@ from numbers import Real
 
 import numpy as np
 
-from ..inplace import mark_modified
+from ..inplace import mark_tensors_modified
 from ..tensor import Tensor
 
 
@@ -28,9 +28,10 @@ class Optimizer:
             groups) each with a ``"params"`` list and hyperparameter overrides.
         defaults: hyperparameter defaults for every group.
 
-    Subclasses implement ``step()``, updating ``p.data`` **in place** (so the
-    arrays a Module holds stay the same objects) and skipping parameters whose
-    ``grad`` is None.
+    ``state[p]`` is the dict of per-parameter state (e.g. ``"exp_avg"``) of
+    parameter ``p``. Subclasses implement ``step()``, updating ``p.data``
+    **in place** (so the arrays a Module holds stay the same objects) and
+    skipping parameters whose ``grad`` is None.
 
     ``copy.deepcopy`` and ``pickle`` work (the state follows the copied
     parameters); checkpoints should still go through ``state_dict`` and
@@ -51,16 +52,16 @@ class Optimizer:
                 loss = step(self, *args, **kw)
                 # The update was in place: a graph recorded before it must not
                 # back-propagate with the new values (see inplace.py).
-                for group in self.param_groups:
-                    for p in group["params"]:
-                        if p.grad is not None:
-                            mark_modified(tensor=p)
+                mark_tensors_modified([p for group in self.param_groups for p in group["params"]
+                                       if p.grad is not None])
                 return loss
 
             cls.step = marked_step
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
+        # Keyed by the parameter itself (Tensors hash by identity), as PyTorch:
+        # copy.deepcopy of an optimizer then maps its state to the copied parameters.
         self.state: dict = {}
         self.param_groups: list = []
         if isinstance(params, Tensor):
@@ -174,9 +175,9 @@ class Optimizer:
         state = {}
         for group in self.param_groups:
             for p in group["params"]:
-                if id(p) in self.state:
+                if p in self.state:
                     state[index[id(p)]] = {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                                           for k, v in self.state[id(p)].items()}
+                                           for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict):
@@ -185,6 +186,9 @@ class Optimizer:
         Checked before anything changes. Raises ValueError if the number of
         groups or of parameters per group differs, a state array's shape
         differs from its parameter's, or a saved hyperparameter is invalid.
+        Floating-point state arrays are cast to their parameter's dtype (as
+        PyTorch), so float64 moments loaded into a float32 model, or the
+        reverse, continue in the model's precision.
         Accepts the dict as returned by ``tinygrad_edu.load`` too.
         """
         if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
@@ -208,10 +212,16 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: state for unknown parameter {idx}")
             st = copy.deepcopy(st)
             for k, v in st.items():
-                if isinstance(v, np.ndarray) and v.ndim and v.shape != p.shape:
+                if not isinstance(v, np.ndarray) or k == "step":  # the step count is a scalar
+                    continue
+                # Every other state array is per element of its parameter: a 0-d one
+                # would broadcast silently, so the shape must match exactly.
+                if v.shape != p.shape:
                     raise ValueError(f"{type(self).__name__}.load_state_dict: state '{k}' of parameter "
                                      f"{idx} has shape {v.shape}, the parameter has {p.shape}")
-            new_state[id(p)] = st
+                if v.dtype.kind in "fc" and v.dtype != p.dtype:
+                    st[k] = v.astype(p.dtype)  # as PyTorch: the state follows its parameter's dtype
+            new_state[p] = st
         new_groups = []
         for saved, group in zip(groups, self.param_groups):
             g = dict(group)
@@ -221,21 +231,6 @@ class Optimizer:
         for group, g in zip(self.param_groups, new_groups):
             group.update(g)  # in place: schedulers hold references to these dicts
         self.state = new_state
-
-    # ---- copy and pickle ---------------------------------------------------
-    def __getstate__(self):
-        # ``state`` is keyed by id(parameter), which a copy or an unpickled
-        # optimizer does not share: store it by position in the groups.
-        d = self.__dict__.copy()
-        order = [p for g in self.param_groups for p in g["params"]]
-        d["state"] = [self.state.get(id(p)) for p in order]
-        return d
-
-    def __setstate__(self, d):
-        positional = d["state"]
-        self.__dict__.update(d)
-        order = [p for g in self.param_groups for p in g["params"]]
-        self.state = {id(p): st for p, st in zip(order, positional) if st is not None}
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

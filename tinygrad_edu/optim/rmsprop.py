@@ -58,7 +58,7 @@ class RMSprop(Optimizer):
                 if p.grad is None:
                     continue
                 g = p.grad.data
-                state = self.state.setdefault(id(p), {})
+                state = self.state.setdefault(p, {})
                 if not state:
                     state["step"] = 0
                     state["square_avg"] = np.zeros_like(p.data)

@@ -51,7 +51,7 @@ class SGD(Optimizer):
                 if wd:
                     g = g + wd * p.data
                 if mom:
-                    state = self.state.setdefault(id(p), {})
+                    state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
                     if buf is None:
                         buf = state["momentum_buffer"] = np.array(g, copy=True)

@@ -1,0 +1,325 @@
+"""Every figure in the docs, drawn from the library by this script.
+
+The docs build runs it (docs/hooks.py) and serves the files under
+``figures/``; nothing here is committed. Run it by hand to look at them:
+
+    python docs/figures.py [OUTDIR]          (default: build/figures)
+    python docs/figures.py OUTDIR NAME...    (only some figures)
+
+Each figure is a function registered with ``@figure("file name")`` that
+writes that file. They are small experiments (seconds in all), so the build
+stays fast; each chapter says which function draws its pictures.
+"""
+from __future__ import annotations
+
+import contextlib
+import doctest
+import functools
+import io
+import re
+import shutil
+import sys
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+ROOT = DOCS.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # files only, no screen
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import tinygrad_edu as tg  # noqa: E402
+from tinygrad_edu import blog, viz  # noqa: E402
+
+FIGURES: dict = {}
+
+
+def figure(name):
+    """Register ``fn(path)`` as the function that draws ``figures/<name>``."""
+
+    def register(fn):
+        FIGURES[name] = fn
+        return fn
+
+    return register
+
+
+def generate(outdir, names=None) -> list[Path]:
+    """Draw the figures (all, or those in ``names``) into ``outdir``; returns their paths."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    unknown = set(names or ()) - set(FIGURES)
+    if unknown:
+        raise ValueError(f"unknown figures {sorted(unknown)}; known: {sorted(FIGURES)}")
+    paths = []
+    for name, fn in FIGURES.items():
+        if names and name not in names:
+            continue
+        path = outdir / name
+        with np.errstate(over="ignore"):  # log axes of a diverging curve overflow harmlessly
+            fn(path)
+        plt.close("all")
+        if not path.is_file() or path.stat().st_size == 0:
+            raise RuntimeError(f"figure function {fn.__name__} did not write {path}")
+        paths.append(path)
+    return paths
+
+
+# ---- figures of a page's own results ----------------------------------------------------------
+_PY_BLOCK = re.compile(r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
+                       re.MULTILINE | re.DOTALL)
+
+
+@functools.cache
+def page_namespace(page):
+    """Run the ```python blocks of ``docs/<page>`` in order; return the variables they leave.
+
+    A chapter's experiment and its figure are then one computation: the
+    figure plots the very numbers the page prints (and that the test suite
+    checks). Doctest blocks run as plain code; printed output is discarded.
+    """
+    text = (DOCS / page).read_text(encoding="utf-8")
+    namespace = {"__name__": f"docs_page_{Path(page).stem.replace('-', '_')}"}
+    np.random.seed(0)  # as the docs' test runner does (conftest.py)
+    with contextlib.redirect_stdout(io.StringIO()):
+        for m in _PY_BLOCK.finditer(text):
+            indent = m["indent"]
+            body = "".join(line[len(indent):] if line.startswith(indent) else line
+                           for line in m["body"].splitlines(keepends=True))
+            if body.lstrip().startswith(">>>"):
+                body = "".join(ex.source for ex in doctest.DocTestParser().get_examples(body))
+            exec(compile(body, str(DOCS / page), "exec"), namespace)
+    return namespace
+
+
+def _loss_plot(path, series, title, xlabel="step", ylabel="loss", log=True, x=None, ylim=None):
+    """One line per entry of ``series`` (label -> values); non-finite values are left out."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for label, values in series.items():
+        values = np.asarray(values, dtype=float)
+        xs = np.arange(len(values)) if x is None else x(len(values))
+        ok = np.isfinite(values)
+        ax.plot(xs[ok], values[ok], label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if log:
+        ax.set_yscale("log")
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+# ---- chapter 4: the blog's future work -------------------------------------------------------
+def _future_work():
+    return page_namespace("future-work.md")["curves"]
+
+
+@figure("alpha.png")
+def fig_alpha(path):
+    _loss_plot(path, _future_work()["alpha"], "The XOR network with four learning rates",
+               ylabel="0.5 * sum of squared errors")
+
+
+@figure("bias.png")
+def fig_bias(path):
+    _loss_plot(path, _future_work()["bias"], "Part 1 without the column of ones",
+               ylabel="0.5 * sum of squared errors")
+
+
+@figure("clipping.png")
+def fig_clipping(path):
+    _loss_plot(path, _future_work()["clipping"], "Fitting 10 sin(x): SGD, lr 0.1, momentum 0.9",
+               ylabel="mean squared error", ylim=(1e-2, 1e5))
+
+
+@figure("sizes.png")
+def fig_sizes(path):
+    _loss_plot(path, _future_work()["sizes"], "Three spirals, one hidden layer of varying width",
+               ylabel="cross-entropy")
+
+
+@figure("regularization.png")
+def fig_regularization(path):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for k, (ax, which) in enumerate(zip(axes, ("training", "test"))):
+        for name, pair in _future_work()["regularization"].items():
+            values = np.asarray(pair[k])
+            ax.plot(np.arange(len(values)) * 10, values, label=name)
+        ax.set(title=f"{which} loss (40 training points)", xlabel="step", yscale="log")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("cross-entropy")
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+@figure("batchnorm.png")
+def fig_batchnorm(path):
+    _loss_plot(path, _future_work()["batchnorm"], "Four hidden sigmoid layers on the spirals",
+               ylabel="cross-entropy")
+
+
+# ---- chapter 6: the digits classifier ----------------------------------------------------------
+@figure("digits_curves.png")
+def fig_digits_curves(path):
+    history = page_namespace("digits.md")["history"]
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax1.plot(epochs, history["loss"], marker=".")
+    ax1.set(title="training loss", xlabel="epoch", ylabel="cross-entropy", yscale="log")
+    for name in ("train accuracy", "test accuracy"):
+        ax2.plot(epochs, 100 * np.asarray(history[name]), marker=".", label=name)
+    ax2.set(title="accuracy", xlabel="epoch", ylabel="%")
+    ax2.legend()
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+@figure("digits_misclassified.png")
+def fig_digits_misclassified(path):
+    ns = page_namespace("digits.md")
+    wrong, images = ns["wrong"], ns["px_test"]
+    cols = min(len(wrong), 6)
+    rows = max(1, -(-len(wrong) // 6))
+    fig, axes = plt.subplots(rows, max(cols, 1), figsize=(1.5 * max(cols, 1), 1.75 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, i in zip(axes.ravel(), wrong):
+        ax.imshow(images[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=16)
+        ax.set_title(f"{ns['y_test'][i]} read as {ns['predicted'][i]}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+# ---- chapter 3: pictures of the graph ---------------------------------------------------------
+def xor_loss_graph():
+    """The blog's XOR network, one forward pass and backward: (loss, net)."""
+    net = blog.blog_network(3, 4, 1)
+    out = net(blog.X)
+    loss = 0.5 * ((blog.Y_PART2 - out) ** 2).sum()
+    loss.backward(retain_graph=True)  # keep the graph to draw it with its gradients
+    return loss, net
+
+
+def render_dot(dot_source, path, top_down=False):
+    """Render DOT text to ``path`` (.svg/.png): with Graphviz when it is installed,
+    else with the small layered drawing below (so a fresh clone builds the docs).
+    ``top_down`` lays the graph out from top to bottom instead of left to right,
+    which suits a long chain in a page's narrow column."""
+    if top_down:
+        dot_source = dot_source.replace("rankdir=LR;", "rankdir=TB;", 1)
+    if shutil.which("dot"):
+        try:
+            import graphviz
+
+            Path(path).write_bytes(graphviz.Source(dot_source).pipe(format=Path(path).suffix[1:]))
+            return
+        except ImportError:
+            pass
+    _draw_dot_with_matplotlib(dot_source, path, top_down)
+
+
+@figure("xor_graph.svg")
+def fig_xor_graph(path):
+    loss, net = xor_loss_graph()
+    render_dot(viz.to_dot(loss, params=net, show_data=False), path, top_down=True)
+
+
+@figure("used_twice_graph.svg")
+def fig_used_twice_graph(path):
+    x = tg.Tensor(3.0, requires_grad=True)
+    y = x * x + x
+    y.backward(retain_graph=True)
+    render_dot(viz.to_dot(y, params={"x": x}), path)
+
+
+# ---- a fallback renderer for DOT text when Graphviz is missing --------------------------------
+_NODE = re.compile(r'^  (\w+) \[(.*)\];$')
+_EDGE = re.compile(r'^  (\w+) -> (\w+)(?: \[(.*)\])?;$')
+_LABEL = re.compile(r'label="((?:[^"\\]|\\.)*)"')
+
+
+def _parse_dot(dot_source):
+    nodes, edges = {}, []
+    for line in dot_source.splitlines():
+        if m := _EDGE.match(line):
+            edges.append((m[1], m[2], "dashed" in (m[3] or "")))
+        elif (m := _NODE.match(line)) and m[1] not in ("node", "edge", "graph"):
+            attrs = m[2]
+            label = _LABEL.search(attrs)[1].replace("\\n", "\n")
+            label = re.sub(r'\\([\\"{}|<>])', r"\1", label)
+            if "shape=record" in attrs:
+                label = "\n".join(f.strip() for f in label.strip()[1:-1].split(" | "))
+            kind = ("op" if "ellipse" in attrs else "const" if "plaintext" in attrs else
+                    "param" if "lightblue" in attrs else "tensor")
+            nodes[m[1]] = (label, kind)
+    return nodes, edges
+
+
+def _draw_dot_with_matplotlib(dot_source, path, top_down=False):
+    """Layers left to right (or top down): a node's layer is its longest path from an input."""
+    nodes, edges = _parse_dot(dot_source)
+    preds = {n: [a for a, b, _ in edges if b == n] for n in nodes}
+    col = {}
+
+    def column(n):
+        if n not in col:
+            col[n] = 1 + max((column(p) for p in preds[n]), default=-1)
+        return col[n]
+
+    for n in nodes:
+        column(n)
+    for n in nodes:  # inputs sit just left of their first use, not all in column 0
+        succ = [col[b] for a, b, _ in edges if a == n]
+        if not preds[n] and succ:
+            col[n] = min(succ) - 1
+    rows = {}
+    for n in nodes:
+        rows.setdefault(col[n], []).append(n)
+    ncols, nrows = max(col.values()) + 1, max(len(r) for r in rows.values())
+    if top_down:
+        fig, ax = plt.subplots(figsize=(2.2 * nrows + 1, 0.75 * ncols + 0.5))
+        ax.set_xlim(-0.7, nrows - 0.3)
+        ax.set_ylim(-0.7, ncols - 0.3)
+    else:
+        fig, ax = plt.subplots(figsize=(1.6 * ncols + 1, 1.1 * nrows + 0.8))
+        ax.set_xlim(-0.7, ncols - 0.3)
+        ax.set_ylim(-0.7, nrows - 0.3)
+    ax.set_axis_off()
+    style = {"op": dict(boxstyle="round,pad=0.4", fc="white", ec="black"),
+             "tensor": dict(boxstyle="square,pad=0.3", fc="white", ec="black"),
+             "param": dict(boxstyle="square,pad=0.3", fc="lightblue", ec="black"),
+             "const": dict(boxstyle="square,pad=0.2", fc="none", ec="none")}
+    text = {}
+    for c, members in rows.items():
+        for i, n in enumerate(members):
+            label, kind = nodes[n]
+            across = (nrows - 1) / 2 + (len(members) - 1) / 2 - i
+            xy = (nrows - 1 - across, ncols - 1 - c) if top_down else (c, across)
+            text[n] = ax.text(*xy, label, ha="center", va="center", fontsize=7,
+                              family="monospace", bbox=style[kind])
+    for a, b, dashed in edges:
+        ax.annotate("", xy=text[b].get_position(), xytext=text[a].get_position(),
+                    arrowprops=dict(arrowstyle="->", linestyle="--" if dashed else "-",
+                                    patchA=text[a].get_bbox_patch(), patchB=text[b].get_bbox_patch(),
+                                    shrinkA=2, shrinkB=2))
+    fig.savefig(path, bbox_inches="tight")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    outdir = argv[0] if argv else ROOT / "build" / "figures"
+    for p in generate(outdir, argv[1:] or None):
+        print(p)
+
+
+if __name__ == "__main__":
+    main()
