@@ -19,7 +19,7 @@ graph does not track (under ``no_grad``) is modelled as adding a constant;
 with perturbed leaves gives central finite differences (float64) for any
 loss built from the live tensors. Checks:
 
-- the replay reproduces the live values bit for bit (in-place semantics);
+- the replay reproduces the live values (in-place semantics);
 - gradients equal finite differences, ``.grad`` has its tensor's shape and
   dtype, and accumulates over repeated backward calls; ``grad`` leaves
   ``.grad`` alone; second derivatives match differences of first ones;
@@ -52,7 +52,7 @@ import tinygrad_edu as tg
 from tinygrad_edu import Function, Tensor
 from tinygrad_edu.ops.shape import setitem as setitem_op
 
-EXAMPLES = int(os.environ.get("TINYGRAD_EDU_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("TINYGRAD_EDU_FUZZ_EXAMPLES", "100"))
 STEPS = int(os.environ.get("TINYGRAD_EDU_FUZZ_STEPS", "30"))
 MAX_ABS = 50.0
 MARGIN = 1e-3
@@ -773,14 +773,16 @@ class GraphFuzz(RuleBasedStateMachine):
         return (1e-2, 1e-2 * scale) if low else (1e-5, 1e-6 * scale)
 
     def _check_replay(self):
-        """Replaying the model at the original point gives every live value."""
+        """Replaying the model at the original point gives every live value (to the last bits)."""
         vals = self.replay()
         for k, sl in enumerate(self.slots):
             if sl.usable:
                 want = vals[sl.vid].data
                 got = sl.t.data
                 if sl.t.dtype == np.float64 and all(self.slots[i].t.dtype == np.float64 for i, _ in self.leaves):
-                    assert np.array_equal(got, want), f"slot {k}: live value differs from the model"
+                    # the same ops on the same values; only a constant copied from a
+                    # strided view (summed in another order) can move the last bit
+                    assert np.allclose(got, want, rtol=1e-12, atol=1e-12), f"slot {k}: live value differs from the model"
                 else:
                     assert np.allclose(got, want, rtol=1e-5, atol=1e-5), f"slot {k} (float32)"
         return vals
