@@ -609,3 +609,55 @@ SAVE_LOAD = [
 @pytest.mark.parametrize("call, expect, match", [c[1:] for c in SAVE_LOAD], ids=[c[0] for c in SAVE_LOAD])
 def test_save_and_load(files, call, expect, match):
     run_case(lambda: files, call, expect, match)
+
+
+# ---- gradcheck, data loaders, schedulers ---------------------------------------
+class _WrongBackward(tg.Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 3
+
+
+GRADCHECK = [
+    ("fn not callable", lambda e: tg.gradcheck(5, (e["v"],)), TypeError, r"gradcheck: fn must be callable, got int"),
+    ("eps zero", lambda e: tg.gradcheck(lambda a: a.sum(), (e["v"],), eps=0), ValueError, r"gradcheck: eps must be a positive finite step, got 0"),
+    ("eps negative", lambda e: tg.gradcheck(lambda a: a.sum(), (e["v"],), eps=-1e-6), ValueError, r"gradcheck: eps must be a positive"),
+    ("eps nan", lambda e: tg.gradcheck(lambda a: a.sum(), (e["v"],), eps=float("nan")), ValueError, r"gradcheck: eps must be a positive finite step, got nan"),
+    ("eps str", lambda e: tg.gradcheck(lambda a: a.sum(), (e["v"],), eps="1e-6"), TypeError, r"gradcheck: eps must be a real number, got str"),
+    ("atol negative", lambda e: tg.gradcheck(lambda a: a.sum(), (e["v"],), atol=-1), ValueError, r"gradcheck: atol must be >= 0, got -1"),
+    ("rtol None", lambda e: tg.gradcheck(lambda a: a.sum(), (e["v"],), rtol=None), TypeError, r"gradcheck: rtol must be a real number, got NoneType"),
+    ("nothing requires grad", lambda e: tg.gradcheck(lambda a: a.sum(), (Tensor([1.0]),)), ValueError, r"gradcheck: no input requires grad"),
+    ("fn returns an array", lambda e: tg.gradcheck(lambda a: np.ones(3), (e["v"],)), TypeError, r"gradcheck: .* must return a Tensor or a tuple of Tensors, but output 0 is ndarray"),
+    ("wrong backward", lambda e: tg.gradcheck(_WrongBackward.apply, (e["v"],)), tg.GradcheckError, r"_WrongBackward.apply: the analytical gradient .* does not match"),
+    ("gradgradcheck fn", lambda e: tg.gradgradcheck(None, (e["v"],)), TypeError, r"gradgradcheck: fn must be callable, got NoneType"),
+    ("gradgradcheck grad_outputs shape", lambda e: tg.gradgradcheck(lambda a: a * a, (e["v"],), grad_outputs=(Tensor(np.ones(2)),)), ValueError, r"gradgradcheck: grad_outputs\[0\] has shape \(2,\) but output 0 has shape \(3,\)"),
+    ("numerical_jacobian eps", lambda e: tg.numerical_jacobian(lambda a: a, (e["v"],), eps=0.0), ValueError, r"numerical_jacobian: eps must be a positive"),
+    ("DataLoader batch_size", lambda e: tg.data.DataLoader(np.ones((4, 2)), batch_size=0), ValueError, r"DataLoader: batch_size must be a positive integer, got 0"),
+    ("DataLoader lengths", lambda e: tg.data.DataLoader(np.ones((4, 2)), np.ones(3)), ValueError, r"DataLoader: the arrays have different lengths \[4, 3\]"),
+    ("DataLoader scalar", lambda e: tg.data.DataLoader(np.float64(1.0)), ValueError, r"DataLoader: array 0 is a scalar"),
+    ("train_test_split size", lambda e: tg.data.train_test_split(np.ones((4, 2)), test_size=1.5), ValueError, r"train_test_split"),
+]
+
+
+@pytest.mark.parametrize("call, expect, match", [c[1:] for c in GRADCHECK], ids=[c[0] for c in GRADCHECK])
+def test_gradcheck_and_data(call, expect, match):
+    run_case(_env_basic, call, expect, match)
+
+
+def test_gradcheck_returns_false_without_raising_when_asked():
+    x = leaf([1.0, 2.0])
+    assert tg.gradcheck(_WrongBackward.apply, (x,), raise_exception=False) is False
+    assert x.grad is None and np.array_equal(x.data, [1.0, 2.0])
+
+
+def test_the_harness_notices_a_changed_input():
+    def spoil_then_fail(e):
+        e["x"].data[0, 0] = 99.0
+        raise ValueError("boom")
+
+    with pytest.raises(AssertionError, match="x was changed"):
+        run_case(_env_basic, spoil_then_fail, ValueError, "boom")

@@ -28,7 +28,9 @@ perturbed in place: the finite differences run on private copies.
 """
 from __future__ import annotations
 
+import math
 import warnings
+from numbers import Real
 
 import numpy as np
 
@@ -85,6 +87,20 @@ class Mismatch:
 
 
 # ---- helpers -----------------------------------------------------------------
+def _check_args(what, fn, eps, atol=0.0, rtol=0.0):
+    """TypeError/ValueError naming ``what`` for a bad fn, eps, atol or rtol (before any call)."""
+    if not callable(fn):
+        raise TypeError(f"{what}: fn must be callable, got {type(fn).__name__}")
+    for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if isinstance(v, bool) or not isinstance(v, Real):
+            raise TypeError(f"{what}: {name} must be a real number, got {type(v).__name__} {v!r}")
+    if not (eps > 0 and math.isfinite(eps)):
+        raise ValueError(f"{what}: eps must be a positive finite step, got {eps}")
+    for name, v in (("atol", atol), ("rtol", rtol)):
+        if not v >= 0:
+            raise ValueError(f"{what}: {name} must be >= 0, got {v}")
+
+
 def _as_tuple(x):
     if isinstance(x, tuple):
         return x
@@ -231,6 +247,7 @@ def numerical_jacobian(fn, inputs, eps=1e-6):
     Reference: PyTorch's "Gradcheck mechanics" note, "Slow real input
     numerical evaluation" (https://pytorch.org/docs/stable/notes/gradcheck.html).
     """
+    _check_args("numerical_jacobian", fn, eps)
     inputs = _as_tuple(inputs)
     names = [f"input {k}" for k in range(len(inputs))]
     base = _call(fn, _working_copies(inputs), "numerical_jacobian")
@@ -493,9 +510,10 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
         GradcheckError (a RuntimeError): on a mismatch; the message names
             the input, the output, the worst element (indices into both),
             the analytical and numerical values there and the largest error.
-        ValueError: no input requires grad, or eps is too small to change an
-            input element.
-        TypeError: fn returns something other than Tensors.
+        ValueError: no input requires grad, eps is not positive or too small
+            to change an input element, atol or rtol is negative.
+        TypeError: fn is not callable or returns something other than
+            Tensors; eps, atol or rtol is not a number.
 
     The inputs are never modified. fn is called ``2 N + 1`` times (N input
     elements) and backward once per output element, so keep tensors small.
@@ -504,6 +522,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
     (https://pytorch.org/docs/stable/generated/torch.autograd.gradcheck.gradcheck.html);
     "Gradcheck mechanics" (https://pytorch.org/docs/stable/notes/gradcheck.html).
     """
+    _check_args("gradcheck", fn, eps, atol, rtol)
     inputs = _as_tuple(inputs)
     names = [f"input {k}" for k in range(len(inputs))]
     return _check(fn, inputs, eps, atol, rtol, raise_exception, fast_mode, seed, "gradcheck",
@@ -537,6 +556,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e
     (https://pytorch.org/docs/stable/generated/torch.autograd.gradcheck.gradgradcheck.html);
     "Gradgrad check implementation" in "Gradcheck mechanics".
     """
+    _check_args("gradgradcheck", fn, eps, atol, rtol)
     inputs = _as_tuple(inputs)
     checked = _checked_indices(inputs)
     if not checked:
