@@ -50,6 +50,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 import tinygrad_edu as tg
 from tinygrad_edu import Function, Tensor
+from tinygrad_edu.nn import functional as NF
 from tinygrad_edu.ops.shape import setitem as setitem_op
 
 EXAMPLES = int(os.environ.get("TINYGRAD_EDU_FUZZ_EXAMPLES", "100"))
@@ -554,6 +555,77 @@ class GraphFuzz(RuleBasedStateMachine):
 
     @precondition(lambda self: len(self.slots) < MAX_SLOTS)
     @rule(data=st.data())
+    def nn_op(self, data):
+        """Layers and losses of tinygrad_edu.nn.functional on the slots."""
+        a = self.pick(data, pred=lambda t: t.ndim > 0 and t.size > 0)
+        if a is None:
+            return
+        t = self.slots[a].t
+        v = t.data
+        rng = np.random.default_rng(len(self.versions))
+        name = data.draw(st.sampled_from(["linear", "linear_slots", "leaky_relu", "batch_norm", "mse", "l1",
+                                          "bce_logits", "bce", "cross_entropy", "nll", "embedding"]), label="nn op")
+        red = data.draw(st.sampled_from(["mean", "sum", "none"]), label="reduction")
+        target = rng.standard_normal(t.shape)
+        if name == "linear":
+            w = rng.standard_normal((t.shape[-1], 2))
+            b = rng.standard_normal(2)
+            self.apply(lambda x: NF.linear(x, w, b), [a], "F.linear", self._grad_mode(data))
+        elif name == "linear_slots":
+            ws = [k for k in self.usable() if self.slots[k].t.ndim == 2 and self.slots[k].t.shape[0] == t.shape[-1]]
+            if not ws:
+                return
+            w = data.draw(st.sampled_from(ws), label="weight")
+            bs = [k for k in self.usable() if self.slots[k].t.shape == (self.slots[w].t.shape[1],)]
+            if bs:
+                b = data.draw(st.sampled_from(bs), label="bias")
+                self.apply(lambda x, W, B: NF.linear(x, W, B), [a, w, b], "F.linear(slots)", self._grad_mode(data))
+            else:
+                self.apply(lambda x, W: NF.linear(x, W), [a, w], "F.linear(x, W)", self._grad_mode(data))
+        elif name == "leaky_relu":
+            if not _far(v, 0):
+                return
+            self.apply(lambda x: NF.leaky_relu(x, 0.1), [a], "leaky_relu", self._grad_mode(data))
+        elif name == "batch_norm":
+            if t.ndim not in (2, 3) or t.shape[0] < 2 or np.min(np.var(v, axis=(0, 2) if t.ndim == 3 else 0), initial=1) < 1e-2:
+                return
+            gamma = rng.uniform(0.5, 1.5, t.shape[1])
+            self.apply(lambda x: NF.batch_norm(x, None, None, gamma, None, training=True), [a], "batch_norm",
+                       self._grad_mode(data))
+        elif name == "mse":
+            self.apply(lambda x: NF.mse_loss(x, target, reduction=red), [a], f"mse_loss({red})", self._grad_mode(data))
+        elif name == "l1":
+            if not np.all(np.abs(v - target) > MARGIN):
+                return
+            self.apply(lambda x: NF.l1_loss(x, target, reduction=red), [a], f"l1_loss({red})", self._grad_mode(data))
+        elif name == "bce_logits":
+            y = rng.random(t.shape)
+            self.apply(lambda x: NF.binary_cross_entropy_with_logits(x, y, reduction=red), [a],
+                       f"bce_with_logits({red})", self._grad_mode(data))
+        elif name == "bce":
+            if np.min(v, initial=1) < 0.05 or np.max(v, initial=0) > 0.95:
+                return
+            y = rng.random(t.shape)
+            self.apply(lambda x: NF.binary_cross_entropy(x, y, reduction=red), [a], f"bce({red})", self._grad_mode(data))
+        elif name in ("cross_entropy", "nll"):
+            if t.ndim != 2:
+                return
+            classes = rng.integers(0, t.shape[1], t.shape[0])
+            if name == "nll":
+                self.apply(lambda x: NF.nll_loss(x.log_softmax(axis=1), classes, reduction=red), [a],
+                           f"nll_loss({red})", self._grad_mode(data))
+            else:
+                smooth = data.draw(st.sampled_from([0.0, 0.1]), label="label_smoothing")
+                self.apply(lambda x: NF.cross_entropy(x, classes, reduction=red, label_smoothing=smooth), [a],
+                           f"cross_entropy({red}, {smooth})", self._grad_mode(data))
+        else:  # embedding: the slot is the table
+            if t.ndim != 2:
+                return
+            idx = rng.integers(0, t.shape[0], (3,))
+            self.apply(lambda W: NF.embedding(idx, W), [a], f"embedding{idx.tolist()}", self._grad_mode(data))
+
+    @precondition(lambda self: len(self.slots) < MAX_SLOTS)
+    @rule(data=st.data())
     def detach(self, data):
         s = self.pick(data)
         if s is None:
@@ -696,6 +768,41 @@ class GraphFuzz(RuleBasedStateMachine):
     @rule(data=st.data())
     def inplace_more(self, data):
         self.inplace(data)   # a second rule: in-place ops come up twice as often
+
+    @rule(data=st.data())
+    def optimizer_step(self, data):
+        """An optimizer updates the leaves in place: an untracked write of each."""
+        params = [self.slots[k].t for k, _ in self.leaves if self.slots[k].t.grad is not None
+                  and self.slots[k].usable]
+        if not params:
+            return
+        kind = data.draw(st.sampled_from(["SGD", "SGD momentum", "Adam", "RMSprop"]), label="optimizer")
+        opt = {"SGD": lambda ps: tg.optim.SGD(ps, lr=0.01),
+               "SGD momentum": lambda ps: tg.optim.SGD(ps, lr=0.01, momentum=0.9, nesterov=True),
+               "Adam": lambda ps: tg.optim.Adam(ps, lr=0.01),
+               "RMSprop": lambda ps: tg.optim.RMSprop(ps, lr=0.01)}[kind](params)
+        before = {k: self.slots[k].t.data.copy() for k, _ in self.leaves}
+        arrays = {k: self.slots[k].t.data for k, _ in self.leaves}
+        grads = {k: None if self.slots[k].t.grad is None else self.slots[k].t.grad.data.copy() for k, _ in self.leaves}
+        if any(sl.t.grad is not None and sl.t.grad.requires_grad for sl in self.slots):
+            return  # a create_graph .grad: the update would be recorded into its graph
+        opt.step()
+        event(f"optimizer step {kind}")
+        note(f"{kind} step on {len(params)} leaves")
+        for k, _ in self.leaves:
+            sl = self.slots[k]
+            assert sl.t.data is arrays[k]                       # in place, never reallocated
+            g = sl.t.grad
+            assert (g is None and grads[k] is None) or np.array_equal(g.data, grads[k])   # grads untouched
+            if np.array_equal(sl.t.data, before[k]):
+                continue
+            for j in self.usable():                             # aliases see the new values
+                if j != k and np.may_share_memory(self.slots[j].t.data, sl.t.data):
+                    self.slots[j].usable = False
+            self.may_refuse = True
+            sl.vid = self._version(("delta", sl.vid, before[k], sl.t.data.copy()))
+            if not np.all(np.isfinite(sl.t.data)):
+                sl.usable = False
 
     # ---- documented errors -----------------------------------------------------
     @rule(data=st.data())
