@@ -125,12 +125,12 @@ def mark_tensors_modified(tensors):
     then refuses to back-propagate with the new values, also through
     ``detach()``'d aliases of the parameters.
     """
-    owners = {id(o): o for o in (_owner(t.data) for t in tensors)}
-    if not owners:
-        return _clock[0]
     with _lock:
         now = _clock[0] = _clock[0] + 1
-        for key, owner in owners.items():
+        for t in tensors:
+            arr = t.data
+            owner = arr if arr.base is None else _owner(arr)
+            key = id(owner)
             entry = _stamps.get(key)
             if entry is None or entry[0]() is not owner:
                 entry = _stamps[key] = [weakref.ref(owner, _forget(key)), 0, [], 0]

@@ -122,19 +122,25 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: invalid learning rate lr={group['lr']}")
 
     def _check_grads(self):
-        """Every ``.grad`` an update will read is a Tensor of its parameter's shape (and numeric)."""
+        """Every ``.grad`` an update will read has its parameter's shape and a numeric dtype.
+
+        ``.grad`` assignment is checked already; this catches a gradient whose
+        ``.data`` was replaced (the unsafe escape hatch), before any update.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p._grad
+                if g is not None and (g.data.shape != p.data.shape or g.data.dtype.kind not in "fciub"):
+                    self._grad_error()
+
+    def _grad_error(self):
         name = type(self).__name__
         for gi, group in enumerate(self.param_groups):
             for i, p in enumerate(group["params"]):
-                g = p.grad
-                if g is None:
-                    continue
-                if not isinstance(g, Tensor):
-                    raise TypeError(f"{name}.step: parameter {i} of group {gi} has a .grad of type "
-                                    f"{type(g).__name__}; it must be a Tensor (or None)")
-                if g.shape != p.shape or g.dtype.kind not in "fciub":
+                g = p._grad
+                if g is not None and (g.data.shape != p.data.shape or g.data.dtype.kind not in "fciub"):
                     raise ValueError(f"{name}.step: parameter {i} of group {gi} has shape {p.shape} but "
-                                     f"its .grad has shape {g.shape} and dtype {g.dtype}")
+                                     f"its .grad has shape {g.data.shape} and dtype {g.data.dtype}")
 
     def zero_grad(self, set_to_none: bool = True):
         """Clear every parameter's gradient: to None (default, as PyTorch >= 2.0) or zeros."""
