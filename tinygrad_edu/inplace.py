@@ -29,9 +29,12 @@ backwards when threads write at once). Each graph node stores the clock at
 its creation (``Node.clock``); while the clock has not moved, backward skips
 every check (the usual case, so checks cost nothing in plain training).
 Each written memory buffer has a stamp (its last write, and its recent
-recorded writes); each Tensor rebound by a recorded op keeps a short list of
-its versions (write time, the snapshot, the buffer's previous stamp). Which values a rule reads is found once per rule from its
-code (does it mention ``out`` / ``inputs`` at all), conservatively.
+recorded writes); each Tensor rebound by a recorded op keeps the list of its
+versions (write time, the snapshot, the buffer's previous stamp), as long as
+the tensor lives. Which values a rule reads is found once per rule from its
+code (does it mention ``out`` / ``inputs`` at all), conservatively: per rule,
+not per input, so ``mul(v, 2)`` counts as reading ``v`` where PyTorch
+would know it does not.
 
 Views. A recorded write into memory that other graph tensors view (a
 ``reshape`` of ``h``, then ``h += w``) changes their values but not their
@@ -283,7 +286,7 @@ def _add_version(t, w, snapshot, prev):
     versions.append((w, snapshot, prev))
 
 
-_WALK_LIMIT = 10_000
+_WALK_LIMIT = 1_000  # nodes per in-place op; beyond it check_node still reroutes at backward
 
 
 def _reroute(t, args):
