@@ -787,6 +787,7 @@ class GraphFuzz(RuleBasedStateMachine):
         if any(sl.t.grad is not None and sl.t.grad.requires_grad for sl in self.slots):
             return  # a create_graph .grad: the update would be recorded into its graph
         opt.step()
+        self.may_refuse = True   # a step counts as a write of every parameter with a grad (as PyTorch)
         event(f"optimizer step {kind}")
         note(f"{kind} step on {len(params)} leaves")
         for k, _ in self.leaves:
