@@ -93,3 +93,26 @@ def test_create_graph_gradients_are_not_shared_between_leaves():
     u.grad = tg.broadcast_to(Tensor(1.0), (2,))   # a read-only .grad set by the user
     (u * 3).sum().backward()
     assert np.array_equal(u.grad.data, [4.0, 4.0])
+
+
+def test_snapshot_of_a_value_written_untracked_after_its_op():
+    """Fault (silent): ``h = x.exp(); with no_grad(): h += x; h += x`` gave
+    d/dx = exp(x) + x + 1: the recorded write's snapshot held the value after
+    the untracked write, and exp's backward (which reads its output) used it.
+    Fix: the snapshot carries the buffer's last-write time, so exp's output
+    check refuses (as PyTorch does); an op that does not read its output
+    (mul) still back-propagates correctly."""
+    x = leaf(0.3)
+    h = x.exp()
+    with tg.no_grad():
+        h += x
+    h += x
+    with pytest.raises(RuntimeError, match="its output .* of 'exp'"):
+        h.backward()
+    x = leaf(0.3)
+    h = x * 2
+    with tg.no_grad():
+        h += x
+    h += x
+    h.backward()
+    assert np.array_equal(x.grad.data, 3.0)

@@ -37,7 +37,7 @@ from ._mode import mode
 
 __all__ = ["Node", "record", "unbroadcast", "run_backward", "grad"]
 
-_creation = itertools.count()
+_creation = itertools.count()  # next() is atomic under the GIL: threads get distinct numbers
 
 _FREED = (
     "Trying to backward through the graph a second time (or to use values it "

@@ -106,6 +106,13 @@ def _write(arr, recorded=False):
     return now, prev
 
 
+def _stamp(arr, when):
+    """Give a fresh array (a snapshot) the last-write time ``when`` of the memory it copies."""
+    key = id(arr)
+    with _lock:
+        _stamps[key] = [weakref.ref(arr, _forget(key)), when, [], 0]
+
+
 def mark_modified(arr=None, tensor=None):
     """Record an untracked in-place write of ``arr``'s memory (or of ``tensor.data``).
 
@@ -376,6 +383,11 @@ def inplace(t, op, name, *args):
     np.copyto(t.data, result.data, casting="same_kind")
     if recording and result._ctx is not None:
         w, prev = _write(t.data, recorded=True)
+        if prev:
+            # The snapshot holds what t's memory held, written last at `prev`
+            # (maybe by an untracked write after t's node ran): say so, so that
+            # a node that reads it as its output or input checks that time.
+            _stamp(old.data, prev)
         _add_version(t, w, old, prev)
         _reroute(t, args)
         t._ctx, t.requires_grad = result._ctx, True
