@@ -191,19 +191,25 @@ class GraphFuzz(RuleBasedStateMachine):
         self.slots.append(Slot(t, vid))
         return len(self.slots) - 1
 
-    def replay(self, perturb=None, grad=False):
-        """Values of every version with ``perturb`` ({vid: array}) added; float64 leaves."""
+    def replay(self, perturb=None, grad=False, native=False):
+        """Values of every version with ``perturb`` ({vid: array}) added.
+
+        Leaves and constants are upcast to float64 (for finite differences),
+        unless ``native``: then the replay runs the very ops of the program
+        in its own dtypes.
+        """
         perturb = perturb or {}
         vals = []
         with tg.set_grad_enabled(grad):
             for vid, v in enumerate(self.versions):
                 kind = v[0]
                 if kind == "leaf":
-                    x = Tensor(v[1].astype(np.float64) + perturb.get(vid, 0.0), requires_grad=True)
+                    base = v[1] if native else v[1].astype(np.float64)
+                    x = Tensor(base + perturb.get(vid, 0.0) if perturb else base, requires_grad=True)
                 elif kind == "const":
                     # float64 like the leaves: a float32 constant would round the
                     # finite-difference step away where a value is written into it
-                    x = Tensor(v[1].astype(np.float64) if v[1].dtype == np.float32 else v[1])
+                    x = Tensor(v[1].astype(np.float64) if v[1].dtype == np.float32 and not native else v[1])
                 elif kind == "op":
                     x = v[1](*(vals[i] for i in v[2]))
                 else:  # an untracked write: the old value plus a constant
@@ -745,7 +751,9 @@ class GraphFuzz(RuleBasedStateMachine):
                 op = {"iadd": tg.add, "isub": tg.sub, "imul": tg.mul, "idiv": tg.div,
                       "copy_": lambda h, o: setitem_op(h, Ellipsis, o),
                       "fill_": lambda h, o: setitem_op(h, Ellipsis, o)}[name]
-                fn = (lambda h, o: op(h, o)) if other_sid is not None else (lambda h: op(h, other))
+                # in place keeps h's dtype: h = (h op o) cast back to it
+                fn = (lambda h, o: _as_dtype_of(op(h, o), h)) if other_sid is not None \
+                    else (lambda h: _as_dtype_of(op(h, other), h))
             slot.vid = self._version(("op", fn, sids))
             assert t.requires_grad and not t.is_leaf
         else:
@@ -873,17 +881,18 @@ class GraphFuzz(RuleBasedStateMachine):
 
     def _check_replay(self):
         """Replaying the model at the original point gives every live value (to the last bits)."""
-        vals = self.replay()
+        vals = self.replay(native=True)
         for k, sl in enumerate(self.slots):
             if sl.usable:
                 want = vals[sl.vid].data
                 got = sl.t.data
-                if sl.t.dtype == np.float64 and all(self.slots[i].t.dtype == np.float64 for i, _ in self.leaves):
-                    # the same ops on the same values; only a constant copied from a
-                    # strided view (summed in another order) can move the last bit
-                    assert np.allclose(got, want, rtol=1e-12, atol=1e-12), f"slot {k}: live value differs from the model"
-                else:
-                    assert np.allclose(got, want, rtol=1e-5, atol=1e-5), f"slot {k} (float32)"
+                # the same ops on the same values, in the same dtypes; only a constant
+                # copied from a strided view (summed in another order) can move the
+                # last bits (float32: a little more)
+                tol = 1e-12 if got.dtype == np.float64 else 1e-5
+                assert got.dtype == want.dtype, f"slot {k}: dtype {got.dtype}, the model gives {want.dtype}"
+                assert np.allclose(got, want, rtol=tol, atol=tol, equal_nan=True), \
+                    f"slot {k}: live value differs from the model"
         return vals
 
     @rule(data=st.data())
@@ -1090,6 +1099,10 @@ class GraphFuzz(RuleBasedStateMachine):
             if g is not None:
                 assert g.shape == sl.t.shape and g.dtype == sl.t.dtype
                 assert type(g.data) is np.ndarray
+
+
+def _as_dtype_of(r, h):
+    return r if r.dtype == h.dtype else r.astype(h.dtype)
 
 
 def _broadcasts(a, b):
