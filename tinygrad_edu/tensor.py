@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._mode import mode
 
 __all__ = ["Tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full",
            "arange", "eye", "rand", "randn"]
