@@ -636,3 +636,15 @@ def _reuse(draw, dtype):
         b = a + a
         return (a * a) + (a - a) + (b + b)
     return fn, (x,)
+
+
+# ---- the op families' cases live in files of their own (tests/op_cases_<family>.py) ----------
+def _load_family_cases():
+    import importlib
+    import pathlib
+
+    for path in sorted(pathlib.Path(__file__).parent.glob("op_cases_*.py")):
+        importlib.import_module(path.stem)
+
+
+_load_family_cases()

@@ -25,6 +25,17 @@ from . import data, functional, nn, optim, viz  # noqa: E402  (tg.nn.Linear, tg.
 
 cat = concatenate
 
+
+def _export_families():
+    from .ops import families
+
+    for mod in families():
+        for name in getattr(mod, "__all__", ()):
+            globals()[name] = getattr(mod, name)
+            if name not in __all__:
+                __all__.append(name)
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -38,3 +49,4 @@ __all__ = [
     "cat", "stack", "matmul", "dot", "save", "load",
     "gradcheck", "gradgradcheck", "numerical_jacobian", "GradcheckError",
 ]
+_export_families()

@@ -131,6 +131,15 @@ FUNCTIONS = {
 }
 
 
+def _install_families():
+    """Merge the numpy tables of the op families (see ``ops/__init__.py``)."""
+    from .ops import families
+
+    for mod in families():
+        UFUNCS.update(getattr(mod, "NUMPY_UFUNCS", {}))
+        FUNCTIONS.update(getattr(mod, "NUMPY_FUNCTIONS", {}))
+
+
 def _where(condition, x, y):
     if x is None or y is None:
         raise TypeError("np.where with one argument (indices) is not supported on Tensors; "

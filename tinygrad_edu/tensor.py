@@ -445,3 +445,16 @@ Tensor.dot = linalg.dot
 Tensor.T = property(shape.transpose, doc="The tensor with its axes reversed (as ``ndarray.T``).")
 Tensor.float = lambda self: shape.astype(self, np.float32)
 Tensor.double = lambda self: shape.astype(self, np.float64)
+
+
+def _bind_families():
+    """Bind each op family's ``TENSOR_METHODS`` and numpy tables (see ``ops/__init__.py``)."""
+    from .ops import families
+
+    for mod in families():
+        for name, fn in getattr(mod, "TENSOR_METHODS", {}).items():
+            setattr(Tensor, name, fn)
+    _protocol._install_families()
+
+
+_bind_families()

@@ -20,3 +20,25 @@ __all__ = [
     "Dropout", "BatchNorm1d", "Embedding",
     "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
 ]
+
+# Layer families in files of their own plug in here: each lists its classes in ``__all__``.
+_LAYER_FAMILIES = ("conv", "pooling", "recurrent", "attention", "transformer", "upsampling")
+
+
+def _export_layer_families():
+    import importlib
+
+    for fam in _LAYER_FAMILIES:
+        try:
+            mod = importlib.import_module(f"{__name__}.{fam}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{fam}":
+                raise
+            continue
+        for name in getattr(mod, "__all__", ()):
+            globals()[name] = getattr(mod, name)
+            if name not in __all__:
+                __all__.append(name)
+
+
+_export_layer_families()

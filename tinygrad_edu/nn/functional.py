@@ -238,3 +238,17 @@ def embedding(idx, weight):
 # The losses live in their own module; they are part of this namespace as in PyTorch.
 from ._loss_functional import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402
                                cross_entropy, l1_loss, mse_loss, nll_loss)
+
+
+def _export_op_families():
+    """The ``NN_FUNCTIONAL`` names of each op family (``ops/__init__.py``) belong here too."""
+    from ..ops import families
+
+    for mod in families():
+        for name in getattr(mod, "NN_FUNCTIONAL", ()):
+            globals()[name] = getattr(mod, name)
+            if name not in __all__:
+                __all__.append(name)
+
+
+_export_op_families()
