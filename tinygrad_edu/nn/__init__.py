@@ -3,7 +3,7 @@
 (gradient clipping)."""
 from . import functional, init, utils
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from .containers import Sequential
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .dropout import Dropout
 from .embedding import Embedding
 from .flatten import Flatten
@@ -14,7 +14,8 @@ from .normalization import BatchNorm1d
 from .parameter import Parameter
 
 __all__ = [
-    "Module", "Parameter", "Sequential", "IncompatibleKeys", "functional", "init", "utils",
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict", "IncompatibleKeys", "functional", "init", "utils",
     "Linear", "Identity", "Flatten",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
     "Dropout", "BatchNorm1d", "Embedding",
