@@ -242,7 +242,9 @@ from ._loss_extra import (cosine_embedding_loss, gaussian_nll_loss, huber_loss, 
                           kl_div, margin_ranking_loss, pairwise_distance, poisson_nll_loss,
                           smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
 
-__all__ += ["kl_div", "huber_loss", "smooth_l1_loss", "soft_margin_loss", "margin_ranking_loss",
+from ._interpolate import interpolate  # noqa: E402
+
+__all__ += ["interpolate", "kl_div", "huber_loss", "smooth_l1_loss", "soft_margin_loss", "margin_ranking_loss",
             "cosine_embedding_loss", "triplet_margin_loss", "pairwise_distance",
             "poisson_nll_loss", "gaussian_nll_loss"]
 
