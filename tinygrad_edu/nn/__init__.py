@@ -10,14 +10,16 @@ from .flatten import Flatten
 from .linear import Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module
-from .normalization import BatchNorm1d
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d,
+                            InstanceNorm2d, LayerNorm, RMSNorm)
 from .parameter import Parameter
 
 __all__ = [
     "Module", "Parameter", "Sequential", "IncompatibleKeys", "functional", "init", "utils",
     "Linear", "Identity", "Flatten",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
-    "Dropout", "BatchNorm1d", "Embedding",
+    "Dropout", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "RMSNorm",
+    "InstanceNorm1d", "InstanceNorm2d", "Embedding",
     "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
 ]
 

@@ -131,82 +131,8 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None):
 
 
 # ---- batch normalisation ---------------------------------------------------
-def _channel_array(op, name, t, c):
-    """A running-statistics array of shape (C,), to be updated in place."""
-    arr = t.data if isinstance(t, Tensor) else t
-    if not isinstance(arr, np.ndarray) or arr.shape != (c,):
-        raise ValueError(f"{op}: {name} must be an array or Tensor of shape ({c},), "
-                         f"got {type(t).__name__} of shape {np.shape(arr)}")
-    return arr
-
-
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5):
-    """Batch normalisation (Ioffe & Szegedy 2015), as ``torch.nn.functional.batch_norm``.
-
-    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel (axis 1).
-
-    In training, ``mean`` and ``var`` are the batch statistics over every axis
-    but 1, with the *biased* variance (divide by n); the gradient flows
-    through them. The running statistics, if given, are updated in place as
-    ``running = (1 - momentum) * running + momentum * batch`` where the
-    variance used is the *unbiased* one (divide by n - 1), exactly as PyTorch.
-    Not in training, ``mean``/``var`` are ``running_mean``/``running_var``
-    (constants).
-
-    Args:
-        x: ``(N, C)`` or ``(N, C, L)``.
-        running_mean, running_var: arrays or Tensors of shape ``(C,)``, or
-            None (then ``training`` must be True).
-        weight, bias: ``(C,)`` Tensors (learnable scale and shift) or None.
-        training: use batch statistics and update the running ones.
-        momentum: weight of the new batch in the running averages.
-        eps: added to the variance for stability.
-
-    Raises:
-        ValueError: x is not 2-D or 3-D; a running statistic, weight or bias
-            has the wrong shape; training with one value per channel (its
-            variance is undefined); not training without running statistics.
-            Nothing is updated when an error is raised.
-    """
-    x = as_tensor(x)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, L), got {x.shape}")
-    c = x.shape[1]
-    axes = (0,) if x.ndim == 2 else (0, 2)
-    cshape = (1, c) if x.ndim == 2 else (1, c, 1)
-    rm = None if running_mean is None else _channel_array("batch_norm", "running_mean", running_mean, c)
-    rv = None if running_var is None else _channel_array("batch_norm", "running_var", running_var, c)
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and np.shape(t) != (c,):
-            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input {x.shape}, "
-                             f"got {np.shape(t)}")
-    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    if training:
-        n = x.size // c if c else 0
-        if n <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
-                             f"got input of shape {x.shape}")
-        mean = x.mean(axis=axes, keepdims=True)
-        var = x.var(axis=axes, keepdims=True)  # biased: normalises the batch
-        y = (x - mean) / (var + eps).sqrt()
-    else:
-        if rm is None or rv is None:
-            raise ValueError("batch_norm: running_mean and running_var are required when training=False")
-        invstd = (1 / np.sqrt(rv + eps)).astype(dtype).reshape(cshape)
-        y = (x - rm.astype(dtype).reshape(cshape)) * invstd
-    if weight is not None:
-        y = y * reshape(as_tensor(weight), cshape)
-    if bias is not None:
-        y = y + reshape(as_tensor(bias), cshape)
-    if training:
-        # Only now that nothing can fail: update the running statistics in place.
-        if rm is not None:
-            rm[...] = (1 - momentum) * rm + momentum * mean.data.reshape(c)
-        if rv is not None:
-            unbiased = np.var(x.data, axis=axes, ddof=1)
-            rv[...] = (1 - momentum) * rv + momentum * unbiased
-    return y
+# batch_norm (any rank), layer_norm, group_norm, ... live in ops/normalization.py (NN_FUNCTIONAL).
+from ..ops.normalization import batch_norm  # noqa: E402
 
 
 # ---- embedding --------------------------------------------------------------
