@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from op_cases import GAP, case, gapped_leaves, leaf, small_shape
+import tinygrad_edu as tg
+from op_cases import GAP, case, const, gapped_leaves, leaf, small_shape
 from tinygrad_edu.nn import functional as F
 
 
@@ -112,4 +113,67 @@ def _instance_norm(draw, dtype):
                         _x(draw, shape, dtype), (w, b))
 
 
-_ = GAP
+
+# ---- activations -----------------------------------------------------------------------
+def _smooth(name, fn, **options):
+    @case(name)
+    def build(draw, dtype):
+        return fn, (leaf(draw, small_shape(draw), dtype, **options),)
+
+
+_smooth("erf", tg.erf, min_value=-3.0, max_value=3.0)
+_smooth("erfc", tg.erfc, min_value=-3.0, max_value=3.0)
+_smooth("Tensor.erf", lambda t: t.erf())
+_smooth("gelu", F.gelu, min_value=-4.0, max_value=4.0)
+_smooth("gelu (tanh)", lambda t: F.gelu(t, approximate="tanh"), min_value=-4.0, max_value=4.0)
+_smooth("silu", F.silu, min_value=-30.0, max_value=30.0)
+_smooth("softplus", F.softplus, min_value=-30.0, max_value=19.0)
+_smooth("mish", F.mish, min_value=-30.0, max_value=30.0)
+_smooth("logsigmoid", F.logsigmoid, min_value=-30.0, max_value=30.0)
+_smooth("tanhshrink", F.tanhshrink, min_value=-4.0, max_value=4.0)
+# elu's kink at 0 (alpha != 1), and the jump of the second derivative at 0 of celu and softsign
+_smooth("elu", lambda t: F.elu(t, 1.5), min_magnitude=GAP)
+_smooth("selu", F.selu, min_magnitude=GAP)
+_smooth("celu", lambda t: F.celu(t, 0.5), min_magnitude=GAP)
+_smooth("softsign", F.softsign, min_magnitude=GAP, min_value=-5.0, max_value=5.0)
+
+
+def _kinked(name, fn, kinks, width):
+    """Values within ``width`` of a kink but at least GAP from it: ``t + kink`` with |t| >= GAP."""
+    @case(name)
+    def build(draw, dtype):
+        shape = small_shape(draw)
+        n = int(np.prod(shape))
+        shift = np.array(draw(st.lists(st.sampled_from(kinks), min_size=n, max_size=n)),
+                         dtype=dtype).reshape(shape)
+        t = leaf(draw, shape, dtype, min_value=-width, max_value=width, min_magnitude=GAP)
+        return (lambda a: fn(a + shift)), (t,)
+
+
+_kinked("softplus (beta, threshold)", lambda t: F.softplus(t, beta=2.0, threshold=1.0), [0.5, -1.0], 1.2)
+_kinked("hardtanh", lambda t: F.hardtanh(t, -1.0, 2.0), [-1.0, 2.0], 1.4)
+_kinked("relu6", F.relu6, [0.0, 6.0], 2.5)
+_kinked("hardswish", F.hardswish, [-3.0, 3.0], 2.5)
+_kinked("hardsigmoid", F.hardsigmoid, [-3.0, 3.0], 2.5)
+_kinked("softshrink", lambda t: F.softshrink(t, 0.5), [-0.5, 0.5], 0.45)
+_kinked("hardshrink", lambda t: F.hardshrink(t, 0.5), [-0.5, 0.5], 0.45)
+_kinked("Tensor.hardshrink", lambda t: t.hardshrink(0.5), [-0.5, 0.5], 0.45)
+
+
+@case("glu")
+def _glu(draw, dtype):
+    shape = list(small_shape(draw, min_dims=1))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    shape[dim] = 2 * draw(st.integers(0, 2))
+    x = leaf(draw, tuple(shape), dtype, min_value=-4.0, max_value=4.0)
+    return (lambda t: F.glu(t, dim)), (x,)
+
+
+@case("prelu")
+def _prelu(draw, dtype):
+    shape = small_shape(draw)
+    c = shape[1] if len(shape) >= 2 else 1
+    wshape = draw(st.sampled_from([(1,), (c,)]))
+    x = leaf(draw, shape, dtype, min_magnitude=GAP)
+    w = leaf(draw, wshape, dtype)
+    return F.prelu, (x, w)

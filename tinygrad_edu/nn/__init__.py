@@ -2,7 +2,9 @@
 ``Dropout``, ``BatchNorm1d``, ``Embedding``, losses; ``functional``, ``init`` and ``utils``
 (gradient clipping)."""
 from . import functional, init, utils
-from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                         LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
+                         Softmax, Softplus, Softshrink, Softsign, Tanh, Tanhshrink)
 from .containers import Sequential
 from .dropout import Dropout
 from .embedding import Embedding
@@ -18,6 +20,8 @@ __all__ = [
     "Module", "Parameter", "Sequential", "IncompatibleKeys", "functional", "init", "utils",
     "Linear", "Identity", "Flatten",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
+    "GELU", "SiLU", "Softplus", "ELU", "SELU", "CELU", "Mish", "Hardtanh", "ReLU6", "Hardswish",
+    "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "GLU", "PReLU",
     "Dropout", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "RMSNorm",
     "InstanceNorm1d", "InstanceNorm2d", "Embedding",
     "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
