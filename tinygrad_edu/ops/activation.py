@@ -199,9 +199,12 @@ def _softplus_backward(g, out, inputs, saved, needs):
     beta, threshold = saved
     x = inputs[0]
     bx = x * beta
-    over = val(bx) > threshold
-    z = np.exp(np.where(over, 0, bx))
-    return (np.where(over, g, g * (z / (z + 1))),)
+    bv = val(bx)
+    over = bv > threshold
+    # At beta x == threshold the slope is sigmoid(threshold) but, as in PyTorch's double
+    # backward, constant there; above it exp never sees the (possibly huge) argument.
+    s = _sigmoid(np.where(bv < threshold, bx, np.where(over, 0.0, bv)))  # exp(z) / (exp(z) + 1)
+    return (np.where(over, g, g * s),)
 
 
 def _elu(op, x, alpha, scale, input_scale):
@@ -216,9 +219,11 @@ def _elu(op, x, alpha, scale, input_scale):
 def _elu_backward(g, out, inputs, saved, needs):
     alpha, scale, input_scale = saved
     x = inputs[0]
-    pos = val(x) > 0
-    slope = (alpha * scale * input_scale) * np.exp(np.where(pos, 0, x) * input_scale)
-    return (np.where(pos, g * scale, g * slope),)
+    xv = val(x)
+    # x enters exp only where x < 0: at x = 0 the slope is alpha * ... (as the first derivative
+    # of PyTorch) but its own derivative is 0 (PyTorch's double backward there)
+    slope = (alpha * scale * input_scale) * np.exp(np.where(xv < 0, x, 0) * input_scale)
+    return (np.where(xv > 0, g * scale, g * slope),)
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False):
