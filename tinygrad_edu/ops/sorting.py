@@ -56,7 +56,8 @@ def along_index(idx, axis):
 
 def take_along(x, idx, axis):
     """``np.take_along_axis(x, idx, axis)`` as a recorded selection (``getitem``)."""
-    return getitem(x, along_index(np.asarray(idx, dtype=np.intp), axis))
+    idx = np.asarray(idx, dtype=np.intp)
+    return getitem(x, along_index(idx, axis % max(idx.ndim, 1)))
 
 
 def _axis(op, x, axis):
