@@ -247,3 +247,26 @@ def _quantile(draw, dtype):
     if how == "method" and isinstance(axis, tuple):
         how = "tg"
     return fns[how], (x,)
+
+
+@case("put_along (adjoint of take_along)")
+def _put_along(draw, dtype):
+    from tinygrad_edu.ops.sorting import put_along
+
+    shape = small_shape(draw, min_dims=1)
+    ax = draw(st.integers(0, len(shape) - 1))
+    k = draw(st.integers(0, 3))
+    picked = list(shape)
+    picked[ax] = k
+    if draw(st.booleans()) and k <= shape[ax]:  # distinct positions: part of a permutation
+        idx = np.argsort(draw(arrays(shape, np.float64, unique=True)), axis=ax)
+        idx = idx[(slice(None),) * ax + (slice(0, k),)]
+        unique = True
+    else:  # repeats allowed: the gradients add up
+        idx = draw(arrays(tuple(picked), np.int64, elements=st.integers(0, max(shape[ax] - 1, 0))))
+        unique = False
+    if shape[ax] == 0:
+        picked[ax] = 0
+        idx = np.zeros(tuple(picked), np.int64)
+    g = leaf(draw, tuple(picked), dtype)
+    return (lambda a: put_along(a, (idx, ax, unique), shape)), (g,)

@@ -173,6 +173,14 @@ def suffix_scan(b, a, axis):
     """
     n = b.shape[axis]
     d = 1
+    if not isinstance(b, Tensor) and not isinstance(a, Tensor):  # arrays: update in place
+        b = np.array(b)
+        while d < n:
+            b[_sl(axis, None, n - d)] += a * b[_sl(axis, d, None)]  # the product is a fresh array
+            if 2 * d < n:
+                a = a[_sl(axis, None, n - 2 * d)] * a[_sl(axis, d, n - d)]
+            d *= 2
+        return b
     while d < n:
         head = b[_sl(axis, None, n - d)] + a * b[_sl(axis, d, None)]
         b = np.concatenate((head, b[_sl(axis, n - d, None)]), axis=axis)
@@ -260,7 +268,7 @@ def _cum_extreme(op, ufunc, result, x, dim, axis):
     idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=ax) if d.size else np.zeros(d.shape, np.intp)
     from .sorting import take_along
 
-    values = take_along(xs, idx, ax)
+    values = take_along(xs, idx, ax, unique=False)  # a running extreme repeats its index
     if scalar:
         values, idx = reshape(values, ()), idx.reshape(())
     return result(values, Tensor._wrap(idx.astype(np.int64)))

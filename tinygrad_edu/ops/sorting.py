@@ -1,10 +1,10 @@
 """Sorting: ``sort``, ``argsort`` (numpy) and ``topk`` (PyTorch).
 
 Every differentiable op here is a *selection*: numpy finds the order
-(``np.argsort``, always stable) and the values are picked out of the input
-with integer-array indexing (``ops/shape.py:getitem``). So the gradient goes
-back through the permutation (a scatter-add), and second derivatives come
-for free, because ``getitem`` and its adjoint ``index_add`` are recorded ops.
+(``np.argsort``, always stable) and :func:`take_along` picks the values out
+of the input. So the gradient goes back through the permutation (a
+scatter, :func:`put_along`), and second derivatives come for free, because
+the two are recorded ops, each the other's backward.
 At ties the stable order decides which element receives the gradient (the
 earlier one first).
 
@@ -30,9 +30,10 @@ from collections import namedtuple
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
+from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand, axis_error
-from .shape import getitem, reshape
+from .shape import reshape
 
 __all__ = ["sort", "argsort", "topk"]
 
@@ -42,7 +43,7 @@ TopkResult = namedtuple("topk", ["values", "indices"])
 
 def along_index(idx, axis):
     """The index tuple that picks ``idx`` along ``axis``: ``x[along_index(i, ax)]``
-    is ``np.take_along_axis(x, i, ax)``, as integer-array indexing (differentiable)."""
+    is ``np.take_along_axis(x, i, ax)`` as integer-array indexing."""
     parts = []
     for i, n in enumerate(idx.shape):
         if i == axis:
@@ -54,10 +55,52 @@ def along_index(idx, axis):
     return tuple(parts)
 
 
-def take_along(x, idx, axis):
-    """``np.take_along_axis(x, idx, axis)`` as a recorded selection (``getitem``)."""
+def take_along(x, idx, axis, unique=True):
+    """``np.take_along_axis(x, idx, axis)``, recorded: the selection behind sort, topk,
+    cummax, median and quantile.
+
+    ``idx`` (integer array, ``x``'s number of dimensions) picks elements
+    along ``axis``. ``unique`` promises that no element is picked twice (a
+    permutation or part of one), so the backward can write the gradient
+    with one assignment instead of an accumulating ``np.add.at``.
+    """
     idx = np.asarray(idx, dtype=np.intp)
-    return getitem(x, along_index(idx, axis % max(idx.ndim, 1)))
+    axis = normalize_axis_index(axis, max(idx.ndim, 1))
+    return record(np.take_along_axis(x.data, idx, axis), _take_along_backward, (x,),
+                  (idx, axis, unique))
+
+
+@backward_rule("take_along")
+def _take_along_backward(g, out, inputs, saved, needs):
+    return (put_along(g, saved, inputs[0].shape),)
+
+
+def put_along(g, saved, shape):
+    """Zeros of ``shape`` with ``g`` added at the places ``take_along`` picked: its adjoint.
+
+    Recorded when ``g`` is a Tensor (create_graph), with ``take_along`` as
+    its own backward, so gradients of gradients flow.
+    """
+    if isinstance(g, Tensor):
+        return record(_scatter_along(g.data, saved, shape), _put_along_backward, (g,), saved)
+    return _scatter_along(g, saved, shape)
+
+
+def _scatter_along(g, saved, shape):
+    idx, axis, unique = saved
+    z = np.zeros(shape, dtype=g.dtype)
+    if unique:
+        np.put_along_axis(z, idx, g, axis)
+    else:  # an element picked several times collects every gradient
+        np.add.at(z, along_index(idx, axis), g)
+    return z
+
+
+@backward_rule("put_along")
+def _put_along_backward(g, out, inputs, saved, needs):
+    idx, axis, unique = saved
+    return (take_along(g, idx, axis, unique) if isinstance(g, Tensor) else
+            np.take_along_axis(g, idx, axis),)
 
 
 def _axis(op, x, axis):

@@ -173,7 +173,10 @@ def _slices(op, x, axis, keepdims):
 
 def _pick(xt, order, pos):
     """The elements at sorted positions ``pos`` (..., k) of each slice: a recorded selection."""
-    return take_along(xt, np.take_along_axis(order, pos, axis=-1), -1)
+    pos = np.broadcast_to(pos, xt.shape[:-1] + pos.shape[-1:])
+    # a NaN slice, an odd count (nanmedian) or equal quantiles pick one position twice
+    unique = pos.shape[-1] < 2 or bool(np.all(np.diff(np.sort(pos, axis=-1), axis=-1)))
+    return take_along(xt, np.take_along_axis(order, pos, axis=-1), -1, unique)
 
 
 def _numpy_only(op, fn, x, *args, **kw):
