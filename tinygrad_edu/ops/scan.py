@@ -29,7 +29,7 @@ from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand, axis_error, val
 from .reduce import _expand, _reduce_plan
-from .shape import astype, broadcast_to, concatenate, getitem, reshape, transpose
+from .shape import astype, broadcast_to, concatenate, getitem, reshape
 
 __all__ = ["prod", "cumsum", "cumprod", "diff", "cummax", "cummin"]
 
