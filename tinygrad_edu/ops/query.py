@@ -5,8 +5,9 @@ compute new values, so they have no derivative. They compute with numpy on
 the data and return, consistently:
 
 * a Tensor that does not require grad wherever numpy returns an array or a
-  numpy scalar (as the comparisons ``t > 0`` do; a 0-d result is a 0-d
-  Tensor, which works in ``if``, ``int()`` and ``float()``);
+  number (as the comparisons ``t > 0`` do; a scalar result, e.g.
+  ``argmax(t)`` or ``count_nonzero(t)``, is a 0-d Tensor, which works in
+  ``if``, ``int()``, ``float()`` and as an index);
 * a tuple of such Tensors where numpy returns a tuple (``nonzero``,
   ``unique`` with ``return_*``);
 * a Python bool for the yes/no predicates ``allclose``, ``array_equal``,
