@@ -58,7 +58,7 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
     """
     _no("nansum", dtype=dtype, out=out, initial=initial, where=where)
     x = as_operand("nansum", a)
-    if not _floating(x):
+    if x.dtype.kind not in "fc":  # no NaN in integers
         return _sum(x, axis, keepdims, dim=dim, keepdim=keepdim)
     return _sum(_zero_nans(x), axis, keepdims, dim=dim, keepdim=keepdim)
 
@@ -79,7 +79,7 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None, d
     """
     _no("nanmean", dtype=dtype, out=out, where=where)
     x = as_operand("nanmean", a)
-    if not _floating(x):
+    if x.dtype.kind not in "fc":
         return _mean(x, axis, keepdims, dim=dim, keepdim=keepdim)
     nan = np.isnan(x.data)
     if not nan.any():
