@@ -15,6 +15,7 @@ PyTorch's (sizes, ``dim=``) and refuses numpy's ``axis=`` keyword.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
@@ -259,8 +260,11 @@ NUMPY_FUNCTIONS = {
     np.vsplit: vsplit,
     np.dsplit: dsplit,
 }
-if hasattr(np, "row_stack"):  # deprecated in numpy 2.0; may be gone in a later numpy
-    NUMPY_FUNCTIONS[np.row_stack] = row_stack
+with warnings.catch_warnings():  # np.row_stack: deprecated in numpy 2.0, may be gone later
+    warnings.simplefilter("ignore", DeprecationWarning)
+    _np_row_stack = getattr(np, "row_stack", None)
+if _np_row_stack is not None:
+    NUMPY_FUNCTIONS[_np_row_stack] = row_stack
 
 TENSOR_METHODS = {
     "split": split_sizes,
