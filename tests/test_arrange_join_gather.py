@@ -334,3 +334,13 @@ def test_matches_pytorch_values_and_gradients(name):
         ref = REF[f"{name}/grad{j}"]
         got = np.zeros(t.shape) if g is None else g.data
         np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12, err_msg=f"{name} grad {j}")
+
+
+@pytest.mark.parametrize("call", [lambda x: np.tile(x, (1, 1)), lambda x: np.tile(x, 1),
+                                  lambda x: np.repeat(x, 1, axis=0), lambda x: np.pad(x, 0, mode="edge"),
+                                  lambda x: np.pad(x, 0), lambda x: np.roll(x, 0, 0)])
+def test_copying_ops_return_writable_memory_of_their_own(call):
+    x = T(A[0])
+    out = call(x)
+    assert out.data.flags.writeable and not np.may_share_memory(out.data, x.data)
+    assert np.array_equal(out.data, A[0])

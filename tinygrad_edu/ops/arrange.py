@@ -22,7 +22,7 @@ from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand, axis_error
 from .elementwise import where
-from .shape import broadcast_to, getitem, reshape, setitem, transpose
+from .shape import broadcast_to, clone, getitem, reshape, setitem, transpose
 
 __all__ = ["ravel", "moveaxis", "rollaxis", "flip", "fliplr", "flipud", "rot90", "roll", "tile",
            "repeat", "repeat_interleave", "pad", "tril", "triu", "RepeatAmbiguityWarning"]
@@ -45,6 +45,12 @@ def _axis(op, axis, x):
 def _along(ax, index):
     """The index tuple selecting ``index`` along axis ``ax`` (all of the other axes)."""
     return (slice(None),) * ax + (index,)
+
+
+def _own(out, x):
+    """``out`` with memory of its own: numpy's tile, repeat and pad return copies, and a
+    read-only broadcast view (reps of 1) must not be what the user gets."""
+    return clone(out) if np.may_share_memory(out.data, x.data) else out
 
 
 def ravel(x, order="C"):
@@ -202,7 +208,8 @@ def tile(x, reps):
     shape = (1,) * (nd - x.ndim) + x.shape
     inter = tuple(v for n in shape for v in (1, n))
     wide = tuple(v for r, n in zip(reps, shape) for v in (r, n))
-    return reshape(broadcast_to(reshape(x, inter), wide), tuple(r * n for r, n in zip(reps, shape)))
+    out = reshape(broadcast_to(reshape(x, inter), wide), tuple(r * n for r, n in zip(reps, shape)))
+    return _own(out, x)
 
 
 def repeat(x, repeats, axis=None):
@@ -234,7 +241,7 @@ def repeat(x, repeats, axis=None):
         k = int(r)
         wide = x.shape[:ax + 1] + (k,) + x.shape[ax + 1:]
         cols = reshape(x, x.shape[:ax + 1] + (1,) + x.shape[ax + 1:])
-        return reshape(broadcast_to(cols, wide), x.shape[:ax] + (n * k,) + x.shape[ax + 1:])
+        return _own(reshape(broadcast_to(cols, wide), x.shape[:ax] + (n * k,) + x.shape[ax + 1:]), x)
     if r.size != n:
         raise ValueError(f"repeat: {r.size} repeat counts do not fit axis {ax} of size {n} "
                          f"(tensor of shape {x.shape})")
@@ -341,7 +348,7 @@ def pad(x, pad_width, mode="constant", **kwargs):
         raise ValueError(f"pad: only reflect_type='even' is supported, got {kwargs['reflect_type']!r}")
     pairs = _pad_pairs("pad", pad_width, x)
     if x.ndim == 0:  # no axis to pad (numpy's np.pad fails here; the answer is x)
-        return getitem(x, Ellipsis)
+        return clone(x)
     if mode == "constant":
         cv = kwargs.get("constant_values", 0)
         if isinstance(cv, Tensor):
@@ -357,7 +364,7 @@ def pad(x, pad_width, mode="constant", **kwargs):
             raise ValueError(f"pad: cannot extend the empty axis {ax} of a tensor of shape "
                              f"{x.shape} with mode {mode!r} (only 'constant' can)")
         out = getitem(out, _along(ax, np.pad(np.arange(n), (b, a), mode=mode)))
-    return out if out is not x else getitem(x, Ellipsis)
+    return out if out is not x else clone(x)
 
 
 # ---- triangles ----------------------------------------------------------------------
