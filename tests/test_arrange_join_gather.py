@@ -109,6 +109,17 @@ def test_pad_of_empty_axes_and_size_one_follows_numpy():
         same(np.pad(T(b), 3, mode=mode), np.pad(b, 3, mode=mode))
 
 
+def test_pytorch_keywords_mean_the_same():
+    same(tg.roll(T(), shifts=(1, 2), dims=(0, 2)), np.roll(A, (1, 2), (0, 2)))
+    same(tg.tile(T(), dims=(2, 1)), np.tile(A, (2, 1)))
+    same(T().flip(dims=(1,)), np.flip(A, 1))
+    same(T().flip(0, 2), np.flip(A, (0, 2)))
+    same(tg.rot90(T(), 1, dims=(1, 2)), np.rot90(A, 1, (1, 2)))
+    same(T().tril(diagonal=-1), np.tril(A, -1))
+    same(T().movedim(0, -1), np.moveaxis(A, 0, -1))
+    same(tg.take(T(), np.array([3, -1])), np.take(A, [3, -1]))  # torch.take: flat
+
+
 def test_row_stack_is_vstack():
     same(tg.row_stack([T(A[0]), T(A[1])]), np.vstack([A[0], A[1]]))
 
@@ -243,6 +254,7 @@ def test_split_function_is_numpy_and_method_is_pytorch():
     (lambda: T().split([1, 3], dim=1), ValueError, r"split: sizes \[1, 3\] .*add up to 3"),
     (lambda: tg.scatter(T(), 0, np.zeros((1, 1, 1), int)), TypeError, "scatter: pass exactly one"),
     (lambda: tg.index_add(T(), 1, [0], T(np.ones((2, 2, 4)))), ValueError, r"index_add: source of shape \(2, 2, 4\)"),
+    (lambda: np.take(T(), [0], out=np.zeros(1)), TypeError, "take: out= is not supported"),
     (lambda: P.ReflectionPad2d((1, 2)), ValueError, "ReflectionPad2d: padding must be an int or 4 ints"),
 ])
 def test_errors_name_the_op_and_shapes(call, exc, match):

@@ -154,7 +154,7 @@ def rot90(x, k=1, axes=(0, 1), *, dims=None):
     return flip(transpose(x, tuple(perm)), a1)
 
 
-def roll(x, shift, axis=None, *, dims=None):
+def roll(x, shift=None, axis=None, *, shifts=None, dims=None):
     """Shift elements cyclically by ``shift`` along ``axis`` (``np.roll``; ``torch.roll``).
 
     ``shift`` and ``axis`` may be tuples (broadcast against each other); with
@@ -164,6 +164,9 @@ def roll(x, shift, axis=None, *, dims=None):
     """
     x = as_operand("roll", x)
     axis = dims if dims is not None else axis
+    shift = shifts if shifts is not None else shift
+    if shift is None:
+        raise TypeError("roll: missing the shift (numpy's shift=, PyTorch's shifts=)")
     if axis is None:
         return reshape(roll(reshape(x, (-1,)), shift, 0), x.shape)
     axes = np.atleast_1d(np.asarray(axis))
@@ -189,7 +192,7 @@ def _roll_backward(g, out, inputs, saved, needs):
     return (np.roll(g, tuple(-s for s in sh), ax) if ax else g,)
 
 
-def tile(x, reps):
+def tile(x, reps=None, *, dims=None):
     """``x`` repeated ``reps`` times along each axis as a whole (``np.tile``; PyTorch's
     ``x.tile(reps)`` and ``x.repeat(*reps)``).
 
@@ -198,6 +201,9 @@ def tile(x, reps):
     and reshape, so the gradient sums the copies.
     """
     x = as_operand("tile", x)
+    reps = dims if dims is not None else reps
+    if reps is None:
+        raise TypeError("tile: missing reps (numpy's reps=, PyTorch's dims=)")
     reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
     if not all(isinstance(r, (int, np.integer)) and not isinstance(r, bool) for r in reps):
         raise TypeError(f"tile: reps must be ints, got {reps!r}")

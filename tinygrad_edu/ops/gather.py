@@ -62,7 +62,7 @@ def _along_axis_index(idx, ax, shape):
 
 
 # ---- numpy ------------------------------------------------------------------------
-def take(x, indices, axis=None, *, mode="raise"):
+def take(x, indices, axis=None, *, mode="raise", out=None):
     """Elements of ``x`` at ``indices`` (``np.take``): along ``axis``, or in the flattened
     tensor when ``axis`` is None (PyTorch's ``torch.take``, the same). Negative
     indices count from the end. Shape: ``x.shape[:axis] + indices.shape +
@@ -71,6 +71,8 @@ def take(x, indices, axis=None, *, mode="raise"):
     Raises IndexError naming the index and shape when it is out of range.
     """
     x = as_operand("take", x)
+    if out is not None:
+        raise TypeError("take: out= is not supported on Tensors (the result is a new Tensor)")
     if mode != "raise":
         raise ValueError(f"take: only mode='raise' is supported, got {mode!r}")
     idx = _int_index("take", indices)
@@ -288,7 +290,7 @@ def masked_fill(x, mask, value):
 
 
 NUMPY_FUNCTIONS = {
-    np.take: lambda a, indices, axis=None, out=None, mode="raise": take(a, indices, axis, mode=mode),
+    np.take: lambda a, indices, axis=None, out=None, mode="raise": take(a, indices, axis, mode=mode, out=out),
     np.take_along_axis: lambda arr, indices, axis=-1: take_along_axis(arr, indices, axis),
     np.put_along_axis: _np_put_along_axis,
 }
