@@ -207,6 +207,8 @@ def test_repeat_method_warns_on_1d_where_pytorch_would_tile():
         same(v.repeat(2, axis=0), np.array([1.0, 1.0, 2.0, 2.0]))
         same(v.tile(2), np.array([1.0, 2.0, 1.0, 2.0]))
         same(np.repeat(v, 2), np.array([1.0, 1.0, 2.0, 2.0]))  # functions are numpy's: no warning
+        same(v.repeat(1), v.data)  # tiling and repeating agree: no warning
+        same(T(np.array([3.0])).repeat(3), np.full(3, 3.0))
 
 
 def test_split_function_is_numpy_and_method_is_pytorch():
@@ -239,6 +241,8 @@ def test_split_function_is_numpy_and_method_is_pytorch():
     (lambda: torch_pad(T(), (1, 1, 1), mode="constant"), ValueError, "pad: .*even length"),
     (lambda: torch_pad(T(A[0, 0]), (1, 1), mode="reflect"), ValueError, r"pad: .*2 or 3 dimensions.*\(4,\)"),
     (lambda: np.pad(T(), 1, mode="mean"), ValueError, "pad: mode 'mean'"),
+    (lambda: tg.pad(T(), (1, 1), mode="replicate"), ValueError, r"PyTorch's F\.pad: use tinygrad_edu\.nn\.functional\.pad"),
+    (lambda: tg.pad(T(), (1, 1), value=2.0), ValueError, r"PyTorch's F\.pad"),
     (lambda: np.pad(T(), ((1, 2), (3, 4))), ValueError, r"pad: pad_width .*\(2, 3, 4\)"),
     (lambda: np.pad(T(), -1), ValueError, "pad: pad_width must be non-negative"),
     (lambda: np.pad(T(np.zeros((0, 2))), 1, mode="wrap"), ValueError, r"pad: cannot extend the empty axis 0"),

@@ -279,9 +279,10 @@ def repeat_method(self, *repeats, axis=None):
       spellings; write ``x.repeat(2, axis=1)`` or ``x.tile((2, 1))``;
     * a list or tuple of counts without ``axis`` (PyTorch's tile sizes, or
       numpy's per-element counts): TypeError; pass ``axis=`` or use ``tile``;
-    * one int on a 1-D tensor without ``axis`` (numpy ``[a, a, b, b]``, PyTorch
-      ``[a, b, a, b]``): a :class:`RepeatAmbiguityWarning`; pass ``axis=0`` to
-      confirm numpy's meaning, or use ``x.tile(n)``.
+    * one int ``n > 1`` on a 1-D tensor of 2 or more elements without ``axis``
+      (numpy ``[a, a, b, b]``, PyTorch ``[a, b, a, b]``): a
+      :class:`RepeatAmbiguityWarning`; pass ``axis=0`` to confirm numpy's
+      meaning, or use ``x.tile(n)``.
     """
     if not repeats:
         raise TypeError("repeat() missing the argument 'repeats'")
@@ -296,7 +297,8 @@ def repeat_method(self, *repeats, axis=None):
             f"Tensor.repeat({r!r}): ambiguous without axis=. PyTorch's x.repeat({r!r}) tiles: use "
             f"x.tile({tuple(r)!r}); for numpy's per-element counts pass axis= (or use "
             "tinygrad_edu.repeat(x, counts) on the flattened tensor)")
-    if axis is None and self.ndim == 1 and isinstance(r, (int, np.integer)):
+    if axis is None and self.ndim == 1 and isinstance(r, (int, np.integer)) and r > 1 and self.size > 1:
+        # (with one element, or r of 0 or 1, tiling and repeating give the same tensor)
         warnings.warn(
             f"x.repeat({r}) on a 1-D tensor repeats each element (numpy: [a, a, b, b]); "
             f"PyTorch's x.repeat({r}) tiles ([a, b, a, b]): use x.tile({r}) for that. Pass "
@@ -343,6 +345,11 @@ def pad(x, pad_width, mode="constant", **kwargs):
     non-constant mode that must extend an empty axis.
     """
     x = as_operand("pad", x)
+    if mode in ("replicate", "circular") or "value" in kwargs:
+        raise ValueError(
+            f"pad: this is numpy's np.pad(x, pad_width, mode, constant_values=); mode {mode!r} and "
+            "value= are PyTorch's F.pad: use tinygrad_edu.nn.functional.pad(x, pad, mode, value) "
+            "(its widths start at the last axis), or numpy's modes 'edge' / 'wrap'")
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: mode {mode!r} is not supported; use one of {_PAD_MODES}")
     allowed = {"constant": {"constant_values"}, "reflect": {"reflect_type"},
