@@ -256,8 +256,9 @@ from ._loss_extra import (cosine_embedding_loss, gaussian_nll_loss, huber_loss, 
                           smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
 
 from ._interpolate import interpolate  # noqa: E402
+from ._pad_functional import pad  # noqa: E402
 
-__all__ += ["interpolate", "kl_div", "huber_loss", "smooth_l1_loss", "soft_margin_loss", "margin_ranking_loss",
+__all__ += ["interpolate", "pad", "kl_div", "huber_loss", "smooth_l1_loss", "soft_margin_loss", "margin_ranking_loss",
             "cosine_embedding_loss", "triplet_margin_loss", "pairwise_distance",
             "poisson_nll_loss", "gaussian_nll_loss"]
 
