@@ -254,9 +254,18 @@ def one_hot(tensor, num_classes: int = -1):
     return Tensor._wrap(out)
 
 
-# The losses live in their own module; they are part of this namespace as in PyTorch.
+# The losses live in their own modules; they are part of this namespace as in PyTorch.
 from ._loss_functional import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402
                                cross_entropy, l1_loss, mse_loss, nll_loss)
+from ._loss_extra import (cosine_embedding_loss, gaussian_nll_loss, huber_loss,  # noqa: E402
+                          kl_div, margin_ranking_loss, pairwise_distance, poisson_nll_loss,
+                          smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
+
+from ._interpolate import interpolate  # noqa: E402
+
+__all__ += ["interpolate", "kl_div", "huber_loss", "smooth_l1_loss", "soft_margin_loss", "margin_ranking_loss",
+            "cosine_embedding_loss", "triplet_margin_loss", "pairwise_distance",
+            "poisson_nll_loss", "gaussian_nll_loss"]
 
 
 def _export_op_families():

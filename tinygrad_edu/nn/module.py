@@ -6,6 +6,7 @@ definition order; ``named_parameters`` walks the tree and gives dotted names
 """
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Iterator, NamedTuple
@@ -86,6 +87,13 @@ class Module:
                     f"attribute instead, del the {kind} first")
             store[name] = value
             return
+        if isinstance(value, (list, tuple, dict)) and _holds_modules_or_parameters(value):
+            warnings.warn(
+                f"{type(self).__name__}.{name}: a plain {type(value).__name__} of Modules or "
+                "Parameters is not registered: its parameters are missing from parameters() and "
+                "state_dict(), so they would never train or be saved. Use nn.ModuleList, "
+                "nn.ModuleDict, nn.ParameterList or nn.ParameterDict instead.",
+                UserWarning, stacklevel=2)
         object.__setattr__(self, name, value)
 
     def __getattr__(self, name):
@@ -226,6 +234,56 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    def apply(self, fn) -> "Module":
+        """Call ``fn(m)`` on every submodule (children first) and then on self; returns self.
+
+        The usual use is custom initialisation, as in PyTorch::
+
+            def init(m):
+                if isinstance(m, nn.Linear):
+                    nn.init.zeros_(m.bias)
+            model.apply(init)
+        """
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, dtype=None) -> "Module":
+        """Convert every floating-point parameter and buffer to ``dtype``, in place; returns self.
+
+        ``to(np.float32)`` or ``to("float32")``; ``to("cpu")`` is accepted and
+        changes nothing (arrays live in the host's memory). Integer buffers
+        (e.g. ``num_batches_tracked``) keep their dtype, as in PyTorch. The
+        Parameter objects stay the same (an optimizer built before keeps
+        working); their ``.grad`` is converted too.
+
+        Raises TypeError for a dtype that is not floating point, ValueError
+        for any other device.
+        """
+        if isinstance(dtype, str) and dtype in ("cpu", "host"):
+            return self
+        try:
+            dt = np.dtype(dtype)
+        except TypeError as err:
+            raise TypeError(f"Module.to: {dtype!r} is not a dtype or 'cpu' ({err})") from None
+        if dt.kind != "f":
+            raise TypeError(f"Module.to: only floating-point dtypes are supported, got {dt}")
+        for t in [*self.parameters(), *self.buffers()]:
+            if t.data.dtype.kind == "f" and t.data.dtype != dt:
+                t.data = t.data.astype(dt)  # graphs recorded before keep the old array
+                if t.grad is not None:
+                    t.grad = Tensor._wrap(t.grad.data.astype(dt))
+        return self
+
+    def float(self) -> "Module":
+        """``to(np.float32)``."""
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        """``to(np.float64)``."""
+        return self.to(np.float64)
+
     # ---- calling --------------------------------------------------------
     def forward(self, *args, **kwargs):
         """Compute the module's output; subclasses must override it."""
@@ -322,3 +380,8 @@ class Module:
 
     def __dir__(self):
         return list(super().__dir__()) + list(self._parameters) + list(self._modules) + list(self._buffers)
+
+
+def _holds_modules_or_parameters(value):
+    items = value.values() if isinstance(value, dict) else value
+    return any(isinstance(v, (Module, Parameter)) for v in items)
