@@ -20,7 +20,7 @@ from ..ops.linalg import matmul
 from ..ops.reduce import log_softmax as _log_softmax
 from ..ops.reduce import softmax as _softmax
 from ..ops.shape import flatten as _flatten
-from ..ops.shape import getitem, reshape
+from ..ops.shape import getitem
 from ..tensor import Tensor
 from ._rng import as_generator
 

@@ -255,7 +255,10 @@ def celu(input, alpha: float = 1.0, inplace: bool = False):
 
 
 def mish(input, inplace: bool = False):
-    """Mish (Misra 2019): ``x * tanh(softplus(x))``; d/dx = ``t + x sigmoid(x) (1 - t^2)``, t = tanh(softplus(x))."""
+    """Mish (Misra 2019): ``x * tanh(softplus(x))``.
+
+    d/dx = ``t + x sigmoid(x) (1 - t^2)`` with ``t = tanh(softplus(x))``.
+    """
     _no_inplace("mish", inplace)
     x = _input("mish", input)
     with np.errstate(over="ignore"):
