@@ -10,7 +10,7 @@ import numpy as np
 
 
 __all__ = ["Tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full",
-           "arange", "eye", "rand", "randn"]
+           "arange", "eye", "rand", "randn", "tensor"]
 
 
 class Tensor:
@@ -193,8 +193,14 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        """Number of elements (numpy's ``size``)."""
-        return self.data.size
+        """Number of elements (numpy's ``size``), an int that can also be called as PyTorch's ``size()``.
+
+        ``t.size`` is an ``int`` (``==``, ``hash``, arithmetic, indexing,
+        ``format``, JSON and pickling as the plain int); calling it gives
+        PyTorch's meaning: ``t.size()`` is the shape tuple and ``t.size(d)``
+        is ``t.shape[d]``. So both habits work and neither is ambiguous.
+        """
+        return _Size(self.data.size, self.data.shape)
 
     def numpy(self) -> np.ndarray:
         """The underlying numpy array (shared, not copied)."""
@@ -227,6 +233,8 @@ class Tensor:
     def __iter__(self):
         if self.data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
+        if self._meta is not None and "values_only" in self._meta:
+            _warn_values_only(self)
         return (self[i] for i in range(len(self.data)))
 
     def __bool__(self):
@@ -266,6 +274,47 @@ class Tensor:
         self._grad = state["grad"]
         self._ctx = None
         self._meta = None
+
+
+class _Size(int):
+    """``Tensor.size``: numpy's element count, callable as PyTorch's ``size()``/``size(dim)``."""
+
+    def __new__(cls, n, shape):
+        self = int.__new__(cls, n)
+        self._shape = shape
+        return self
+
+    def __call__(self, dim=None):
+        """The shape tuple (``dim`` None) or the length of axis ``dim`` (negative counts from the end).
+
+        Raises IndexError naming the shape for a ``dim`` out of range,
+        TypeError for a ``dim`` that is not an int.
+        """
+        if dim is None:
+            return self._shape
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"size: dim must be an int, got {type(dim).__name__} {dim!r:.40}")
+        n = len(self._shape)
+        if not -n <= dim < n:
+            raise IndexError(f"size: dim {dim} is out of range for a tensor of shape {self._shape}")
+        return self._shape[dim]
+
+    def __reduce__(self):  # pickles and copies as the plain int
+        return (int, (int(self),))
+
+    def __repr__(self):
+        return int.__repr__(self)
+
+
+def _warn_values_only(t):
+    import warnings
+
+    call = t._meta["values_only"]  # e.g. "max(1)"
+    op, axis = call[:3], call[4:-1]
+    warnings.warn(
+        f"iterating over x.{call}, numpy's values-only reduction (a Tensor of shape {t.shape}): it goes "
+        f"over its rows. For PyTorch's `values, indices = x.{call}` write x.{op}(dim={axis}), which "
+        f"returns (values, indices); arg{op} gives the indices alone.", UserWarning, stacklevel=3)
 
 
 class _HookHandle:
@@ -348,18 +397,47 @@ def eye(n, m=None, dtype=np.float64, requires_grad=False) -> Tensor:
 
 
 def rand(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
-    """Uniform samples in [0, 1) from ``rng`` (a ``np.random.Generator`` or an int seed; default: fresh)."""
-    return _factory("rand", lambda: np.random.default_rng(rng).random(_shape(shape)).astype(dtype, copy=False), shape, requires_grad)
+    """Uniform samples in [0, 1) from ``rng``: a ``np.random.Generator``, an int seed, or None for
+    the global default generator (seeded by ``tinygrad_edu.manual_seed``)."""
+    return _factory("rand", lambda: _generator(rng).random(_shape(shape)).astype(dtype, copy=False), shape,
+                    requires_grad)
 
 
 def randn(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
-    """Standard normal samples from ``rng`` (a ``np.random.Generator`` or an int seed; default: fresh)."""
-    return _factory("randn", lambda: np.random.default_rng(rng).standard_normal(_shape(shape)).astype(dtype, copy=False), shape,
+    """Standard normal samples from ``rng``: a ``np.random.Generator``, an int seed, or None for
+    the global default generator (seeded by ``tinygrad_edu.manual_seed``)."""
+    return _factory("randn", lambda: _generator(rng).standard_normal(_shape(shape)).astype(dtype, copy=False), shape,
                     requires_grad)
+
+
+def _generator(rng):
+    from .nn._rng import as_generator  # here: nn imports this module
+
+    return as_generator(rng)
 
 
 def _shape(shape):
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new Tensor holding a copy of ``data`` (``torch.tensor``): ``Tensor(data, requires_grad, dtype)``.
+
+    Reached as ``tinygrad_edu.tensor(...)``: this module is callable (see the
+    bottom of the file), so ``import tinygrad_edu.tensor`` and
+    ``from tinygrad_edu.tensor import Tensor`` keep working. ``device`` may
+    only be None or ``"cpu"``. Raises as :class:`Tensor` does.
+    """
+    _check_device("tensor", device)
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _check_device(op, device):
+    """Accept the only device there is (None, "cpu", "cpu:0"); raise RuntimeError naming any other."""
+    if device is None or (isinstance(device, str) and (device == "cpu" or device.startswith("cpu:"))):
+        return
+    raise RuntimeError(f"{op}: device {device!r} is not available: tinygrad_edu runs on numpy, on the "
+                       "CPU only; drop the device argument (or use 'cpu')")
 
 
 # ---- bind ops as methods and operators -----------------------------------
@@ -445,6 +523,19 @@ Tensor.dot = linalg.dot
 Tensor.T = property(shape.transpose, doc="The tensor with its axes reversed (as ``ndarray.T``).")
 Tensor.float = lambda self: shape.astype(self, np.float32)
 Tensor.double = lambda self: shape.astype(self, np.float64)
+Tensor.mT = property(lambda self: shape.swapaxes(self, -2, -1) if self.ndim >= 2 else _mT_error(self),
+                     doc="The last two axes swapped (``ndarray.mT``, ``torch.Tensor.mT``); needs >= 2 dims.")
+Tensor.amax = reduce.amax
+Tensor.amin = reduce.amin
+
+
+def _mT_error(t):
+    raise ValueError(f"mT: needs a tensor of at least 2 dimensions, got shape {t.shape}")
+
+
+# PyTorch-style constructors on the class: Tensor.zeros(2, 3) is tinygrad_edu.zeros(2, 3).
+for _fn in (zeros, ones, full, arange, eye, rand, randn):
+    setattr(Tensor, _fn.__name__, staticmethod(_fn))
 
 
 def _bind_families():
@@ -458,3 +549,21 @@ def _bind_families():
 
 
 _bind_families()
+
+
+class _CallableModule(type(_protocol)):
+    """This module's type: ``tinygrad_edu.tensor(data)`` is :func:`tensor`, as ``torch.tensor``.
+
+    The package's ``tensor`` attribute is this submodule (Python binds it on
+    import), so making the module callable gives ``torch.tensor``'s spelling
+    while ``import tinygrad_edu.tensor`` and ``from tinygrad_edu.tensor import
+    Tensor`` keep working.
+    """
+
+    def __call__(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule
