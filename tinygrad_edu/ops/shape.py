@@ -82,7 +82,10 @@ def transpose(x, *axes):
         try:
             axes = normalize_axis_tuple(axes, x.ndim)
         except (ValueError, TypeError) as err:
-            raise axis_error("transpose", axes, x.shape, err) from None
+            err = axis_error("transpose", axes, x.shape, err)
+            if pair:
+                err = type(err)(f"{err}; to swap two axes (PyTorch's transpose{given}) use swapaxes{given}")
+            raise err from None
         if len(axes) != x.ndim:
             hint = (f": numpy's transpose takes a permutation of all {x.ndim} axes; to swap two axes "
                     f"(PyTorch's transpose{given}) use swapaxes{given}" if pair else "")

@@ -161,6 +161,8 @@ def unflatten(x, dim, sizes):
             or (len(known) < len(sizes) and (int(np.prod(known)) == 0 or x.shape[d] % int(np.prod(known)))):
         raise ValueError(f"unflatten: cannot split axis {dim} (of size {x.shape[d]}) of a tensor of shape "
                          f"{x.shape} into sizes {sizes}")
+    # -1 resolved here, from this axis alone: numpy could not infer it when another axis is empty
+    sizes = tuple(x.shape[d] // int(np.prod(known)) if s == -1 else int(s) for s in sizes)
     return _shape_ops.reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
 
 
