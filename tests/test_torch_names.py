@@ -366,10 +366,15 @@ def test_max_of_two_tensors_is_maximum():
         tg.max(a, b, dim=0)
 
 
-def test_amax_empty_dims():
+def test_empty_dims_mean_every_axis_with_dim_and_none_with_axis():
     x = arange_t(2, 3)
     assert x.amax(dim=()).item() == 5.0  # PyTorch: () is every axis
     assert np.array_equal(x.amax(axis=()).data, x.data)  # numpy: () is none
+    for op in ("sum", "mean", "var", "std", "amin", "logsumexp"):
+        assert getattr(x, op)(dim=()).shape == (), op
+        assert getattr(x, op)(dim=[], keepdim=True).shape == (1, 1), op
+        assert getattr(x, op)(axis=()).shape == (2, 3), op
+    assert x.sum(dim=()).item() == 15.0 and x.var(dim=(), unbiased=True).item() == 3.5
     assert np.array_equal(tg.amin(x, 1).data, [0.0, 3.0])
 
 

@@ -2,7 +2,8 @@
 log_softmax.
 
 All take numpy's ``axis=`` (int, tuple, negative or None) and ``keepdims=``;
-PyTorch's ``dim=``/``keepdim=`` are accepted as aliases. Like numpy, ``max``
+PyTorch's ``dim=``/``keepdim=`` are accepted as aliases, with PyTorch's meaning
+of ``dim=()``: every axis (numpy's ``axis=()`` reduces none). Like numpy, ``max``
 and ``min`` return values only (no indices), except with PyTorch's ``dim=``
 keyword (numpy has none), which gives PyTorch's ``(values, indices)``.
 """
@@ -26,6 +27,8 @@ ValuesIndices.__doc__ = """``(values, indices)`` of ``max(dim=)``/``min(dim=)``,
 def _reduce_plan(op, x, axis, keepdims, dim, keepdim):
     """Normalise the axes; return (axis tuple, keepdims, the shape with reduced axes kept as 1)."""
     shape = x.data.shape
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None  # PyTorch's dim=() reduces every axis (numpy's axis=() reduces none)
     if axis is None and dim is None:  # the common full reduction, kept cheap
         return tuple(range(len(shape))), bool(keepdims or keepdim), (1,) * len(shape)
     axis, keepdims = axis_args(axis, keepdims, dim, keepdim)
@@ -158,13 +161,11 @@ def amax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     PyTorch's ``dim=()`` (its default) reduces every axis; numpy's
     ``axis=()`` reduces none. Raises as :func:`max`.
     """
-    dim = None if isinstance(dim, (tuple, list)) and not dim else dim
     return _extreme("amax", np.max, x, axis, keepdims, dim, keepdim)
 
 
 def amin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Smallest values over ``axis`` (``np.amin``, ``torch.amin``); as :func:`amax`."""
-    dim = None if isinstance(dim, (tuple, list)) and not dim else dim
     return _extreme("amin", np.min, x, axis, keepdims, dim, keepdim)
 
 
