@@ -345,11 +345,15 @@ def test_max_dim_edge_cases():
 
 def test_positional_max_is_numpy_and_unpacking_it_warns():
     x = Tensor([[1.0, 5.0, 3.0], [4.0, 2.0, 0.0]])
-    with pytest.warns(UserWarning, match=r"iterating over x\.max\(1\), numpy's values-only .*x\.max\(dim=1\)"):
+    with pytest.warns(UserWarning, match=r"iterating over \(unpacking\) x\.max\(1\), numpy.s values-only .*x\.max\(dim=1\)"):
         v, i = x.max(1)  # PyTorch habit: would silently be (row 0 max, row 1 max)
     assert (v.item(), i.item()) == (5.0, 4.0)
-    with pytest.warns(UserWarning, match=r"x\.min\(0\)"):
-        list(tg.min(x, 0))
+    with pytest.warns(UserWarning, match=r"indexing \[0\] of x\.max\(1\).*x\.max\(dim=1\)") as record:
+        first = x.max(1)[0]  # PyTorch habit: the values; numpy: the max of row 0
+    assert first.item() == 5.0 and len(record) == 1 and record[0].filename == __file__
+    with pytest.warns(UserWarning, match=r"x\.min\(0\)") as record:
+        assert len(list(tg.min(x, 0))) == 3
+    assert len(record) == 1 and record[0].filename == __file__  # one warning, at the caller
     with pytest.warns(UserWarning, match=r"x\.max\(-1\)"):
         list(np.max(x, axis=-1))
     with warnings.catch_warnings():
@@ -357,6 +361,7 @@ def test_positional_max_is_numpy_and_unpacking_it_warns():
         list(x.max(axis=(1,)))  # a tuple of axes is numpy-only: no warning
         list(x)  # plain tensors iterate silently
         assert np.array_equal((x.max(1) * 2).data, [10.0, 8.0])  # using the values is silent
+        assert x.max(1)[1:].shape == (1,) and x.max(0)[2].item() == 3.0  # no PyTorch reading
 
 
 def test_max_of_two_tensors_is_maximum():

@@ -234,7 +234,9 @@ class Tensor:
         if self.data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         if self._meta is not None and "values_only" in self._meta:
-            _warn_values_only(self)
+            _warn_values_only(self, "iterating over (unpacking)")
+            # once is enough: numpy ints as indices skip getitem's check for x.max(1)[0]
+            return (self[np.intp(i)] for i in range(len(self.data)))
         return (self[i] for i in range(len(self.data)))
 
     def __bool__(self):
@@ -306,15 +308,20 @@ class _Size(int):
         return int.__repr__(self)
 
 
-def _warn_values_only(t):
+def _warn_values_only(t, how):
+    """Warn that ``t``, numpy's values-only ``x.max(axis)``, is being used as PyTorch's (values, indices).
+
+    ``v, i = x.max(1)`` (iteration) and ``x.max(1)[0]`` (an index 0, 1, -1 or -2)
+    are PyTorch idioms that would silently read rows of the values instead.
+    """
     import warnings
 
     call = t._meta["values_only"]  # e.g. "max(1)"
     op, axis = call[:3], call[4:-1]
     warnings.warn(
-        f"iterating over x.{call}, numpy's values-only reduction (a Tensor of shape {t.shape}): it goes "
-        f"over its rows. For PyTorch's `values, indices = x.{call}` write x.{op}(dim={axis}), which "
-        f"returns (values, indices); arg{op} gives the indices alone.", UserWarning, stacklevel=3)
+        f"{how} x.{call}, numpy's values-only reduction (a Tensor of shape {t.shape}), reads its rows. "
+        f"For PyTorch's (values, indices) from x.{call} write x.{op}(dim={axis}); "
+        f"arg{op} gives the indices alone.", UserWarning, stacklevel=3)
 
 
 class _HookHandle:

@@ -122,8 +122,8 @@ def _max_min(op, fn, argfn, binary, x, axis, keepdims, dim, keepdim):
     out = _extreme(op, fn, x, axis, keepdims, dim, keepdim)
     if isinstance(axis, (int, np.integer)):
         # PyTorch's x.max(1) gives (values, indices); ours gives values. Unpacking
-        # them as a pair would silently split the rows of a 2-row result, so
-        # iterating this result warns (Tensor.__iter__).
+        # them as a pair, or x.max(1)[0], would silently read rows, so iterating
+        # this result (Tensor.__iter__) or indexing it with 0/1 (getitem) warns.
         out._meta_dict()["values_only"] = f"{op}({axis})"
     return out
 
@@ -141,8 +141,9 @@ def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
       ``x`` at ``indices`` (the first maximum), so its gradient goes to that
       element only, as in PyTorch. Raises ValueError if the axis is empty.
     - ``max(a, b)`` with a Tensor ``b``: the elementwise :func:`maximum`.
-    - ``max(d)`` (positional) stays numpy's values; iterating its result
-      (``v, i = x.max(1)``) warns, naming ``dim=``.
+    - ``max(d)`` / ``max(axis=d)`` with one int stays numpy's values; the
+      PyTorch readings of its result, unpacking (``v, i = x.max(1)``) and
+      ``x.max(1)[0]``/``[1]``, warn naming ``dim=``.
     """
     return _max_min("max", np.max, np.argmax, maximum, x, axis, keepdims, dim, keepdim)
 

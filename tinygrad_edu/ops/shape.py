@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..autograd import backward_rule, record
-from ..tensor import Tensor
+from ..tensor import Tensor, _warn_values_only
 from ._common import NUMERIC_KINDS, as_operand, axis_error, check_numeric, val
 
 
@@ -239,6 +239,8 @@ def getitem(x, idx):
 
     Raises IndexError naming the index and shape when it is out of range.
     """
+    if x._meta is not None and "values_only" in x._meta and type(idx) is int and -2 <= idx <= 1:
+        _warn_values_only(x, f"indexing [{idx}] of")  # PyTorch's x.max(1)[0] means the values
     idx = _index_value(idx)
     try:
         data = x.data[idx]
