@@ -78,7 +78,8 @@ def _to(draw, dtype):
     fns = {"to": lambda a: (a.to(np.float64) * 1).to(a.dtype),
            "to cpu, copy": lambda a: a.to("cpu", dtype, copy=True),
            "type_as": lambda a: (a.type_as(other) * 1).type_as(a),
-           "contiguous": lambda a: (a * 1).contiguous().cpu()}
+           "contiguous": lambda a: (a * 1).contiguous().cpu(),
+           "mT.contiguous().view": lambda a: (a.mT.contiguous().view(-1) if a.ndim >= 2 else a.contiguous())}
     return fns[draw(st.sampled_from(sorted(fns)))], (x,)
 
 

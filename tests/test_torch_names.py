@@ -180,6 +180,8 @@ def test_queries():
     assert x.dim() == x.ndimension() == 2
     assert x.element_size() == 4 and x.is_floating_point() and not x.is_complex()
     assert not Tensor([1, 2]).is_floating_point()
+    assert x.is_contiguous() and not x.T.is_contiguous()
+    assert np.array_equal(arange_t(2, 3, 4).swapdims(0, 2).data, np.arange(24.0).reshape(2, 3, 4).swapaxes(0, 2))
 
 
 def test_casts():
@@ -194,6 +196,11 @@ def test_casts():
 def test_to_contiguous_cpu_type_as():
     x = Tensor([1.0, 2.0], requires_grad=True)
     assert x.to(np.float64) is x and x.to("cpu") is x and x.contiguous() is x and x.cpu() is x
+    k = arange_t(2, 3, 4, requires_grad=True)
+    merged = k.swapaxes(1, 2).contiguous().view(2, 12)  # the attention idiom
+    assert np.array_equal(merged.data, np.arange(24.0).reshape(2, 3, 4).swapaxes(1, 2).reshape(2, 12))
+    (merged * np.arange(24.0).reshape(2, 12)).sum().backward()
+    assert np.array_equal(k.grad.data, np.arange(24.0).reshape(2, 4, 3).swapaxes(1, 2))
     assert x.to(device="cpu", dtype="float64") is x
     y = x.to("float32")
     assert y.dtype == np.float32 and y.grad_fn is not None

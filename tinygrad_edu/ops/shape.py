@@ -239,7 +239,8 @@ def getitem(x, idx):
 
     Raises IndexError naming the index and shape when it is out of range.
     """
-    if x._meta is not None and "values_only" in x._meta and type(idx) is int and -2 <= idx <= 1:
+    meta = getattr(x, "_meta", None)
+    if meta is not None and "values_only" in meta and type(idx) is int and -2 <= idx <= 1:
         _warn_values_only(x, f"indexing [{idx}] of")  # PyTorch's x.max(1)[0] means the values
     idx = _index_value(idx)
     try:

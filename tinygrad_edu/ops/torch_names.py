@@ -237,7 +237,7 @@ def to(x, *args, dtype=None, device=None, non_blocking=False, copy=False):
             device = a
         else:
             dtype = a
-    if isinstance(device, str) and not device.startswith(("cpu", "cuda", "mps", "xpu", "meta", "hip")):
+    if isinstance(device, str) and not device.startswith(_DEVICE_TYPES):
         raise TypeError(f"to: {device!r} is neither a numpy dtype nor a device (the only device is 'cpu')")
     _check_device("to", device)
     if dtype is None:
@@ -248,8 +248,12 @@ def to(x, *args, dtype=None, device=None, non_blocking=False, copy=False):
         raise TypeError(f"to: {dtype!r} is not a numpy dtype ({err})") from None
     if dt == x.dtype and not copy:
         return x
-    out = _shape_ops.astype(x, dt)
-    return out
+    return _shape_ops.astype(x, dt)
+
+
+# PyTorch's device types: a string starting with one is a device (only "cpu" exists here),
+# any other string that is not a dtype is a typo.
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "vulkan", "ipu", "hpu", "mtia")
 
 
 def _is_dtype(s):
@@ -266,8 +270,16 @@ def type_as(x, other):
 
 
 def _contiguous(x):
-    """Return ``x``: nothing to do, numpy copies where a layout needs it (``reshape``)."""
-    return x
+    """``x`` itself if its data is C-contiguous, else a C-contiguous copy in the graph (``clone``).
+
+    As PyTorch's, so ``x.swapaxes(1, 2).contiguous().view(b, t, c)`` works.
+    """
+    return x if x.data.flags.c_contiguous else _shape_ops.clone(x)
+
+
+def _is_contiguous(x) -> bool:
+    """True if the data is C-contiguous (row-major, no gaps)."""
+    return bool(x.data.flags.c_contiguous)
 
 
 def _cpu(x):
@@ -408,7 +420,8 @@ TENSOR_METHODS = {
     "element_size": _element_size, "is_floating_point": _is_floating_point, "is_complex": _is_complex,
     "long": _cast("long", np.int64), "int": _cast("int", np.int32), "short": _cast("short", np.int16),
     "bool": _cast("bool", np.bool_), "half": _cast("half", np.float16),
-    "to": to, "type_as": type_as, "contiguous": _contiguous, "cpu": _cpu,
+    "to": to, "type_as": type_as, "contiguous": _contiguous, "is_contiguous": _is_contiguous, "cpu": _cpu,
+    "swapdims": _shape_ops.swapaxes,
     "new_zeros": _new_zeros, "new_ones": _new_ones, "new_empty": _new_empty, "new_full": _new_full,
     "new_tensor": _new_tensor,
 }
