@@ -10,7 +10,7 @@ import numpy as np
 
 
 __all__ = ["Tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full",
-           "arange", "eye", "rand", "randn", "tensor"]
+           "arange", "eye", "rand", "randn"]
 
 
 class Tensor:
@@ -278,36 +278,6 @@ class Tensor:
         self._meta = None
 
 
-class _Size(int):
-    """``Tensor.size``: numpy's element count, callable as PyTorch's ``size()``/``size(dim)``."""
-
-    def __new__(cls, n, shape):
-        self = int.__new__(cls, n)
-        self._shape = shape
-        return self
-
-    def __call__(self, dim=None):
-        """The shape tuple (``dim`` None) or the length of axis ``dim`` (negative counts from the end).
-
-        Raises IndexError naming the shape for a ``dim`` out of range,
-        TypeError for a ``dim`` that is not an int.
-        """
-        if dim is None:
-            return self._shape
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-            raise TypeError(f"size: dim must be an int, got {type(dim).__name__} {dim!r:.40}")
-        n = len(self._shape)
-        if not -n <= dim < n:
-            raise IndexError(f"size: dim {dim} is out of range for a tensor of shape {self._shape}")
-        return self._shape[dim]
-
-    def __reduce__(self):  # pickles and copies as the plain int
-        return (int, (int(self),))
-
-    def __repr__(self):
-        return int.__repr__(self)
-
-
 def _warn_values_only(t, how):
     """Warn that ``t``, numpy's values-only ``x.max(axis)``, is being used as PyTorch's (values, indices).
 
@@ -427,26 +397,6 @@ def _shape(shape):
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 
 
-def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A new Tensor holding a copy of ``data`` (``torch.tensor``): ``Tensor(data, requires_grad, dtype)``.
-
-    Reached as ``tinygrad_edu.tensor(...)``: this module is callable (see the
-    bottom of the file), so ``import tinygrad_edu.tensor`` and
-    ``from tinygrad_edu.tensor import Tensor`` keep working. ``device`` may
-    only be None or ``"cpu"``. Raises as :class:`Tensor` does.
-    """
-    _check_device("tensor", device)
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def _check_device(op, device):
-    """Accept the only device there is (None, "cpu", "cpu:0"); raise RuntimeError naming any other."""
-    if device is None or (isinstance(device, str) and (device == "cpu" or device.startswith("cpu:"))):
-        return
-    raise RuntimeError(f"{op}: device {device!r} is not available: tinygrad_edu runs on numpy, on the "
-                       "CPU only; drop the device argument (or use 'cpu')")
-
-
 # ---- bind ops as methods and operators -----------------------------------
 from . import _protocol  # noqa: E402
 from .ops import arith, elementwise, linalg, reduce, shape  # noqa: E402
@@ -556,6 +506,7 @@ def _bind_families():
 
 
 _bind_families()
+from .ops.torch_names import _Size  # noqa: E402  (Tensor.size's type)
 
 
 class _CallableModule(type(_protocol)):
@@ -568,6 +519,8 @@ class _CallableModule(type(_protocol)):
     """
 
     def __call__(self, data, dtype=None, device=None, requires_grad=False):
+        from .ops.torch_names import tensor
+
         return tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
 
 

@@ -16,8 +16,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..autograd import record
-from ..tensor import (Tensor, _check_device, _factory, _shape, ones_like, rand, randn, zeros,
-                      zeros_like)
+from ..tensor import Tensor, _factory, _shape, rand, randn, zeros, zeros_like
 from . import shape as _shape_ops
 from ._common import as_operand, axis_error
 
@@ -36,6 +35,57 @@ def _sizes(args):
 
 def _is_int(v):
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+# ---- tg.tensor, Tensor.size ------------------------------------------------------
+def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new Tensor holding a copy of ``data`` (``torch.tensor``): ``Tensor(data, requires_grad, dtype)``.
+
+    Reached as ``tinygrad_edu.tensor(...)``: the module tinygrad_edu/tensor.py
+    is callable (see the bottom of that file), so ``import tinygrad_edu.tensor``
+    and ``from tinygrad_edu.tensor import Tensor`` keep working. ``device`` may
+    only be None or ``"cpu"``. Raises as :class:`Tensor` does.
+    """
+    _check_device("tensor", device)
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _check_device(op, device):
+    """Accept the only device there is (None, "cpu", "cpu:0"); raise RuntimeError naming any other."""
+    if device is None or (isinstance(device, str) and (device == "cpu" or device.startswith("cpu:"))):
+        return
+    raise RuntimeError(f"{op}: device {device!r} is not available: tinygrad_edu runs on numpy, on the "
+                       "CPU only; drop the device argument (or use 'cpu')")
+
+
+class _Size(int):
+    """``Tensor.size``: numpy's element count, callable as PyTorch's ``size()``/``size(dim)``."""
+
+    def __new__(cls, n, shape):
+        self = int.__new__(cls, n)
+        self._shape = shape
+        return self
+
+    def __call__(self, dim=None):
+        """The shape tuple (``dim`` None) or the length of axis ``dim`` (negative counts from the end).
+
+        Raises IndexError naming the shape for a ``dim`` out of range,
+        TypeError for a ``dim`` that is not an int.
+        """
+        if dim is None:
+            return self._shape
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"size: dim must be an int, got {type(dim).__name__} {dim!r:.40}")
+        n = len(self._shape)
+        if not -n <= dim < n:
+            raise IndexError(f"size: dim {dim} is out of range for a tensor of shape {self._shape}")
+        return self._shape[dim]
+
+    def __reduce__(self):  # pickles and copies as the plain int
+        return (int, (int(self),))
+
+    def __repr__(self):
+        return int.__repr__(self)
 
 
 # ---- shape -------------------------------------------------------------------
