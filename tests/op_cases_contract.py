@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import tinygrad_edu as tg
 from tinygrad_edu.ops.contract import diagonal_embed, diagonal_scatter
 
-from op_cases import case, leaf
+from op_cases import case, gapped_leaves, leaf
 
 # subscripts, and the operand shapes as functions of the label sizes
 _EINSUM_FORMS = [
@@ -178,3 +178,215 @@ def _bmm(draw, dtype):
     b, n, m, p = (draw(st.integers(0, 3)) for _ in range(4))
     fn = tg.bmm if draw(st.booleans()) else (lambda a, c: a.bmm(c))
     return fn, (leaf(draw, (b, n, m), dtype), leaf(draw, (b, m, p), dtype))
+
+
+# ---- np.linalg (decomp family): well-conditioned inputs built inside fn --------------------
+import tinygrad_edu.linalg as tla  # noqa: E402
+
+SMALL = dict(min_value=-0.5, max_value=0.5)
+
+
+def _square_stack(draw, min_n=0):
+    batch = draw(st.sampled_from([(), (1,), (2,)]))
+    n = draw(st.integers(min_n, 3))
+    return batch, n
+
+
+def _spd(x):
+    """x @ x.T + n I: symmetric positive definite, eigenvalues >= n."""
+    n = x.shape[-1]
+    return x @ np.swapaxes(x, -1, -2) + n * np.eye(n, dtype=x.dtype)
+
+
+def _well_conditioned(x):
+    """x + diag(2, -2, 2, ...): |x| <= 0.5 keeps it far from singular; either sign of det."""
+    n = x.shape[-1]
+    return x + np.diag(2.0 * (-1.0) ** np.arange(n)).astype(x.dtype)
+
+
+def _separated(x, scale=0.2):
+    """A small perturbation of diag(1, 4, 7, ...) (rectangular allowed): distinct, nonzero
+    singular values (and eigenvalues when square and symmetrised)."""
+    m, n = x.shape[-2:]
+    d = np.zeros((m, n), dtype=x.dtype)
+    k = min(m, n)
+    d[np.arange(k), np.arange(k)] = 1.0 + 3.0 * np.arange(k)
+    return scale * x + d
+
+
+@case("np.linalg.det")
+def _det(draw, dtype):
+    batch, n = _square_stack(draw)
+    fn = draw(st.sampled_from([np.linalg.det, tla.det]))
+    return (lambda x: fn(_well_conditioned(x))), (leaf(draw, batch + (n, n), dtype, **SMALL),)
+
+
+@case("np.linalg.slogdet")
+def _slogdet(draw, dtype):
+    batch, n = _square_stack(draw)
+
+    def fn(x):
+        sign, logabs = np.linalg.slogdet(_well_conditioned(x))
+        assert not sign.requires_grad
+        return logabs * sign  # sign is a constant factor
+    return fn, (leaf(draw, batch + (n, n), dtype, **SMALL),)
+
+
+@case("np.linalg.inv")
+def _inv(draw, dtype):
+    batch, n = _square_stack(draw)
+    fn = draw(st.sampled_from([np.linalg.inv, tla.inv]))
+    return (lambda x: fn(_well_conditioned(x))), (leaf(draw, batch + (n, n), dtype, **SMALL),)
+
+
+@case("np.linalg.solve")
+def _solve(draw, dtype):
+    batch, n = _square_stack(draw)
+    # (n, 1) with a batch of one would be a batch of vectors to torch: solve warns; not here
+    bshape = draw(st.sampled_from([(n,), batch + (n, 2), (n, 1) if not batch else (2, n, 1),
+                                   (2,) + batch + (n, 0)]))
+    fn = draw(st.sampled_from([np.linalg.solve, tla.solve]))
+    return ((lambda x, b: fn(_well_conditioned(x), b)),
+            (leaf(draw, batch + (n, n), dtype, **SMALL), leaf(draw, bshape, dtype)))
+
+
+@case("np.linalg.cholesky")
+def _cholesky(draw, dtype):
+    batch, n = _square_stack(draw)
+    upper = draw(st.booleans())
+    return (lambda x: np.linalg.cholesky(_spd(x), upper=upper)), (leaf(draw, batch + (n, n), dtype),)
+
+
+def _sym_separated(x):
+    return _separated(0.5 * (x + np.swapaxes(x, -1, -2)), scale=0.3)
+
+
+@case("np.linalg.eigh")
+def _eigh(draw, dtype):
+    batch, n = _square_stack(draw)
+    uplo = draw(st.sampled_from(["L", "U"]))
+    which = draw(st.sampled_from(["both", "reconstruction"]))
+
+    def fn(x):
+        w, V = np.linalg.eigh(_sym_separated(x), uplo)
+        if which == "both":
+            return w, V * V  # V * V: independent of LAPACK's signs
+        return (V * np.expand_dims(w, -2)) @ np.swapaxes(V, -1, -2)
+    return fn, (leaf(draw, batch + (n, n), dtype, **SMALL),)
+
+
+@case("np.linalg.eigh one output")
+def _eigh_one(draw, dtype):
+    batch, n = _square_stack(draw)
+    which = draw(st.integers(0, 1))
+    fn = draw(st.sampled_from([np.linalg.eigh, tla.eigh]))
+
+    def f(x):
+        out = fn(_sym_separated(x))[which]
+        return out * out if which else out
+    return f, (leaf(draw, batch + (n, n), dtype, **SMALL),)
+
+
+@case("np.linalg.eigvalsh")
+def _eigvalsh(draw, dtype):
+    batch, n = _square_stack(draw)
+    fn = draw(st.sampled_from([np.linalg.eigvalsh, tla.eigvalsh]))
+    return (lambda x: fn(_sym_separated(x))), (leaf(draw, batch + (n, n), dtype, **SMALL),)
+
+
+@case("np.linalg.svd")
+def _svd(draw, dtype):
+    batch = draw(st.sampled_from([(), (2,)]))
+    m, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    full = draw(st.booleans()) if m == n else False
+    which = draw(st.sampled_from(["all", "reconstruction"]))
+
+    def fn(x):
+        U, S, Vh = np.linalg.svd(_separated(x), full_matrices=full)
+        return {"S": S, "U squared": U * U, "Vh squared": Vh * Vh, "all": (U * U, S, Vh * Vh),
+                "reconstruction": (U * np.expand_dims(S, -2)) @ Vh}[which]
+    return fn, (leaf(draw, batch + (m, n), dtype, **SMALL),)
+
+
+@case("np.linalg.svd one output")
+def _svd_one(draw, dtype):
+    shape = draw(st.sampled_from([(2, 2), (1, 3), (3, 2), (2, 2, 3)]))
+    which = draw(st.integers(0, 2))
+    fn = draw(st.sampled_from([np.linalg.svd, tla.svd]))
+
+    def f(x):
+        out = fn(_separated(x), full_matrices=False)[which]
+        return out if which == 1 else out * out
+    return f, (leaf(draw, shape, dtype, **SMALL),)
+
+
+@case("np.linalg.svdvals")
+def _svdvals(draw, dtype):
+    shape = draw(st.sampled_from([(0, 2), (1, 3), (3, 2), (2, 2, 3)]))
+    how = draw(st.sampled_from(["svdvals", "svd compute_uv=False", "tla"]))
+    fns = {"svdvals": np.linalg.svdvals, "tla": tla.svdvals,
+           "svd compute_uv=False": lambda a: np.linalg.svd(a, compute_uv=False)}
+    return (lambda x: fns[how](_separated(x))), (leaf(draw, shape, dtype, **SMALL),)
+
+
+# Norms: magnitudes >= 0.2 (no kink of |x|), pairwise distinct magnitudes where a max/min
+# picks one element, and offsets that separate the row and column sums of matrix norms.
+_NORM_CONFIGS = [
+    # (ord, axis, shape, input kind)
+    (None, None, (2, 3), "mag"), (None, None, (0, 2), "mag"), (None, None, (3,), "mag"),
+    (2, None, (3,), "mag"), (2, -1, (2, 3), "mag"), (1, 0, (3, 2), "mag"), (3, 1, (2, 3), "mag"),
+    (0.5, -1, (2, 3), "mag"), (-1.5, 0, (3,), "mag"), (np.inf, -1, (2, 3), "distinct"),
+    (-np.inf, 0, (3, 2), "distinct"), (np.inf, None, (4,), "distinct"),
+    ("fro", None, (2, 3), "mag"), ("fro", (0, 2), (2, 1, 3), "mag"),
+    ("nuc", None, (3, 2), "spectrum"), ("nuc", (1, 2), (2, 2, 3), "spectrum"),
+    (2, None, (2, 3), "spectrum"), (-2, (2, 1), (2, 3, 2), "spectrum"),
+    (1, None, (3, 2), "sums"), (-1, (0, 1), (2, 3), "sums"), (np.inf, (1, 0), (3, 3), "sums"),
+    (-np.inf, None, (2, 3), "sums"),
+]
+
+
+def _norm_input(draw, shape, kind, dtype):
+    """(leaf, how to make the norm's argument from it)."""
+    signs = np.where(draw(st.lists(st.booleans(), min_size=int(np.prod(shape)),
+                                   max_size=int(np.prod(shape)))), 1.0, -1.0).reshape(shape).astype(dtype)
+    if kind == "distinct":
+        _, (x,) = gapped_leaves(draw, [shape], dtype, min_value=0.2, max_value=3.0)
+        return x, lambda t: t * signs
+    if kind == "spectrum":
+        return leaf(draw, shape, dtype, **SMALL), _separated
+    x = leaf(draw, shape, dtype, min_value=0.2, max_value=1.0)
+    if kind == "mag":
+        return x, lambda t: t * signs
+    i, j = np.indices(shape[-2:])
+    offsets = (4.0 * i + 16.0 * j).astype(dtype)  # row sums differ by >= 4, column sums by >= 16
+    return x, lambda t: (t + offsets) * signs
+
+
+@case("np.linalg.norm")
+def _linalg_norm(draw, dtype):
+    ord_, axis, shape, kind = draw(st.sampled_from(_NORM_CONFIGS))
+    if ord_ is None and axis is None and kind == "mag" and shape == (2, 3):
+        axis = draw(st.sampled_from([None, 1]))
+    keep = draw(st.booleans())
+    x, make = _norm_input(draw, shape, kind, dtype)
+    fn = draw(st.sampled_from([np.linalg.norm, tla.norm]))
+    return (lambda t: fn(make(t), ord_, axis, keepdims=keep)), (x,)
+
+
+_TORCH_NORMS = [
+    ("fro", None, (2, 3), "mag"), ("fro", 1, (2, 3), "mag"), ("fro", (0, 1), (2, 3, 2), "mag"),
+    (2, None, (2, 3), "mag"), (1, (0, 2), (2, 1, 3), "mag"), (3, -1, (2, 3), "mag"),
+    (0.5, None, (3,), "mag"), (None, 0, (0, 2), "mag"), (np.inf, None, (2, 3), "distinct"),
+    (-np.inf, (0, 1), (2, 2, 1), "distinct"), ("nuc", None, (3, 2), "spectrum"),
+    ("nuc", (2, 1), (2, 2, 3), "spectrum"), (2, None, (), "mag"),
+]
+
+
+@case("tg.norm (torch.norm)")
+def _torch_norm(draw, dtype):
+    p, dim, shape, kind = draw(st.sampled_from(_TORCH_NORMS))
+    keep = draw(st.booleans())
+    x, make = _norm_input(draw, shape, kind, dtype)
+    if draw(st.booleans()):
+        return (lambda t: tg.norm(make(t), p, dim, keep)), (x,)
+    return (lambda t: make(t).norm(p=p, dim=dim, keepdim=keep)), (x,)
