@@ -392,10 +392,13 @@ def diagonal(a, offset=0, axis1=0, axis2=1, *, dim1=None, dim2=None):
     Gradient: the output gradient written onto that diagonal of zeros
     (:func:`diagonal_scatter`). Raises ValueError for bad axes.
     """
-    x = a if isinstance(a, Tensor) else as_operand("diagonal", a)
-    axis1 = axis1 if dim1 is None else dim1
-    axis2 = axis2 if dim2 is None else dim2
-    a1, a2 = _diag_axes("diagonal", x, axis1, axis2)
+    return _diagonal("diagonal", a, offset, axis1 if dim1 is None else dim1,
+                     axis2 if dim2 is None else dim2)
+
+
+def _diagonal(op, a, offset, axis1, axis2):
+    x = a if isinstance(a, Tensor) else as_operand(op, a)
+    a1, a2 = _diag_axes(op, x, axis1, axis2)
     offset = int(offset)
     data = np.diagonal(x.data, offset, a1, a2).copy()
     return record(data, _diagonal_backward, (x,), (x.shape, offset, a1, a2))
@@ -447,7 +450,7 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
         raise TypeError("trace: dtype= and out= are not supported on Tensors")
     from .reduce import sum as _sum
 
-    return _sum(diagonal(a, offset, axis1, axis2), axis=-1)
+    return _sum(_diagonal("trace", a, offset, axis1, axis2), axis=-1)
 
 
 def diag(v, k=0):
