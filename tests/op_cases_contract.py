@@ -369,7 +369,14 @@ def _linalg_norm(draw, dtype):
         axis = draw(st.sampled_from([None, 1]))
     keep = draw(st.booleans())
     x, make = _norm_input(draw, shape, kind, dtype)
-    fn = draw(st.sampled_from([np.linalg.norm, tla.norm]))
+    how = draw(st.sampled_from(["np", "tla", "vector_norm", "matrix_norm"]))
+    if how == "vector_norm" and (axis is None or isinstance(axis, int)) and not isinstance(ord_, str):
+        return (lambda t: np.linalg.vector_norm(make(t), axis=axis, keepdims=keep,
+                                                ord=2 if ord_ is None else ord_)), (x,)
+    if how == "matrix_norm" and len(shape) == 2 and axis is None:
+        return (lambda t: tla.matrix_norm(make(t), keepdims=keep,
+                                          ord="fro" if ord_ is None else ord_)), (x,)
+    fn = np.linalg.norm if how == "np" else tla.norm
     return (lambda t: fn(make(t), ord_, axis, keepdims=keep)), (x,)
 
 

@@ -131,6 +131,23 @@ def test_linalg_norm_equals_numpy(ord_, axis):
         _same(tla.norm(T(m[0]), ord_), np.linalg.norm(m[0], ord_))
 
 
+@pytest.mark.parametrize("ord_,axis", [(2, None), (1, (0, 2)), (np.inf, 1), (0.5, (2, 0)), (3, -1),
+                                       (-np.inf, (0, 1, 2))])
+def test_vector_norm_equals_numpy(ord_, axis):
+    x = rng.standard_normal((2, 3, 4))
+    for keep in (False, True):
+        _same(np.linalg.vector_norm(T(x), axis=axis, keepdims=keep, ord=ord_),
+              np.linalg.vector_norm(x, axis=axis, keepdims=keep, ord=ord_))
+
+
+@pytest.mark.parametrize("ord_", ["fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf])
+def test_matrix_norm_equals_numpy(ord_):
+    x = rng.standard_normal((2, 3, 4))
+    _same(tla.matrix_norm(T(x), ord=ord_), np.linalg.matrix_norm(x, ord=ord_))
+    _same(np.linalg.matrix_norm(T(x), keepdims=True, ord=ord_),
+          np.linalg.matrix_norm(x, keepdims=True, ord=ord_))
+
+
 def test_torch_norm_and_numpy_norm_agree_on_the_default_and_differ_for_p2_on_matrices():
     m = rng.standard_normal((3, 4))
     assert np.isclose(tg.norm(T(m)).item(), np.linalg.norm(m))

@@ -109,22 +109,33 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return _vector_norm(X, 2 if p is None else p, dims, keepdim)
 
 
-def _vector_norm(X, p, dims, keepdim):
+def vector_norm(x, axis=None, keepdims=False, ord=2):
+    """``np.linalg.vector_norm``: the vector ``ord``-norm over ``axis`` (any number of axes; all when None).
+
+    Values are numpy's; gradients as :func:`linalg_norm`'s vector norms.
+    """
+    X = _operand("vector_norm", x)
+    return _vector_norm(X, ord, axis, keepdims, "vector_norm")
+
+
+def matrix_norm(x, keepdims=False, ord="fro"):
+    """``np.linalg.matrix_norm``: :func:`linalg_norm` over the last two axes."""
+    return linalg_norm(_operand("matrix_norm", x), ord, (-2, -1), keepdims)
+
+
+def _vector_norm(X, p, dims, keepdim, op="norm"):
     nd = X.ndim
+    if isinstance(dims, list):
+        dims = tuple(dims)
     try:
         axes = tuple(range(nd)) if dims is None else normalize_axis_tuple(dims, nd)
     except (ValueError, TypeError) as err:
-        raise axis_error("norm", dims, X.shape, err) from None
-    rest = [i for i in range(nd) if i not in axes]
-    moved = X.data.transpose(rest + list(axes))
-    moved = moved.reshape(moved.shape[:len(rest)] + (math.prod(X.shape[i] for i in axes),))
+        raise axis_error(op, dims, X.shape, err) from None
     try:
-        data = np.linalg.norm(moved, p, axis=-1)
+        data = np.linalg.vector_norm(X.data, axis=dims, keepdims=keepdim, ord=p)
     except (ValueError, TypeError) as err:
-        raise type(err)(f"norm: p={p!r} does not fit a tensor of shape {X.shape} over dims "
+        raise type(err)(f"{op}: ord={p!r} does not fit a tensor of shape {X.shape} over axes "
                         f"{axes} ({err})") from None
-    if keepdim:
-        data = np.reshape(data, tuple(1 if i in axes else n for i, n in enumerate(X.shape)))
     return _record(np.asarray(data), X, _vector_kind(p), p, axes)
 
 

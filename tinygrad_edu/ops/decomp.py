@@ -35,7 +35,7 @@ import numpy as np
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand
-from ._norm import linalg_norm, norm
+from ._norm import linalg_norm, matrix_norm, norm, vector_norm
 
 __all__ = ["norm"]
 
@@ -359,6 +359,8 @@ def _svd_vh_backward(g, out, inputs, saved, needs):
 
 NUMPY_FUNCTIONS = {
     np.linalg.norm: linalg_norm,
+    np.linalg.vector_norm: vector_norm,
+    np.linalg.matrix_norm: matrix_norm,
     np.linalg.det: det,
     np.linalg.slogdet: slogdet,
     np.linalg.inv: inv,
