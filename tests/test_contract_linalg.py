@@ -224,6 +224,7 @@ def test_matches_pytorch(name):
     (lambda: tg.norm(T(np.ones((2, 2, 2))), "nuc"), ValueError, ["norm", "nuc", "(2, 2, 2)"]),
     (lambda: tla.svd(T(np.ones(3))), np.linalg.LinAlgError, ["svd", "(3,)"]),
     (lambda: tla.det(tg.Tensor(np.eye(2) * 1j)), TypeError, ["det", "complex"]),
+    (lambda: tla.inv(tg.Tensor(np.eye(2), dtype=np.float16)), TypeError, ["inv", "float16"]),
 ])
 def test_errors_name_the_op_and_shapes(call, error, words):
     with pytest.raises(error) as info:

@@ -65,6 +65,9 @@ def _call(op, fn, shape, *args, **kwargs):
         return fn(*args, **kwargs)
     except _LinAlgError as err:
         raise _LinAlgError(f"{op}: {err} (input of shape {shape})") from None
+    except TypeError as err:  # e.g. float16, which LAPACK does not take
+        dtypes = ", ".join(str(getattr(a, "dtype", type(a).__name__)) for a in args)
+        raise TypeError(f"{op}: {err} (input of shape {shape}, dtype {dtypes})") from None
 
 
 def _T(x):
@@ -292,7 +295,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     """
     x = _matrix("svd", a, square=False)
     if not compute_uv:
-        return svdvals(x) if not hermitian else _svdvals(x, hermitian)
+        return _svdvals(x, hermitian)
     U, S, Vh = _call("svd", np.linalg.svd, x.shape, x.data, full_matrices, True, hermitian)
     m, n = x.shape[-2:]
     k = min(m, n)
