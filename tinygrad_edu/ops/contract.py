@@ -462,7 +462,7 @@ def diag(v, k=0):
     x = v if isinstance(v, Tensor) else as_operand("diag", v)
     k = int(k)
     if x.ndim == 2:
-        return diagonal(x, k)
+        return _diagonal("diag", x, k, 0, 1)
     if x.ndim != 1:
         raise ValueError(f"diag: input must be 1-D or 2-D, got shape {x.shape}")
     n = x.shape[0] + abs(k)
