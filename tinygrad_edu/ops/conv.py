@@ -22,6 +22,7 @@ graph that can be differentiated again.
 from __future__ import annotations
 
 import numbers
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -78,6 +79,32 @@ def out_size(size, k, s, d, p0, p1):
     return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
 
 
+# ---- scratch memory ------------------------------------------------------------------
+# Temporaries of a few MB (padded images, products before their NCHW copy, col2im
+# accumulators) are reused from call to call: a fresh array that large is a fresh
+# mmap from the C allocator, and its page faults cost as much as the copy that fills
+# it (measured: a conv2d forward+backward took twice as long). A scratch array never
+# leaves the function that asked for it; results and saved arrays are always fresh.
+_scratch = threading.local()
+_SCRATCH_KEEP = 32
+
+
+def scratch(tag, shape, dtype):
+    """An uninitialised array of ``shape``/``dtype`` reused across calls with the same
+    ``tag`` (per thread). Only for temporaries that no caller ever sees."""
+    cache = getattr(_scratch, "cache", None)
+    if cache is None:
+        cache = _scratch.cache = {}
+    key = (tag, shape, np.dtype(dtype))
+    buf = cache.pop(key, None)
+    if buf is None:
+        buf = np.empty(shape, dtype)
+        if len(cache) >= _SCRATCH_KEEP:
+            cache.pop(next(iter(cache)))  # the least recently used
+    cache[key] = buf
+    return buf
+
+
 # ---- im2col / col2im: an adjoint pair of recorded ops --------------------------
 # The columns are kept channels-last, (G, N, oh, ow, kh, kw, C/G): the copy out of a
 # channels-last padded image then moves runs of kw*C contiguous values, and col2im
@@ -89,7 +116,15 @@ def _padded_nhwc(x, g, fill):
     hp, wp = g.H + g.pt + g.pb, g.W + g.pl + g.pr
     if hp == g.H and wp == g.W:
         return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-    xp = np.full((n, hp, wp, g.C), fill, dtype=x.dtype)
+    xp = scratch("padded", (n, hp, wp, g.C), x.dtype)
+    if g.pt:  # only the border is filled: the inside is overwritten next
+        xp[:, :g.pt] = fill
+    if g.pb:
+        xp[:, g.pt + g.H:] = fill
+    if g.pl:
+        xp[:, :, :g.pl] = fill
+    if g.pr:
+        xp[:, :, g.pl + g.W:] = fill
     xp[:, g.pt:g.pt + g.H, g.pl:g.pl + g.W] = x.transpose(0, 2, 3, 1)
     return xp
 
@@ -106,14 +141,17 @@ def _im2col_array(x, g, groups=1, fill=0):
 def _col2im_array(cols, g):
     groups, n = cols.shape[:2]
     hp, wp = g.H + g.pt + g.pb, g.W + g.pl + g.pr
-    xp = np.zeros((n, hp, wp, g.C), dtype=cols.dtype)
+    xp = scratch("col2im", (n, hp, wp, g.C), cols.dtype)
+    xp.fill(0)
     xt = xp.reshape(n, hp, wp, groups, g.C // groups).transpose(3, 0, 1, 2, 4)
     ye, xe = g.sh * (g.oh - 1) + 1, g.sw * (g.ow - 1) + 1
     for i in range(g.kh):  # one strided add per kernel offset: overlapping windows add up
         for j in range(g.kw):
             y0, x0 = i * g.dh, j * g.dw
             xt[:, :, y0:y0 + ye:g.sh, x0:x0 + xe:g.sw] += cols[:, :, :, :, i, j]
-    return np.ascontiguousarray(xp[:, g.pt:g.pt + g.H, g.pl:g.pl + g.W].transpose(0, 3, 1, 2))
+    out = np.empty((n, g.C, g.H, g.W), dtype=cols.dtype)
+    np.copyto(out, xp[:, g.pt:g.pt + g.H, g.pl:g.pl + g.W].transpose(0, 3, 1, 2))
+    return out
 
 
 def im2col(x, g, groups=1, fill=0):
@@ -150,8 +188,13 @@ def _col2im_backward(grad, out, inputs, saved, needs):
 
 # ---- layouts: the reshapes around the matrix products (arrays or Tensors) --------
 def _rows(x, groups):
-    """NCHW ``(N, G*c, h, w)`` -> rows ``(G, N*h*w, c)`` (one copy)."""
+    """NCHW ``(N, G*c, h, w)`` -> rows ``(G, N*h*w, c)`` (one copy; a scratch array
+    for an array ``x``)."""
     n, c, h, w = x.shape
+    if isinstance(x, np.ndarray):
+        rows = scratch("rows", (groups, n, h, w, c // groups), x.dtype)
+        np.copyto(rows, x.reshape(n, groups, c // groups, h, w).transpose(1, 0, 3, 4, 2))
+        return rows.reshape(groups, n * h * w, c // groups)
     return x.reshape(n, groups, c // groups, h, w).transpose(1, 0, 3, 4, 2).reshape(
         groups, n * h * w, c // groups)
 
@@ -187,7 +230,13 @@ def _spread(rows, w, g, n):
     """col2im of ``rows (G, N*oh*ow, a) @ w[offset] (a, b)``: columns in offset-major
     order, so that col2im adds contiguous blocks."""
     groups = rows.shape[0]
-    cols = np.expand_dims(rows, 1) @ _w_kk_a_b(w, groups)  # (G, kh*kw, L, b)
+    wk = _w_kk_a_b(w, groups)
+    if isinstance(rows, np.ndarray) and isinstance(wk, np.ndarray):
+        cols = np.matmul(np.expand_dims(rows, 1), wk,
+                         out=scratch("spread", (groups, g.kh * g.kw, rows.shape[1], wk.shape[-1]),
+                                     np.result_type(rows, wk)))
+    else:
+        cols = np.expand_dims(rows, 1) @ wk  # (G, kh*kw, L, b)
     cols = cols.reshape(groups, g.kh, g.kw, n, g.oh, g.ow, cols.shape[-1])
     return col2im(cols.transpose(0, 3, 4, 5, 1, 2, 6), g)
 
@@ -326,7 +375,9 @@ def _conv2d_op(x, w, b, g, groups):
     n, o = xv.shape[0], wv.shape[0]
     k = g.C // groups * g.kh * g.kw
     cols = _im2col_array(xv, g, groups)
-    y = cols.reshape(groups, n * g.oh * g.ow, k) @ _w_k_a(wv, groups)  # THE product
+    wk = _w_k_a(wv, groups)
+    y = np.matmul(cols.reshape(groups, n * g.oh * g.ow, k), wk,  # THE product
+                  out=scratch("product", (groups, n * g.oh * g.ow, o // groups), wk.dtype))
     y = y.reshape(groups, n, g.oh, g.ow, o // groups).transpose(1, 0, 4, 2, 3)
     out = np.empty((n, groups, o // groups, g.oh, g.ow), dtype=y.dtype)
     if b is None:
