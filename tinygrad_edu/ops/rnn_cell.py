@@ -143,3 +143,102 @@ def _gru_cell_backward(g, out, inputs, saved, needs):
     if needs[2]:
         dh = g * z
     return (dxp, dhp, dh)
+
+
+# ---- a whole LSTM sequence as one node ------------------------------------------
+def lstm_sequence(xp, w_hh, h0, c0, reverse=False):
+    """One LSTM layer direction over a whole sequence, as one graph node.
+
+    ``xp`` (L, N, 4H) holds the input projections of every step,
+    ``x_t @ W_ih.T + b_ih + b_hh`` (gate order i, f, g, o); ``w_hh`` (4H, H) is
+    PyTorch's ``weight_hh``; ``h0``, ``c0`` (N, H) the initial states. Each step
+    is :func:`lstm_cell` of ``xp[t] + h @ w_hh.T``; ``reverse`` runs from the
+    last step to the first (the backward direction of a bidirectional layer).
+
+    Returns an (L + 1, N, H) tensor: rows ``0..L-1`` are h at every step in
+    time order (the layer's output), row ``L`` is the final cell state c_n
+    (h_n is row L-1, or row 0 when ``reverse``).
+
+    Why one node: a step-per-node graph slices ``xp[t]`` L times, and each
+    slice's gradient is an (L, N, 4H) array, so the backward moves O(L**2)
+    memory. Here the backward is back-propagation through time written out
+    (Werbos 1990) with the recurrent weight's gradient as one matrix product
+    over all steps, as PyTorch's kernel does. With ``create_graph=True`` the
+    rule recomputes the forward from its Tensor inputs and runs the same
+    code on Tensors, so second derivatives are exact.
+
+    Raises ValueError naming the shapes when they do not fit together.
+    """
+    xp, w_hh, h0, c0 = (as_operand("lstm_sequence", t) for t in (xp, w_hh, h0, c0))
+    xv, wv, hv, cv = xp.data, w_hh.data, h0.data, c0.data
+    if xv.ndim != 3 or hv.ndim != 2:
+        raise ValueError(f"lstm_sequence: expected xp (L, N, 4H) and h0, c0 (N, H); got xp {xv.shape}, "
+                         f"w_hh {wv.shape}, h0 {hv.shape}, c0 {cv.shape}")
+    n, hidden = hv.shape
+    _check("lstm_sequence", ("xp", "w_hh", "h0", "c0"), (xv, wv, hv, cv),
+           ((xv.shape[0], n, 4 * hidden), (4 * hidden, hidden), (n, hidden), (n, hidden)))
+    if xv.shape[0] == 0:
+        raise ValueError(f"lstm_sequence: the sequence is empty (xp of shape {xv.shape})")
+    hs, cs, acts, tcs = _lstm_sequence_forward(xv, np.ascontiguousarray(wv.T), hv, cv, reverse)
+    out = np.empty((len(hs) + 1,) + hv.shape, dtype=hs[0].dtype)
+    out[:-1] = hs[::-1] if reverse else hs
+    out[-1] = cs[-1]
+    return record(out, _lstm_sequence_backward, (xp, w_hh, h0, c0), (reverse, hs, cs, acts, tcs),
+                  (xv, wv, hv, cv))
+
+
+def _lstm_sequence_forward(xp, w_t, h, c, reverse):
+    """The steps in processing order: lists of h, c, activations [i|f|g|o] and tanh(c).
+
+    Runs on arrays (``w_t`` contiguous, for the fast path) and on Tensors
+    (create_graph: every line dispatches to a recorded op).
+    """
+    steps = xp.shape[0]
+    hidden = h.shape[-1]
+    hs, cs, acts, tcs = [], [], [], []
+    for k in range(steps):
+        z = xp[steps - 1 - k if reverse else k] + h @ w_t
+        i, f, g, o = _lstm_activations(z, hidden)
+        c = f * c + i * g
+        tc = np.tanh(c)
+        h = o * tc
+        hs.append(h)
+        cs.append(c)
+        acts.append((i, f, g, o))
+        tcs.append(tc)
+    return hs, cs, acts, tcs
+
+
+@backward_rule("lstm_sequence")
+def _lstm_sequence_backward(gout, out, inputs, saved, needs):
+    xp, w, h0, c0 = inputs
+    reverse = saved[0]
+    if isinstance(gout, Tensor):
+        hs, cs, acts, tcs = _lstm_sequence_forward(xp, np.transpose(w), h0, c0, reverse)
+    else:
+        hs, cs, acts, tcs = saved[1:]
+    steps = len(hs)
+    dh, dc = None, gout[steps]
+    dzs = []  # in reverse processing order
+    for k in range(steps - 1, -1, -1):
+        gh = gout[steps - 1 - k if reverse else k]
+        if dh is not None:
+            gh = gh + dh
+        i, f, g, o = acts[k]
+        tc = tcs[k]
+        dc = dc + gh * o * (1 - tc * tc)
+        c_prev = cs[k - 1] if k else c0
+        dz = np.concatenate([dc * g * (i * (1 - i)), dc * c_prev * (f * (1 - f)),
+                             dc * i * (1 - g * g), gh * tc * (o * (1 - o))], axis=-1)
+        dzs.append(dz)
+        dc = dc * f
+        dh = dz @ w
+    dz = np.stack(dzs[::-1])  # processing order
+    dxp = dw = None
+    if needs[0]:
+        dxp = dz[::-1] if reverse else dz  # time order
+    if needs[1]:
+        h_prev = np.stack([h0] + hs[:-1])
+        four_h, hidden = w.shape
+        dw = np.transpose(dz.reshape((-1, four_h))) @ h_prev.reshape((-1, hidden))
+    return (dxp, dw, dh if needs[2] else None, dc if needs[3] else None)
