@@ -24,9 +24,12 @@ from ._common import as_operand
 __all__: list = []  # used by nn.recurrent; not exported at the top level
 
 
-@np.errstate(over="ignore")
+# exp(-z) overflows to inf for very negative z, giving exactly 0: correct. The
+# callers silence the warning once (a context per sigmoid call costs more than it).
+_quiet = np.errstate(over="ignore")
+
+
 def _sigmoid(z):
-    # exp(-z) overflows to inf for very negative z, giving exactly 0: correct.
     return 1 / (1 + np.exp(-z))
 
 
@@ -44,6 +47,7 @@ def _lstm_activations(z, hidden):
     return s[..., 0:h], s[..., h:2 * h], np.tanh(z[..., 2 * h:3 * h]), _sigmoid(z[..., 3 * h:4 * h])
 
 
+@_quiet
 def lstm_cell(gates, c):
     """One LSTM step from its gate pre-activations: returns ``stack([h', c'])``, shape (2, ..., H).
 
@@ -71,6 +75,7 @@ def lstm_cell(gates, c):
 
 
 @backward_rule("lstm_cell")
+@_quiet
 def _lstm_cell_backward(gout, out, inputs, saved, needs):
     z, c = inputs
     if isinstance(gout, Tensor):  # create_graph: recompute differentiably from the inputs
@@ -91,6 +96,7 @@ def _lstm_cell_backward(gout, out, inputs, saved, needs):
     return (dz, dc_prev)
 
 
+@_quiet
 def gru_cell(xp, hp, h):
     """One GRU step from its two projections: returns h' (..., H).
 
@@ -124,6 +130,7 @@ def _gru_activations(xp, hp, hidden):
 
 
 @backward_rule("gru_cell")
+@_quiet
 def _gru_cell_backward(g, out, inputs, saved, needs):
     xp, hp, h = inputs
     hidden = h.shape[-1]
@@ -187,6 +194,7 @@ def lstm_sequence(xp, w_hh, h0, c0, reverse=False):
                   (xv, wv, hv, cv))
 
 
+@_quiet
 def _lstm_sequence_forward(xp, w_t, h, c, reverse):
     """The steps in processing order: lists of h, c, activations [i|f|g|o] and tanh(c).
 
