@@ -92,18 +92,26 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         else:
             raise TypeError(f"{op}: attn_mask must be bool (True = take part) or float (added to the "
                             f"scores), got dtype {m.dtype}")
-    if excluded is not None:
-        scores = where(excluded, -np.inf, scores)  # select: no gradient reaches excluded keys
-    neginf = np.isneginf(scores.data)
-    # A row with every key excluded: softmax of all -inf is nan; PyTorch gives 0.
-    dead = np.all(neginf, axis=-1, keepdims=True) if neginf.any() else None
-    if dead is not None and dead.any():
-        weights = where(dead, 0.0, softmax(where(dead, 0.0, scores), axis=-1))
-    else:
-        weights = softmax(scores, axis=-1)
+    weights = masked_softmax(scores, excluded)
     if dropout_p:
         weights = _dropout(weights, dropout_p, rng)
     return matmul(weights, v)
+
+
+def masked_softmax(scores, excluded=None):
+    """``softmax(scores, axis=-1)`` with ``excluded`` (bool, broadcastable; True = left out) keys
+    given weight 0; a row with no key left (all excluded or -inf) is 0, not nan.
+
+    Shared by :func:`scaled_dot_product_attention` and ``nn.MultiheadAttention``.
+    """
+    if excluded is not None:
+        scores = where(excluded, -np.inf, scores)  # select: no gradient reaches excluded keys
+    neginf = np.isneginf(scores.data)
+    # A row with every key excluded: softmax of all -inf is nan; PyTorch's SDPA gives 0.
+    dead = np.all(neginf, axis=-1, keepdims=True) if neginf.any() else None
+    if dead is not None and dead.any():
+        return where(dead, 0.0, softmax(where(dead, 0.0, scores), axis=-1))
+    return softmax(scores, axis=-1)
 
 
 def _share_heads(op, q, k, v):
