@@ -186,12 +186,104 @@ def lstm_sequence(xp, w_hh, h0, c0, reverse=False):
            ((xv.shape[0], n, 4 * hidden), (4 * hidden, hidden), (n, hidden), (n, hidden)))
     if xv.shape[0] == 0:
         raise ValueError(f"lstm_sequence: the sequence is empty (xp of shape {xv.shape})")
-    hs, cs, acts, tcs = _lstm_sequence_forward(xv, np.ascontiguousarray(wv.T), hv, cv, reverse)
-    out = np.empty((len(hs) + 1,) + hv.shape, dtype=hs[0].dtype)
-    out[:-1] = hs[::-1] if reverse else hs
-    out[-1] = cs[-1]
-    return record(out, _lstm_sequence_backward, (xp, w_hh, h0, c0), (reverse, hs, cs, acts, tcs),
+    out, saved = _lstm_sequence_forward_arrays(xv, wv, hv, cv, reverse)
+    return record(out, _lstm_sequence_backward, (xp, w_hh, h0, c0), (reverse,) + saved,
                   (xv, wv, hv, cv))
+
+
+@_quiet
+def _lstm_sequence_forward_arrays(xp, w, h, c, reverse):
+    """The fast path of :func:`_lstm_sequence_forward`: preallocated buffers, in-place ufuncs.
+
+    Returns the (L + 1, N, H) output and what the backward needs, stacked per
+    processing step k: activations (L, N, 4H) as [i|f|g|o], c (L, N, H), tanh(c).
+    """
+    dtype = np.result_type(xp, w, h, c)
+    steps, n, hidden = xp.shape[0], h.shape[0], h.shape[1]
+    w_t = np.ascontiguousarray(w.T, dtype=dtype)
+    acts = np.empty((steps, n, 4 * hidden), dtype)
+    cs = np.empty((steps, n, hidden), dtype)
+    tcs = np.empty((steps, n, hidden), dtype)
+    out = np.empty((steps + 1, n, hidden), dtype)
+    g_slice = slice(2 * hidden, 3 * hidden)
+    for k in range(steps):
+        t = steps - 1 - k if reverse else k
+        z = acts[k]
+        np.matmul(h, w_t, out=z)
+        z += xp[t]
+        g = np.tanh(z[:, g_slice])
+        np.negative(z, out=z)  # sigmoid of all four, in place; g is put back after
+        np.exp(z, out=z)
+        z += 1
+        np.reciprocal(z, out=z)
+        z[:, g_slice] = g
+        i, f, o = z[:, :hidden], z[:, hidden:2 * hidden], z[:, 3 * hidden:]
+        c_new = cs[k]
+        np.multiply(f, c, out=c_new)
+        g *= i
+        c_new += g
+        np.tanh(c_new, out=tcs[k])
+        h = out[t]
+        np.multiply(o, tcs[k], out=h)
+        c = c_new
+    out[steps] = c
+    # The backward reads h at every step from its own copy: the output may be written in place.
+    return out, (out[:steps].copy(), cs, acts, tcs)
+
+
+def _lstm_sequence_backward_arrays(gout, xp, w, h0, c0, reverse, hs, cs, acts, tcs, needs):
+    """The fast path of the backward: the generic formulas, with every factor that does not
+    depend on the incoming gradient computed for all steps at once (a few large ufunc
+    calls instead of many small ones), leaving six small ones and a product per step."""
+    steps, n, hidden = cs.shape
+    dtype = acts.dtype
+    a4 = acts.reshape(steps, n, 4, hidden)
+    i, f, g, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]
+    c_prev = np.empty_like(cs)
+    c_prev[0] = c0
+    c_prev[1:] = cs[:-1]
+    # dz = [dc * g*i*(1-i), dc * c_prev*f*(1-f), dc * i*(1-g*g), gh * tc*o*(1-o)]
+    fac = np.empty((steps, n, 4, hidden), dtype)
+    for k_, (x, other) in enumerate(((i, g), (f, c_prev))):
+        np.subtract(1, x, out=fac[:, :, k_])
+        fac[:, :, k_] *= x
+        fac[:, :, k_] *= other
+    np.multiply(g, g, out=fac[:, :, 2])
+    np.subtract(1, fac[:, :, 2], out=fac[:, :, 2])
+    fac[:, :, 2] *= i
+    np.subtract(1, o, out=fac[:, :, 3])
+    fac[:, :, 3] *= o
+    fac[:, :, 3] *= tcs
+    to_c = np.multiply(tcs, tcs)  # dc += gh * o * (1 - tanh(c)**2)
+    np.subtract(1, to_c, out=to_c)
+    to_c *= o
+    dz = np.empty((steps, n, 4, hidden), dtype)  # processing order
+    w = w.astype(dtype, copy=False)
+    dc = np.array(gout[steps], dtype=dtype)
+    dh = None
+    tmp = np.empty((n, hidden), dtype)
+    for k in range(steps - 1, -1, -1):
+        t = steps - 1 - k if reverse else k
+        gh = gout[t] if dh is None else gout[t] + dh
+        d = dz[k]
+        np.multiply(gh, fac[k, :, 3], out=d[:, 3])
+        np.multiply(gh, to_c[k], out=tmp)
+        dc += tmp
+        np.multiply(dc[:, None, :], fac[k, :, :3], out=d[:, :3])
+        dc *= f[k]
+        if k or needs[2]:
+            dh = d.reshape(n, 4 * hidden) @ w
+    dz = dz.reshape(steps, n, 4 * hidden)
+    dxp = dw = None
+    if needs[0]:
+        dxp = dz[::-1] if reverse else dz
+    if needs[1]:
+        h_prev = np.empty((steps, n, hidden), dtype)  # h before each processing step
+        h_prev[0] = h0
+        order = hs[::-1] if reverse else hs
+        h_prev[1:] = order[:-1]
+        dw = dz.reshape(-1, 4 * hidden).T @ h_prev.reshape(-1, hidden)
+    return (dxp, dw, dh if needs[2] else None, dc if needs[3] else None)
 
 
 @_quiet
@@ -221,10 +313,10 @@ def _lstm_sequence_forward(xp, w_t, h, c, reverse):
 def _lstm_sequence_backward(gout, out, inputs, saved, needs):
     xp, w, h0, c0 = inputs
     reverse = saved[0]
-    if isinstance(gout, Tensor):
-        hs, cs, acts, tcs = _lstm_sequence_forward(xp, np.transpose(w), h0, c0, reverse)
-    else:
-        hs, cs, acts, tcs = saved[1:]
+    if not isinstance(gout, Tensor):
+        return _lstm_sequence_backward_arrays(gout, xp, w, h0, c0, reverse, *saved[1:], needs)
+    # create_graph: recompute the forward from the Tensor inputs, then the same formulas as Tensors.
+    hs, cs, acts, tcs = _lstm_sequence_forward(xp, np.transpose(w), h0, c0, reverse)
     steps = len(hs)
     dh, dc = None, gout[steps]
     dzs = []  # in reverse processing order
