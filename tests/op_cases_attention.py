@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from op_cases import case, leaf
 from tinygrad_edu.ops.attention import scaled_dot_product_attention as sdpa
 from tinygrad_edu.ops.rnn_cell import gru_cell, lstm_cell, lstm_sequence
+from tinygrad_edu.ops.rnn_sequence import gru_sequence, rnn_sequence
 from tinygrad_edu.testing import shapes
 
 
@@ -100,3 +101,29 @@ def _lstm_seq(draw, dtype):
     h0, c0 = leaf(draw, (n, hid), dtype), leaf(draw, (n, hid), dtype)
     reverse = draw(st.booleans())
     return (lambda *a: lstm_sequence(*a, reverse=reverse)), (xp, w_hh, h0, c0)
+
+
+@case("gru_sequence (a whole GRU direction)")
+def _gru_seq(draw, dtype):
+    steps, n, hid = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    xp = leaf(draw, (steps, n, 3 * hid), dtype)
+    w_hh, b_hh = leaf(draw, (3 * hid, hid), dtype), leaf(draw, (3 * hid,), dtype)
+    h0 = leaf(draw, (n, hid), dtype)
+    reverse = draw(st.booleans())
+    if draw(st.booleans()):
+        return (lambda x, w, h: gru_sequence(x, w, None, h, reverse=reverse)), (xp, w_hh, h0)
+    return (lambda x, w, b, h: gru_sequence(x, w, b, h, reverse=reverse)), (xp, w_hh, b_hh, h0)
+
+
+@case("rnn_sequence (a whole Elman-RNN direction, tanh or relu)")
+def _rnn_seq(draw, dtype):
+    steps, n, hid = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    nonlinearity = draw(st.sampled_from(["tanh", "relu"]))
+    # relu: pre-activations away from its kink at 0 (a small recurrent weight keeps them there)
+    xp = leaf(draw, (steps, n, hid), dtype, min_magnitude=0.5) if nonlinearity == "relu" \
+        else leaf(draw, (steps, n, hid), dtype)
+    scale = 0.05 if nonlinearity == "relu" else 1.0
+    w_hh = leaf(draw, (hid, hid), dtype, min_value=-scale, max_value=scale)
+    h0 = leaf(draw, (n, hid), dtype, min_value=-scale, max_value=scale)
+    reverse = draw(st.booleans())
+    return (lambda *a: rnn_sequence(*a, nonlinearity=nonlinearity, reverse=reverse)), (xp, w_hh, h0)

@@ -9,10 +9,18 @@ PyTorch's ``(out, in)`` weight layout**, unlike this package's ``Linear``.
 
 How a sequence is computed (fast in Python): for each layer and direction the
 input projection of *all* time steps is one matrix product,
-``xp = x @ W_ih.T + b`` of shape (L, N, G*H); then each step is one product
-``h @ W_hh.T`` added to ``xp[t]`` (all gates at once) and one fused cell node
-(:func:`tinygrad_edu.ops.rnn_cell.lstm_cell`, ``gru_cell``; ``tanh``/``relu``
-for the plain RNN). Gradients and second derivatives come from those ops.
+``xp = x @ W_ih.T + b`` of shape (L, N, G*H); then the recurrence over the
+steps (one product ``h @ W_hh.T`` for all gates per step, then the gates
+as slices) runs inside one graph node per direction,
+:func:`~tinygrad_edu.ops.rnn_cell.lstm_sequence`,
+:func:`~tinygrad_edu.ops.rnn_sequence.gru_sequence`,
+:func:`~tinygrad_edu.ops.rnn_sequence.rnn_sequence`, whose backward is
+back-propagation through time in closed form (the recurrent weight's
+gradient as one product over all steps). Their backward rules are
+differentiable again, so ``create_graph=True`` second derivatives work. The
+cells (one step) are built from ``linear`` and the fused cell ops
+:func:`~tinygrad_edu.ops.rnn_cell.lstm_cell`, ``gru_cell`` (``tanh``/``relu``
+for the plain RNN cell).
 
 **Padded batches.** There is no ``pack_padded_sequence``. For a batch of
 sequences padded at the end to a common length, run the layer on the padded
@@ -34,6 +42,7 @@ from ..ops.arith import add
 from ..ops.elementwise import relu, tanh
 from ..ops.linalg import linear, matmul
 from ..ops.rnn_cell import gru_cell, lstm_cell, lstm_sequence
+from ..ops.rnn_sequence import gru_sequence, rnn_sequence
 from ..ops.shape import (concatenate, expand_dims, getitem, reshape, squeeze, stack, swapaxes,
                          transpose)
 from ..tensor import Tensor
@@ -72,16 +81,12 @@ def _as_input(layer, x):
 
 
 # ---- one step ----------------------------------------------------------------
-def _step(mode, xp, h, c, w_hh_t, b_hh, first_zero):
-    """One time step given the input projection ``xp`` (N, G*H); returns ``(h', c')``.
-
-    ``first_zero``: h (and c) are the implicit zeros, so ``h @ W_hh.T`` is 0
-    and skipped (the same numbers, one product less).
-    """
-    if mode == "GRU":  # b_hn stays inside r * (W_hn h + b_hn): no shortcut for h = 0
+def _step(mode, xp, h, c, w_hh_t, b_hh):
+    """One cell step given the input projection ``xp`` (N, G*H); returns ``(h', c')``."""
+    if mode == "GRU":  # b_hn stays inside r * (W_hn h + b_hn)
         hp = matmul(h, w_hh_t) if b_hh is None else linear(h, w_hh_t, b_hh)
         return gru_cell(xp, hp, h), None
-    pre = xp if first_zero else linear(h, w_hh_t, xp)
+    pre = linear(h, w_hh_t, xp)
     if mode == "LSTM":
         hc = lstm_cell(pre, c)
         return getitem(hc, 0), getitem(hc, 1)
@@ -137,7 +142,7 @@ class _CellBase(Module):
         zeros = np.zeros((n, self.hidden_size), xp.dtype)
         h = fixed[0] if fixed else F.as_tensor(zeros)
         c = fixed[1] if len(fixed) > 1 else F.as_tensor(zeros)
-        h, c = _step(self._mode, xp, h, c, transpose(p["weight_hh"]), b_hh, first_zero=False)
+        h, c = _step(self._mode, xp, h, c, transpose(p["weight_hh"]), b_hh)
         if not batched:
             h = squeeze(h, 0)
             c = None if c is None else squeeze(c, 0)
@@ -336,7 +341,7 @@ class _RNNBase(Module):
             outs = []
             for d in range(dirs):
                 names = self._names[layer * dirs + d]
-                w_ih_t, w_hh_t = transpose(p[names[0]]), transpose(p[names[1]])
+                w_ih_t = transpose(p[names[0]])
                 b_ih = b_hh = None
                 if self.bias:
                     b_ih, b_hh = p[names[2]], p[names[3]]
@@ -359,17 +364,14 @@ class _RNNBase(Module):
                     h_n.append(getitem(y, 0 if d else steps - 1))
                     c_n.append(getitem(y, steps))
                     continue
-                seq = range(steps - 1, -1, -1) if d else range(steps)
-                hs = []
-                for i, t in enumerate(seq):
-                    h, c = _step(self.mode, getitem(xp, t), h, c, w_hh_t, b_hh,
-                                 first_zero=(i == 0 and states is None))
-                    hs.append(h)
-                if d:
-                    hs.reverse()
-                outs.append(stack(hs))
-                h_n.append(h)
-                c_n.append(c)
+                if self.mode == "GRU":
+                    y = gru_sequence(xp, p[names[1]], b_hh, h, reverse=bool(d))
+                else:
+                    y = rnn_sequence(xp, p[names[1]], h, "tanh" if self.mode == "RNN_TANH" else "relu",
+                                     reverse=bool(d))
+                outs.append(y)
+                h_n.append(getitem(y, 0 if d else steps - 1))
+                c_n.append(None)
             x = outs[0] if dirs == 1 else concatenate(outs, axis=-1)
         out, h_n = x, stack(h_n)
         c_n = stack(c_n) if lstm else None
