@@ -180,3 +180,54 @@ def test_generators_are_reproducible(fn):
 def test_generator_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---- map-style datasets ----------------------------------------------------------------
+def test_tensor_dataset_loader_equals_the_array_form():
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    ds = data.TensorDataset(X, Tensor(y))
+    assert len(ds) == 10 and all(np.array_equal(a, b) for a, b in zip(ds[3], (X[3], y[3])))
+    a = list(data.DataLoader(ds, batch_size=4, shuffle=True, rng=5))
+    b = list(data.DataLoader(X, y, batch_size=4, shuffle=True, rng=5))
+    assert len(a) == len(b) == 3
+    assert all(np.array_equal(u, v) for ba, bb in zip(a, b) for u, v in zip(ba, bb))
+
+
+def test_a_list_of_pairs_is_collated_like_pytorch():
+    pairs = [(np.full(3, float(i)), i % 2) for i in range(5)]
+    batches = list(data.DataLoader(pairs, batch_size=2))
+    assert len(batches) == 3
+    xb, yb = batches[0]
+    assert xb.shape == (2, 3) and np.array_equal(xb[1], np.full(3, 1.0)) and np.array_equal(yb, [0, 1])
+    assert batches[-1][0].shape == (1, 3)
+    dicts = [{"x": np.ones(2) * i, "label": i} for i in range(4)]
+    (batch,) = list(data.DataLoader(dicts, batch_size=4))
+    assert set(batch) == {"x", "label"} and batch["x"].shape == (4, 2)
+
+
+def test_a_custom_dataset_class_and_collate_fn():
+    class Squares:
+        def __len__(self):
+            return 7
+
+        def __getitem__(self, i):
+            if not 0 <= i < 7:
+                raise IndexError(i)
+            return np.array([i, i * i], dtype=float)
+
+    batches = list(data.DataLoader(Squares(), batch_size=3, drop_last=True))
+    assert len(batches) == 2 and np.array_equal(batches[1][:, 1], [9.0, 16.0, 25.0])
+    sums = list(data.DataLoader(Squares(), batch_size=4, collate_fn=lambda s: sum(v[1] for v in s)))
+    assert sums == [14.0, 77.0]
+
+
+def test_collation_errors_name_the_problem():
+    with pytest.raises(ValueError, match="different shapes"):
+        list(data.DataLoader([(np.ones(2),), (np.ones(3),)], batch_size=2))
+    with pytest.raises(TypeError, match="collate_fn="):
+        list(data.DataLoader([("a", 1), ("b", 2)], batch_size=2))
+    with pytest.raises(TypeError, match="applies to a dataset"):
+        data.DataLoader(np.ones(3), collate_fn=list)
+    # a nested list of numbers is still an array (not a dataset of samples)
+    (xb,), = list(data.DataLoader([[1.0, 2.0], [3.0, 4.0]], batch_size=2))
+    assert xb.shape == (2, 2)

@@ -83,8 +83,8 @@ def test_failed_backward_leaves_every_grad_untouched():
 
 def test_unsupported_numpy_functions_raise_type_error_naming_them():
     t = leaf((3,))
-    with pytest.raises(TypeError, match="np.cumsum"):
-        np.cumsum(t)
+    with pytest.raises(TypeError, match="np.histogram"):
+        np.histogram(t)
     with pytest.raises(TypeError, match="np.arctan2"):
         np.arctan2(t, t)
     with pytest.raises(TypeError, match="np.add.reduce"):

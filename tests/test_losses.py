@@ -283,8 +283,11 @@ def test_cross_entropy_target_errors():
     onehot = np.eye(3, dtype=np.int64)[[0, 1, 2, 1]]
     with pytest.raises(ValueError, match=r"must have shape \(4,\).*got \(4, 3\).*one-hot.*argmax"):
         nn.CrossEntropyLoss()(x, onehot)
+    # a float target of the input's shape is PyTorch's class-probability form (one-hot included)
+    assert np.array_equal(F.cross_entropy(x, onehot.astype(np.float64)).data,
+                          F.cross_entropy(x, np.array([0, 1, 2, 1])).data)
     with pytest.raises(ValueError, match="one-hot"):
-        F.cross_entropy(x, onehot.astype(np.float64))
+        F.nll_loss(x, onehot.astype(np.float64))
     with pytest.raises(ValueError, match=r"class indices \[-1, 3\] are out of range for 3 classes"):
         F.cross_entropy(x, Tensor(np.array([0, 3, -1, 3])))
     with pytest.raises(ValueError, match=r"must have shape \(4,\).*got \(5,\)"):

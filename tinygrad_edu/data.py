@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from .blog import X as _BLOG_X, Y_PART1 as _BLOG_Y1, Y_PART2 as _BLOG_Y2
 from .nn._rng import as_generator
 from .tensor import Tensor
 
-__all__ = ["DataLoader", "train_test_split", "blog_part1", "blog_part2", "xor", "spirals", "moons"]
+__all__ = ["DataLoader", "TensorDataset", "default_collate", "train_test_split", "blog_part1", "blog_part2", "xor", "spirals", "moons"]
 
 
 def _as_arrays(name, arrays):
@@ -39,14 +40,91 @@ def _as_arrays(name, arrays):
     return out
 
 
-class DataLoader:
-    """Iterate over minibatches of one or more arrays that share their first axis.
+class TensorDataset:
+    """A map-style dataset of arrays that share their first axis (``torch.utils.data.TensorDataset``).
 
-    ``DataLoader(X, y, batch_size=32, shuffle=True, rng=0)`` yields tuples
-    ``(X[idx], y[idx])`` for consecutive chunks ``idx`` of the example indices.
+    ``TensorDataset(X, y)[i] == (X[i], y[i])`` as numpy arrays; ``len`` is N.
+    A :class:`DataLoader` over it indexes the arrays once per batch (fast),
+    not once per example. Raises ValueError as :class:`DataLoader` does for
+    arrays of different lengths, scalars or object arrays.
+    """
+
+    def __init__(self, *tensors):
+        self.tensors = tuple(_as_arrays("TensorDataset", tensors))
+
+    def __len__(self):
+        return len(self.tensors[0])
+
+    def __getitem__(self, idx):
+        return tuple(a[idx] for a in self.tensors)
+
+    def __repr__(self):
+        return f"TensorDataset({', '.join(str(a.shape) for a in self.tensors)})"
+
+
+def default_collate(samples):
+    """Stack a list of samples into one batch, as PyTorch's ``default_collate`` (numpy arrays here).
+
+    Samples that are tuples or lists give a tuple with one batch per field;
+    dicts give a dict (same keys); arrays, Tensors and numbers are stacked
+    along a new first axis (``np.stack``), so B samples of shape S give
+    ``(B, *S)``. Raises TypeError for samples numpy cannot stack (strings,
+    objects) and ValueError for fields of different shapes, naming them.
+    """
+    first = samples[0]
+    if isinstance(first, Mapping):
+        return {k: default_collate([s[k] for s in samples]) for k in first}
+    if isinstance(first, (tuple, list)):
+        if any(len(s) != len(first) for s in samples):
+            raise ValueError(f"default_collate: samples have different numbers of fields "
+                             f"({sorted({len(s) for s in samples})})")
+        return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
+    arrays = [s.data if isinstance(s, Tensor) else np.asarray(s) for s in samples]
+    if arrays[0].dtype.kind not in "biufc":
+        raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__} "
+                        f"(dtype {arrays[0].dtype}); pass collate_fn=")
+    try:
+        return np.stack(arrays)
+    except ValueError:
+        shapes = sorted({a.shape for a in arrays})
+        raise ValueError(f"default_collate: samples of different shapes {shapes} cannot be stacked; "
+                         "pad them or pass collate_fn=") from None
+
+
+def _is_dataset(arrays):
+    """One positional argument that is a map-style dataset rather than an array.
+
+    A list or tuple counts as a dataset when its items are tuples or dicts
+    (``[(x0, y0), (x1, y1), ...]``); a nested list of numbers is an array.
+    """
+    if len(arrays) != 1:
+        return False
+    d = arrays[0]
+    if isinstance(d, (np.ndarray, Tensor)):
+        return False
+    if isinstance(d, (list, tuple)):
+        return len(d) > 0 and isinstance(d[0], (tuple, Mapping))
+    return hasattr(d, "__getitem__") and hasattr(d, "__len__")
+
+
+class DataLoader:
+    """Iterate over minibatches of arrays, or of a map-style dataset.
+
+    Two forms:
+
+    * ``DataLoader(X, y, batch_size=32, shuffle=True, rng=0)``: one or more
+      arrays that share their first axis; yields tuples ``(X[idx], y[idx])``
+      for consecutive chunks ``idx`` of the example indices.
+    * ``DataLoader(dataset, batch_size=32)``, as PyTorch: ``dataset`` is
+      anything with ``__len__`` and ``__getitem__`` (a :class:`TensorDataset`,
+      your own class, or a list of ``(x, y)`` pairs); each batch is
+      ``collate_fn([dataset[i] for i in idx])``, by default
+      :func:`default_collate` (a tuple of stacked numpy arrays for tuple
+      samples). A :class:`TensorDataset` is indexed once per batch.
 
     Args:
-        *arrays: arrays (or Tensors, or array-likes) with the same length N.
+        *arrays: arrays (or Tensors, or array-likes) with the same length N,
+            or a single dataset.
         batch_size: examples per batch (a positive int); the last batch may be
             smaller unless ``drop_last``.
         shuffle: visit the examples in a new random order every epoch (every
@@ -55,11 +133,13 @@ class DataLoader:
         rng: None (fresh entropy), an int seed or a ``np.random.Generator``.
             With a seed the whole sequence of epochs is reproducible: a new
             DataLoader with the same seed yields the same batches.
+        collate_fn: how a list of samples becomes a batch (dataset form only).
 
     Yields:
-        Tuples of numpy arrays, one per input array, each ``(B, ...)``, even for
-        a single array (``for (xb,) in DataLoader(X, ...)``). Without shuffle
-        the batches are views into the arrays (no copy); with shuffle, copies.
+        Array form: tuples of numpy arrays, one per input array, each
+        ``(B, ...)``, even for a single array (``for (xb,) in DataLoader(X, ...)``);
+        without shuffle the batches are views into the arrays (no copy).
+        Dataset form: whatever ``collate_fn`` returns.
 
     ``len(loader)`` is the number of batches per epoch:
     ``ceil(N / batch_size)``, or ``N // batch_size`` with ``drop_last``.
@@ -67,14 +147,25 @@ class DataLoader:
     Raises:
         ValueError: no arrays, arrays of different lengths, a scalar or
             object array, or ``batch_size`` not a positive integer.
+        TypeError: ``collate_fn`` with arrays (they need no collation).
     """
 
     def __init__(self, *arrays, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 rng=None):
+                 rng=None, collate_fn=None):
         if (not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool)
                 or batch_size <= 0):
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
-        self.arrays = _as_arrays("DataLoader", arrays)
+        if _is_dataset(arrays):
+            self.dataset = arrays[0]
+            self.arrays = list(self.dataset.tensors) if isinstance(self.dataset, TensorDataset) else None
+            self.collate_fn = default_collate if collate_fn is None else collate_fn
+        else:
+            if collate_fn is not None:
+                raise TypeError("DataLoader: collate_fn= applies to a dataset, not to arrays "
+                                "(wrap them: DataLoader(TensorDataset(X, y), collate_fn=...))")
+            self.dataset = None
+            self.arrays = _as_arrays("DataLoader", arrays)
+            self.collate_fn = None
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -82,8 +173,8 @@ class DataLoader:
 
     @property
     def num_examples(self) -> int:
-        """N, the length of the arrays."""
-        return len(self.arrays[0])
+        """N, the number of examples."""
+        return len(self.arrays[0]) if self.arrays is not None else len(self.dataset)
 
     def __len__(self):
         n, b = self.num_examples, self.batch_size
@@ -92,16 +183,19 @@ class DataLoader:
     def __iter__(self):
         n, b = self.num_examples, self.batch_size
         order = self.rng.permutation(n) if self.shuffle else None
+        fast = self.arrays is not None and (self.dataset is None or self.collate_fn is default_collate)
         for k in range(len(self)):
-            if order is None:
-                yield tuple(a[k * b:(k + 1) * b] for a in self.arrays)
-            else:
-                idx = order[k * b:(k + 1) * b]
+            if fast:
+                idx = slice(k * b, (k + 1) * b) if order is None else order[k * b:(k + 1) * b]
                 yield tuple(a[idx] for a in self.arrays)
+            else:
+                idx = range(k * b, min((k + 1) * b, n)) if order is None else order[k * b:(k + 1) * b]
+                yield self.collate_fn([self.dataset[int(i)] for i in idx])
 
     def __repr__(self):
-        shapes = ", ".join(str(a.shape) for a in self.arrays)
-        return (f"DataLoader({shapes}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+        what = (type(self.dataset).__name__ if self.dataset is not None
+                else ", ".join(str(a.shape) for a in self.arrays))
+        return (f"DataLoader({what}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
                 f"drop_last={self.drop_last})")
 
 

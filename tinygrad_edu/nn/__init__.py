@@ -2,24 +2,36 @@
 ``Dropout``, ``BatchNorm1d``, ``Embedding``, losses; ``functional``, ``init`` and ``utils``
 (gradient clipping)."""
 from . import functional, init, utils
-from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import (CELU, ELU, GELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh,
+                         LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
+                         Softmax, Softplus, Softshrink, Softsign, Tanh, Tanhshrink)
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .dropout import Dropout
+from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
-from .flatten import Flatten
+from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .loss import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss,
+                   GaussianNLLLoss, HuberLoss, KLDivLoss, L1Loss, MarginRankingLoss, MSELoss,
+                   NLLLoss, PairwiseDistance, PoissonNLLLoss, SmoothL1Loss, SoftMarginLoss,
+                   TripletMarginLoss)
 from .module import IncompatibleKeys, Module
-from .normalization import BatchNorm1d
+from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d,
+                            InstanceNorm2d, LayerNorm, RMSNorm)
 from .parameter import Parameter
 
 __all__ = [
     "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
     "ParameterDict", "IncompatibleKeys", "functional", "init", "utils",
-    "Linear", "Identity", "Flatten",
+    "Linear", "Identity", "Flatten", "Unflatten",
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax",
-    "Dropout", "BatchNorm1d", "Embedding",
+    "GELU", "SiLU", "Softplus", "ELU", "SELU", "CELU", "Mish", "Hardtanh", "ReLU6", "Hardswish",
+    "Hardsigmoid", "LogSigmoid", "Softsign", "Tanhshrink", "Softshrink", "Hardshrink", "GLU", "PReLU",
+    "Dropout", "Dropout1d", "Dropout2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm",
+    "GroupNorm", "RMSNorm", "InstanceNorm1d", "InstanceNorm2d", "Embedding",
     "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
+    "KLDivLoss", "HuberLoss", "SmoothL1Loss", "SoftMarginLoss", "MarginRankingLoss",
+    "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss",
+    "PairwiseDistance",
 ]
 
 # Layer families in files of their own plug in here: each lists its classes in ``__all__``.

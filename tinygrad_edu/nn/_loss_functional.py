@@ -302,9 +302,14 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     ``smooth_i = -sum_c w[c] log softmax(x_i)[c]``, reduced like ``nll``
     (for ``"mean"`` both are divided by the same ``sum_i w[y_i]``).
 
+    Class probabilities as targets (PyTorch's second form): a floating-point
+    target of the input's shape is a distribution over the classes for each
+    sample, ``l_i = -sum_c w_c y_ic log softmax(x_i)_c`` (smoothed as above;
+    ``"mean"`` divides by the number of samples; ``ignore_index`` does not
+    apply).
+
     Args and errors: as :func:`nll_loss`, plus ``label_smoothing`` in [0, 1]
-    (ValueError otherwise). Class probabilities as targets (PyTorch's
-    alternative form) are not supported: a float target raises ValueError.
+    (ValueError otherwise).
     """
     op = "cross_entropy"
     check_reduction(op, reduction)
@@ -313,9 +318,14 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
     x = _input(op, input)
     if x.ndim == 0:
         raise ValueError(f"{op}: input must have a class axis, got a 0-d tensor")
-    t = _class_targets(op, x, target, ignore_index)
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     w = _class_weight(op, weight, c, x.dtype)
+    tv = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if tv.dtype.kind == "f" and tv.shape == x.shape:
+        from ._loss_extra import cross_entropy_probabilities
+
+        return cross_entropy_probabilities(x, target, w, reduction, float(label_smoothing))
+    t = _class_targets(op, x, target, ignore_index)
     if x.ndim == 2 and w is None and not label_smoothing and not (t == ignore_index).any():
         return _ops.cross_entropy_indices(x, t, reduction)  # the common case, as one fused op
     logp = log_softmax(x, axis=1 if x.ndim >= 2 else 0)

@@ -33,3 +33,22 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
+
+
+class Dropout1d(Dropout):
+    """Channel dropout for ``(N, C, L)`` or ``(C, L)``, as ``torch.nn.Dropout1d``: in training each
+    channel is zeroed as a whole with probability ``p``, the rest scaled by ``1 / (1 - p)``;
+    the identity in evaluation mode. See :func:`tinygrad_edu.nn.functional.dropout1d`."""
+
+    def forward(self, x):
+        return F.dropout1d(x, self.p, self.training, self.rng)
+
+
+class Dropout2d(Dropout):
+    """Channel dropout for ``(N, C, H, W)`` or ``(C, H, W)``, as ``torch.nn.Dropout2d``: whole
+    feature maps are zeroed in training. A 3-D input is one ``(C, H, W)`` image (PyTorch
+    treats it as ``(N, C, L)``, with a warning; use ``Dropout1d`` for that).
+    See :func:`tinygrad_edu.nn.functional.dropout2d`."""
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training, self.rng)

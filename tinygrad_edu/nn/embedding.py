@@ -20,10 +20,12 @@ class Embedding(Module):
     Args:
         num_embeddings: size of the vocabulary (valid indices 0..n-1).
         embedding_dim: size of each vector.
+        padding_idx: None or a row (negative counts from the end) that is
+            initialised to 0 and gets no gradient (stays fixed in training).
         rng: None, an int seed or a ``np.random.Generator`` for the init.
         dtype: parameter dtype (float64 default).
 
-    Init: weight ~ N(0, 1), as PyTorch.
+    Init: weight ~ N(0, 1), as PyTorch (the ``padding_idx`` row 0).
 
     Shapes: integer indices of any shape ``S`` -> ``S + (embedding_dim,)``.
 
@@ -33,15 +35,24 @@ class Embedding(Module):
     ``[0, num_embeddings)``, listing them.
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, rng=None, *, dtype=np.float64):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm=None, *, rng=None, dtype=np.float64):
         super().__init__()
         self.num_embeddings = as_size("Embedding", "num_embeddings", num_embeddings, 1)
         self.embedding_dim = as_size("Embedding", "embedding_dim", embedding_dim)
+        if max_norm is not None:
+            raise ValueError("Embedding: max_norm is not supported (it rewrites weight rows in place)")
+        self.padding_idx = (None if padding_idx is None
+                            else F._padding_idx("Embedding", padding_idx, self.num_embeddings))
         gen = as_generator(rng)
-        self.weight = Parameter(gen.standard_normal((self.num_embeddings, self.embedding_dim)).astype(dtype))
+        weight = gen.standard_normal((self.num_embeddings, self.embedding_dim)).astype(dtype)
+        if self.padding_idx is not None:
+            weight[self.padding_idx] = 0
+        self.weight = Parameter(weight)
 
     def forward(self, idx):
-        return F.embedding(idx, self.weight)
+        return F.embedding(idx, self.weight, self.padding_idx)
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"

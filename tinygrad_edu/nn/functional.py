@@ -26,7 +26,7 @@ from ._rng import as_generator
 
 __all__ = [
     "as_tensor", "relu", "leaky_relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear",
-    "flatten", "dropout", "batch_norm", "embedding",
+    "flatten", "dropout", "dropout1d", "dropout2d", "batch_norm", "embedding", "one_hot",
     "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "cross_entropy", "nll_loss",
 ]
@@ -130,98 +130,72 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None):
     return mul(x, keep.astype(dtype) * dtype.type(scale))
 
 
-# ---- batch normalisation ---------------------------------------------------
-def _channel_array(op, name, t, c):
-    """A running-statistics array of shape (C,), to be updated in place."""
-    arr = t.data if isinstance(t, Tensor) else t
-    if not isinstance(arr, np.ndarray) or arr.shape != (c,):
-        raise ValueError(f"{op}: {name} must be an array or Tensor of shape ({c},), "
-                         f"got {type(t).__name__} of shape {np.shape(arr)}")
-    return arr
-
-
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5):
-    """Batch normalisation (Ioffe & Szegedy 2015), as ``torch.nn.functional.batch_norm``.
-
-    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel (axis 1).
-
-    In training, ``mean`` and ``var`` are the batch statistics over every axis
-    but 1, with the *biased* variance (divide by n); the gradient flows
-    through them. The running statistics, if given, are updated in place as
-    ``running = (1 - momentum) * running + momentum * batch`` where the
-    variance used is the *unbiased* one (divide by n - 1), exactly as PyTorch.
-    Not in training, ``mean``/``var`` are ``running_mean``/``running_var``
-    (constants).
-
-    Args:
-        x: ``(N, C)`` or ``(N, C, L)``.
-        running_mean, running_var: arrays or Tensors of shape ``(C,)``, or
-            None (then ``training`` must be True).
-        weight, bias: ``(C,)`` Tensors (learnable scale and shift) or None.
-        training: use batch statistics and update the running ones.
-        momentum: weight of the new batch in the running averages.
-        eps: added to the variance for stability.
-
-    Raises:
-        ValueError: x is not 2-D or 3-D; a running statistic, weight or bias
-            has the wrong shape; training with one value per channel (its
-            variance is undefined); not training without running statistics.
-            Nothing is updated when an error is raised.
-    """
+def _channel_dropout(op, x, p, training, rng, batched_ndim, unbatched_ndim):
+    """Zero whole channels (axis 1 of a batch, axis 0 unbatched), scaling the rest by 1 / (1 - p)."""
+    p = _check_p(op, p)
     x = as_tensor(x)
-    if x.ndim not in (2, 3):
-        raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, L), got {x.shape}")
-    c = x.shape[1]
-    axes = (0,) if x.ndim == 2 else (0, 2)
-    cshape = (1, c) if x.ndim == 2 else (1, c, 1)
-    rm = None if running_mean is None else _channel_array("batch_norm", "running_mean", running_mean, c)
-    rv = None if running_var is None else _channel_array("batch_norm", "running_var", running_var, c)
-    for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and np.shape(t) != (c,):
-            raise ValueError(f"batch_norm: {name} must have shape ({c},) for input {x.shape}, "
-                             f"got {np.shape(t)}")
+    if x.ndim not in (batched_ndim, unbatched_ndim):
+        raise ValueError(f"{op}: expected a {unbatched_ndim}-D (C, ...) or {batched_ndim}-D (N, C, ...) "
+                         f"input, got shape {x.shape}")
+    if not training or p == 0.0:
+        return x
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    if training:
-        n = x.size // c if c else 0
-        if n <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
-                             f"got input of shape {x.shape}")
-        mean = x.mean(axis=axes, keepdims=True)
-        var = x.var(axis=axes, keepdims=True)  # biased: normalises the batch
-        y = (x - mean) / (var + eps).sqrt()
-    else:
-        if rm is None or rv is None:
-            raise ValueError("batch_norm: running_mean and running_var are required when training=False")
-        invstd = (1 / np.sqrt(rv + eps)).astype(dtype).reshape(cshape)
-        y = (x - rm.astype(dtype).reshape(cshape)) * invstd
-    if weight is not None:
-        y = y * reshape(as_tensor(weight), cshape)
-    if bias is not None:
-        y = y + reshape(as_tensor(bias), cshape)
-    if training:
-        # Only now that nothing can fail: update the running statistics in place.
-        if rm is not None:
-            rm[...] = (1 - momentum) * rm + momentum * mean.data.reshape(c)
-        if rv is not None:
-            unbiased = np.var(x.data, axis=axes, ddof=1)
-            rv[...] = (1 - momentum) * rv + momentum * unbiased
-    return y
+    lead = 2 if x.ndim == batched_ndim else 1
+    mask_shape = x.shape[:lead] + (1,) * (x.ndim - lead)
+    keep = as_generator(rng).random(mask_shape) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    return mul(x, keep.astype(dtype) * dtype.type(scale))
+
+
+def dropout1d(x, p: float = 0.5, training: bool = True, rng=None):
+    """Channel dropout for ``(N, C, L)`` or unbatched ``(C, L)`` inputs, as
+    ``torch.nn.functional.dropout1d`` (Tompson et al. 2015, "Efficient Object
+    Localization Using Convolutional Networks"): each channel is zeroed as a
+    whole with probability ``p`` and the kept ones are scaled by ``1 / (1 - p)``.
+
+    ``rng`` as :func:`dropout`. Raises ValueError for p outside [0, 1] or
+    another rank.
+    """
+    return _channel_dropout("dropout1d", x, p, training, rng, 3, 2)
+
+
+def dropout2d(x, p: float = 0.5, training: bool = True, rng=None):
+    """Channel dropout for ``(N, C, H, W)`` or unbatched ``(C, H, W)`` inputs, as
+    ``torch.nn.functional.dropout2d``: whole ``H x W`` feature maps are zeroed with
+    probability ``p``, the kept ones scaled by ``1 / (1 - p)``.
+
+    A 3-D input is a single ``(C, H, W)`` image here. (PyTorch, for
+    historical reasons, treats a 3-D input to dropout2d as ``(N, C, L)``
+    with a warning: use :func:`dropout1d` for that.) Raises ValueError for
+    p outside [0, 1] or another rank.
+    """
+    return _channel_dropout("dropout2d", x, p, training, rng, 4, 3)
+
+
+# ---- batch normalisation ---------------------------------------------------
+# batch_norm (any rank), layer_norm, group_norm, ... live in ops/normalization.py (NN_FUNCTIONAL).
+from ..ops.normalization import batch_norm  # noqa: E402
 
 
 # ---- embedding --------------------------------------------------------------
-def embedding(idx, weight):
+def embedding(idx, weight, padding_idx=None, max_norm=None):
     """Rows of ``weight`` picked by integer indices: ``weight[idx]`` (``torch.nn.functional.embedding``).
 
     Shapes: idx any shape of ints, weight ``(num_embeddings, embedding_dim)``
     -> ``idx.shape + (embedding_dim,)``. The gradient of a row is the sum over
-    every position that picked it (repeated indices accumulate).
+    every position that picked it (repeated indices accumulate), except the
+    row ``padding_idx`` (negative counts from the end), whose gradient is 0.
 
-    Raises ValueError for non-integer indices, or for indices outside
-    ``[0, num_embeddings)`` (the offending values are listed).
+    Raises ValueError for non-integer indices, for indices outside
+    ``[0, num_embeddings)`` (the offending values are listed), or for
+    ``padding_idx`` out of range; ``max_norm`` (renormalising rows in place)
+    is not supported and raises.
     """
     weight = as_tensor(weight)
     iv = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
+    if max_norm is not None:
+        raise ValueError("embedding: max_norm is not supported (it rewrites weight rows in place); "
+                         "clip the rows explicitly instead")
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {weight.shape}")
     if iv.dtype.kind not in "iu":
@@ -232,12 +206,60 @@ def embedding(idx, weight):
         values = np.unique(iv[bad])
         raise ValueError(f"embedding: indices {values[:10].tolist()}{' ...' if values.size > 10 else ''} "
                          f"are out of range for {n} embeddings (valid 0..{n - 1}); index shape {iv.shape}")
-    return getitem(weight, iv)
+    out = getitem(weight, iv)
+    if padding_idx is None:
+        return out
+    pad = _padding_idx("embedding", padding_idx, n)
+    # select, not multiply: the padding row's positions take a constant copy (no gradient)
+    return where((iv == pad)[..., None], weight.data[pad], out)
 
 
-# The losses live in their own module; they are part of this namespace as in PyTorch.
+def _padding_idx(op, padding_idx, n):
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)) \
+            or not -n <= padding_idx < n:
+        raise ValueError(f"{op}: padding_idx must be an int within num_embeddings ({n}), got {padding_idx!r}")
+    return int(padding_idx) % n
+
+
+def one_hot(tensor, num_classes: int = -1):
+    """One-hot encoding of integer class indices, as ``torch.nn.functional.one_hot``.
+
+    Shape ``idx.shape + (num_classes,)``, dtype int64, no gradient.
+    ``num_classes=-1`` uses ``max(idx) + 1``.
+
+    Raises ValueError for non-integer, negative or too large indices (naming them).
+    """
+    iv = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    if iv.dtype.kind not in "iu":
+        raise ValueError(f"one_hot: indices must be integers, got dtype {iv.dtype} with shape {iv.shape}")
+    if iv.size and iv.min() < 0:
+        raise ValueError(f"one_hot: class values must be non-negative, got {np.unique(iv[iv < 0])[:10].tolist()}")
+    if num_classes == -1:
+        if not iv.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+        num_classes = int(iv.max()) + 1
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 0:
+        raise ValueError(f"one_hot: num_classes must be -1 or a non-negative int, got {num_classes!r}")
+    if iv.size and iv.max() >= num_classes:
+        raise ValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, got "
+                         f"{np.unique(iv[iv >= num_classes])[:10].tolist()}")
+    out = np.zeros(iv.shape + (int(num_classes),), dtype=np.int64)
+    np.put_along_axis(out, iv[..., None].astype(np.intp), 1, axis=-1)
+    return Tensor._wrap(out)
+
+
+# The losses live in their own modules; they are part of this namespace as in PyTorch.
 from ._loss_functional import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402
                                cross_entropy, l1_loss, mse_loss, nll_loss)
+from ._loss_extra import (cosine_embedding_loss, gaussian_nll_loss, huber_loss,  # noqa: E402
+                          kl_div, margin_ranking_loss, pairwise_distance, poisson_nll_loss,
+                          smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
+
+from ._interpolate import interpolate  # noqa: E402
+
+__all__ += ["interpolate", "kl_div", "huber_loss", "smooth_l1_loss", "soft_margin_loss", "margin_ranking_loss",
+            "cosine_embedding_loss", "triplet_margin_loss", "pairwise_distance",
+            "poisson_nll_loss", "gaussian_nll_loss"]
 
 
 def _export_op_families():

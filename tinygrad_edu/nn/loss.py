@@ -1,4 +1,7 @@
-"""Loss modules: ``MSELoss``, ``L1Loss``, ``BCELoss``, ``BCEWithLogitsLoss``, ``CrossEntropyLoss``, ``NLLLoss``.
+"""Loss modules: ``MSELoss``, ``L1Loss``, ``BCELoss``, ``BCEWithLogitsLoss``, ``CrossEntropyLoss``,
+``NLLLoss``, ``KLDivLoss``, ``HuberLoss``, ``SmoothL1Loss``, ``SoftMarginLoss``, ``MarginRankingLoss``,
+``CosineEmbeddingLoss``, ``TripletMarginLoss``, ``PoissonNLLLoss``, ``GaussianNLLLoss`` (and
+``PairwiseDistance``).
 
 Each is called as ``loss_fn(input, target)`` and wraps the function of the
 same meaning in :mod:`tinygrad_edu.nn.functional`, where the formulas and
@@ -141,3 +144,118 @@ class CrossEntropyLoss(_Loss):
     def forward(self, input, target):
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
                                self.label_smoothing)
+
+
+class KLDivLoss(_Loss):
+    """Kullback-Leibler divergence of log-probability inputs. See :func:`~tinygrad_edu.nn.functional.kl_div`.
+
+    ``reduction="batchmean"`` gives the true KL divergence per sample;
+    PyTorch's default ``"mean"`` averages over all elements.
+    """
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False):
+        Module.__init__(self)
+        if reduction != "batchmean":
+            check_reduction("KLDivLoss", reduction)
+        self.reduction, self.log_target = reduction, bool(log_target)
+
+    def forward(self, input, target):
+        return F.kl_div(input, target, self.reduction, self.log_target)
+
+
+class HuberLoss(_Loss):
+    """Huber loss with threshold ``delta``. See :func:`~tinygrad_edu.nn.functional.huber_loss`."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, self.reduction, self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1 loss with threshold ``beta``. See :func:`~tinygrad_edu.nn.functional.smooth_l1_loss`."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class SoftMarginLoss(_Loss):
+    """Logistic loss for targets in {1, -1}. See :func:`~tinygrad_edu.nn.functional.soft_margin_loss`."""
+
+    def forward(self, input, target):
+        return F.soft_margin_loss(input, target, self.reduction)
+
+
+class MarginRankingLoss(_Loss):
+    """``max(0, -y (x1 - x2) + margin)``. See :func:`~tinygrad_edu.nn.functional.margin_ranking_loss`."""
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """Cosine similarity loss. See :func:`~tinygrad_edu.nn.functional.cosine_embedding_loss`."""
+
+    def __init__(self, margin: float = 0.0, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """Triplet loss on p-norm distances. See :func:`~tinygrad_edu.nn.functional.triplet_margin_loss`."""
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                 reduction: str = "mean"):
+        super().__init__(reduction)
+        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
+                                     self.swap, self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    """Poisson negative log-likelihood. See :func:`~tinygrad_edu.nn.functional.poisson_nll_loss`."""
+
+    def __init__(self, log_input: bool = True, full: bool = False, eps: float = 1e-8,
+                 reduction: str = "mean"):
+        super().__init__(reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, input, target):
+        return F.poisson_nll_loss(input, target, self.log_input, self.full, self.eps, self.reduction)
+
+
+class GaussianNLLLoss(_Loss):
+    """Gaussian negative log-likelihood. See :func:`~tinygrad_edu.nn.functional.gaussian_nll_loss`."""
+
+    def __init__(self, full: bool = False, eps: float = 1e-6, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input, target, var):
+        return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class PairwiseDistance(Module):
+    """``||x1 - x2 + eps||_p`` over the last axis. See :func:`~tinygrad_edu.nn.functional.pairwise_distance`."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1, x2):
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)

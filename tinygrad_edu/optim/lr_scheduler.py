@@ -1,4 +1,6 @@
-"""Learning-rate schedulers with PyTorch's semantics: ``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``.
+"""Learning-rate schedulers with PyTorch's semantics: ``StepLR``, ``ExponentialLR``,
+``CosineAnnealingLR`` here, and ``LambdaLR``, ``MultiplicativeLR``, ``LinearLR``, ``OneCycleLR``,
+``SequentialLR``, ``ReduceLROnPlateau`` (from ``lr_schedules.py``).
 
 Usage, as in PyTorch: call ``scheduler.step()`` once per epoch, after the
 epoch's ``optimizer.step()`` calls::
@@ -22,7 +24,8 @@ import numbers
 
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
+           "MultiplicativeLR", "LinearLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau"]
 
 
 class LRScheduler:
@@ -206,3 +209,7 @@ class CosineAnnealingLR(LRScheduler):
     def _get_closed_form_lr(self):
         t, T, eta = self.last_epoch, self.T_max, self.eta_min
         return [eta + (base - eta) * (1 + math.cos(math.pi * t / T)) / 2 for base in self.base_lrs]
+
+
+from .lr_schedules import (LambdaLR, LinearLR, MultiplicativeLR, OneCycleLR,  # noqa: E402
+                           ReduceLROnPlateau, SequentialLR)
