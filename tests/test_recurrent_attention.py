@@ -258,3 +258,30 @@ def test_transformer_encoder_clones_layers():
     np.testing.assert_array_equal(enc.layers[0].linear1.weight.data, enc.layers[2].linear1.weight.data)
     enc.layers[0].linear1.weight.data[...] = 0
     assert np.abs(enc.layers[1].linear1.weight.data).sum() > 0
+
+
+# ---- second derivatives through whole layers ---------------------------------------------
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
+def test_layers_have_second_derivatives(cls):
+    m = getattr(nn, cls)(2, 2, num_layers=2, bidirectional=True, rng=8)
+    r = np.random.default_rng(8)
+    x = tg.Tensor(r.standard_normal((2, 1, 2)), requires_grad=True)
+    h0 = tg.Tensor(r.standard_normal((4, 1, 2)) * 0.5, requires_grad=True)
+
+    def f(x, h0):
+        return m(x, (h0, h0 * 0.5) if cls == "LSTM" else h0)[0]
+    assert tg.gradcheck(f, (x, h0))
+    assert tg.gradgradcheck(f, (x, h0))
+
+
+def test_multihead_attention_has_second_derivatives():
+    mha = nn.MultiheadAttention(4, 2, rng=9)
+    r = np.random.default_rng(9)
+    q = tg.Tensor(r.standard_normal((3, 1, 4)), requires_grad=True)
+    kv = tg.Tensor(r.standard_normal((2, 1, 4)), requires_grad=True)
+    mask = np.array([[False, True], [False, False], [True, False]])
+
+    def f(q, kv):
+        out, w = mha(q, kv, kv, attn_mask=mask)
+        return out.sum() + (w * w).sum()
+    assert tg.gradgradcheck(f, (q, kv))
