@@ -237,6 +237,27 @@ def fig_im2col(path):
     fig.savefig(path, dpi=100)
 
 
+# ---- chapter 8: backpropagation through time ----------------------------------------------------
+@figure("bptt_gradient_norms.png")
+def fig_bptt_gradient_norms(path):
+    norms = page_namespace("recurrent.md")["norms"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for name, values in norms.items():
+        ax = axes[0] if name.startswith("tanh") else axes[1]
+        ax.plot(np.arange(len(values)), values, label=name)
+    axes[1].plot(np.arange(len(norms["tanh RNN, gain 1"])), norms["tanh RNN, gain 1"], "k:",
+                 label="tanh RNN, gain 1")
+    axes[0].set_title("tanh RNN, W_hh = gain * orthogonal")
+    axes[1].set_title("LSTM, three initial forget-gate biases")
+    axes[0].set_ylabel("mean |d(v . h_T) / dx_(T-k)|")
+    for ax in axes:
+        ax.set(xlabel="k (steps back from the end)", yscale="log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 # ---- chapter 3: pictures of the graph ---------------------------------------------------------
 def xor_loss_graph():
     """The blog's XOR network, one forward pass and backward: (loss, net)."""
