@@ -272,3 +272,16 @@ def test_multihead_attention_has_second_derivatives():
         out, w = mha(q, kv, kv, attn_mask=mask)
         return out.sum() + (w * w).sum()
     assert tg.gradgradcheck(f, (q, kv))
+
+
+def test_multihead_attention_init_is_pytorchs():
+    e = 64
+    m = nn.MultiheadAttention(e, 4, rng=10)
+    bound = np.sqrt(6 / (4 * e))  # xavier_uniform_ on (3E, E)
+    assert 0.9 * bound < np.abs(m.in_proj_weight.data).max() <= bound
+    assert 0.9 / np.sqrt(e) < np.abs(m.out_proj.weight.data).max() <= 1 / np.sqrt(e)
+    assert not m.in_proj_bias.data.any() and not m.out_proj.bias.data.any()
+    assert m.out_proj.weight.shape == (e, e) and m.in_proj_weight.shape == (3 * e, e)
+    kv = nn.MultiheadAttention(e, 4, kdim=3, vdim=5, add_bias_kv=True, rng=10)
+    assert kv.in_proj_weight is None and kv.k_proj_weight.shape == (e, 3)
+    assert abs(kv.bias_k.data.std() - 1 / np.sqrt(e)) < 0.5 / np.sqrt(e)
