@@ -16,15 +16,6 @@ REF = np.load(pathlib.Path(__file__).parent / "reference" / "seq.npz")
 CASES = sorted({k.split("/")[0] for k in REF.files})
 
 
-def _has_layer_norm():
-    try:
-        from tinygrad_edu.nn.normalization import LayerNorm  # noqa: F401
-        from tinygrad_edu.ops.activation import gelu  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _group(case, part):
     """``{rest of key: array}`` for keys ``case/part/...``, in stored order."""
     pre = f"{case}/{part}/"
@@ -47,8 +38,6 @@ def _close(got, want, what):
 def test_matches_pytorch(case):
     config = json.loads(str(REF[f"{case}/config"]))
     cls = config["cls"]
-    if cls.startswith("Transformer") and not _has_layer_norm():
-        pytest.skip("needs nn.LayerNorm and gelu (normalization/activation families)")
     ins = [tg.Tensor(a, requires_grad=True) for _, a in sorted(_group(case, "in").items())]
     kw = {}
     for key, a in _group(case, "kw").items():
@@ -247,8 +236,6 @@ def test_sdpa_bool_and_float_masks_agree():
 
 
 def test_transformer_encoder_clones_layers():
-    if not _has_layer_norm():
-        pytest.skip("needs nn.LayerNorm")
     layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, rng=0)
     enc = nn.TransformerEncoder(layer, 3)
     keys = list(enc.state_dict())
@@ -285,3 +272,16 @@ def test_multihead_attention_has_second_derivatives():
         out, w = mha(q, kv, kv, attn_mask=mask)
         return out.sum() + (w * w).sum()
     assert tg.gradgradcheck(f, (q, kv))
+
+
+def test_multihead_attention_init_is_pytorchs():
+    e = 64
+    m = nn.MultiheadAttention(e, 4, rng=10)
+    bound = np.sqrt(6 / (4 * e))  # xavier_uniform_ on (3E, E)
+    assert 0.9 * bound < np.abs(m.in_proj_weight.data).max() <= bound
+    assert 0.9 / np.sqrt(e) < np.abs(m.out_proj.weight.data).max() <= 1 / np.sqrt(e)
+    assert not m.in_proj_bias.data.any() and not m.out_proj.bias.data.any()
+    assert m.out_proj.weight.shape == (e, e) and m.in_proj_weight.shape == (3 * e, e)
+    kv = nn.MultiheadAttention(e, 4, kdim=3, vdim=5, add_bias_kv=True, rng=10)
+    assert kv.in_proj_weight is None and kv.k_proj_weight.shape == (e, 3)
+    assert abs(kv.bias_k.data.std() - 1 / np.sqrt(e)) < 0.5 / np.sqrt(e)

@@ -242,17 +242,16 @@ def _lstm_sequence_backward_arrays(gout, xp, w, h0, c0, reverse, hs, cs, acts, t
     c_prev = np.empty_like(cs)
     c_prev[0] = c0
     c_prev[1:] = cs[:-1]
-    # dz = [dc * g*i*(1-i), dc * c_prev*f*(1-f), dc * i*(1-g*g), gh * tc*o*(1-o)]
-    fac = np.empty((steps, n, 4, hidden), dtype)
-    for k_, (x, other) in enumerate(((i, g), (f, c_prev))):
-        np.subtract(1, x, out=fac[:, :, k_])
-        fac[:, :, k_] *= x
-        fac[:, :, k_] *= other
+    # dz = [dc * g*i*(1-i), dc * c_prev*f*(1-f), dc * i*(1-g*g), gh * tc*o*(1-o)]:
+    # a*(1-a) for all four gates in two contiguous calls, then the gate-specific factors.
+    fac = np.subtract(1, acts)
+    fac *= acts
+    fac = fac.reshape(steps, n, 4, hidden)
+    fac[:, :, 0] *= g
+    fac[:, :, 1] *= c_prev
     np.multiply(g, g, out=fac[:, :, 2])
     np.subtract(1, fac[:, :, 2], out=fac[:, :, 2])
     fac[:, :, 2] *= i
-    np.subtract(1, o, out=fac[:, :, 3])
-    fac[:, :, 3] *= o
     fac[:, :, 3] *= tcs
     to_c = np.multiply(tcs, tcs)  # dc += gh * o * (1 - tanh(c)**2)
     np.subtract(1, to_c, out=to_c)
