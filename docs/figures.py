@@ -258,6 +258,22 @@ def fig_bptt_gradient_norms(path):
     fig.savefig(path, dpi=100)
 
 
+# ---- chapter 9: attention and layer normalization, backwards -------------------------------------
+@figure("attention_scale.png")
+def fig_attention_scale(path):
+    ns = page_namespace("attention.md")
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for name, values in ns["saturation"].items():
+        ax.plot(ns["sizes"], values, marker=".", label=f"scores * {name.split()[1]}")
+    ax.set(title="Softmax of random q . k: median Jacobian size", xlabel="head size E",
+           ylabel="median |diag(p) - p p^T|", xscale="log", yscale="log")
+    ax.set_xscale("log", base=2)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 # ---- chapter 3: pictures of the graph ---------------------------------------------------------
 def xor_loss_graph():
     """The blog's XOR network, one forward pass and backward: (loss, net)."""
