@@ -52,7 +52,12 @@ def test_matches_pytorch(case):
         sd = _group(case, "sd")
         assert list(model.state_dict()) == list(sd), "state_dict keys differ from PyTorch's (names or order)"
         model.load_state_dict(sd)
-        out = model(*ins, **kw, **config["kwargs"])
+        if "lengths" in config:  # a packed batch: compare the packed output's data
+            packed = nn.pack_padded_sequence(ins[0], config["lengths"], enforce_sorted=False)
+            out, states = model(packed, **kw)
+            out = (out.data, states)
+        else:
+            out = model(*ins, **kw, **config["kwargs"])
     outs = _flatten(out)
     want = _group(case, "out")
     assert len(outs) == len(want)
@@ -285,3 +290,38 @@ def test_multihead_attention_init_is_pytorchs():
     kv = nn.MultiheadAttention(e, 4, kdim=3, vdim=5, add_bias_kv=True, rng=10)
     assert kv.in_proj_weight is None and kv.k_proj_weight.shape == (e, 3)
     assert abs(kv.bias_k.data.std() - 1 / np.sqrt(e)) < 0.5 / np.sqrt(e)
+
+
+# ---- packed sequences --------------------------------------------------------------------------
+def test_packed_layer_runs_each_sequence_alone():
+    m = nn.GRU(3, 4, bidirectional=True, rng=11)
+    r = np.random.default_rng(11)
+    seqs = [r.standard_normal((n, 3)) for n in (2, 5, 3)]
+    out, h_n = m(nn.pack_sequence(seqs, enforce_sorted=False))
+    padded, lengths = nn.pad_packed_sequence(out)
+    assert lengths.tolist() == [2, 5, 3] and padded.shape == (5, 3, 8)
+    for j, s in enumerate(seqs):
+        alone, h_alone = m(s)
+        np.testing.assert_allclose(padded.data[:len(s), j], alone.data, rtol=1e-12)
+        assert not padded.data[len(s):, j].any()  # padding is zeros
+        np.testing.assert_allclose(h_n.data[:, j], h_alone.data, rtol=1e-12)
+
+
+def test_packing_errors_and_round_trip():
+    x = np.arange(24.0).reshape(4, 3, 2)
+    with pytest.raises(ValueError, match=r"sorted in decreasing order.*enforce_sorted=False"):
+        nn.pack_padded_sequence(x, [2, 4, 1])
+    with pytest.raises(ValueError, match="greater than 0"):
+        nn.pack_padded_sequence(x, [4, 0, 1])
+    with pytest.raises(ValueError, match="exceeds"):
+        nn.pack_padded_sequence(x, [5, 2, 1])
+    with pytest.raises(ValueError, match="3 integers"):
+        nn.pack_padded_sequence(x, [4, 2])
+    p = nn.pack_padded_sequence(x, [2, 4, 1], enforce_sorted=False)
+    assert p.batch_sizes.tolist() == [3, 2, 1, 1] and p.sorted_indices.tolist() == [1, 0, 2]
+    back, lengths = nn.pad_packed_sequence(p, padding_value=-1.0)
+    assert lengths.tolist() == [2, 4, 1]
+    want = np.where((np.arange(4)[:, None] < lengths)[..., None], x, -1.0)
+    assert np.array_equal(back.data, want)
+    with pytest.raises(ValueError, match="total_length 3"):
+        nn.pad_packed_sequence(p, total_length=3)
