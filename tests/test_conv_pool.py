@@ -250,3 +250,13 @@ def test_a_small_cnn_trains():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_max_pool_of_minus_inf_next_to_the_padding_picks_the_first_real_element():
+    # PyTorch's windows skip the padding, so an all -inf window's maximum is its first real
+    # element (the windows at column 0 see only -inf; values from torch 2.13)
+    x = tg.Tensor(np.array([[[[-np.inf, -np.inf, 1.0], [-np.inf, -np.inf, 2.0]]]]), requires_grad=True)
+    out, idx = F.max_pool2d(x, (3, 2), stride=1, padding=1, return_indices=True)
+    assert np.array_equal(idx.data, [[[[0, 0, 5, 5], [0, 0, 5, 5]]]])
+    out.backward(np.ones(out.shape))
+    assert np.array_equal(x.grad.data, [[[[4.0, 0.0, 0.0], [0.0, 0.0, 4.0]]]])
