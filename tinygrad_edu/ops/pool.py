@@ -17,6 +17,8 @@ from recorded ops, so they are differentiable twice.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -222,11 +224,21 @@ def _max_pool_backward(grad, out, inputs, saved, needs):
 
 def _flat_index(arg, g):
     """Flat index into the whole (unpadded) input of each window's winner."""
-    n, c = arg.shape[:2]
+    base, offsets = _window_starts(arg.shape[0], arg.shape[1], g)
+    flat = offsets.take(arg)
+    flat += base
+    return flat.reshape(-1)
+
+
+@functools.lru_cache(maxsize=16)
+def _window_starts(n, c, g):
+    """Flat index of each window's first (kernel offset 0) element, and of each kernel
+    offset relative to it. The same for every step of a training loop: cached."""
     base = (np.arange(n * c).reshape(n, c, 1, 1) * (g.H * g.W)
             + ((np.arange(g.oh) * g.sh - g.pt) * g.W).reshape(-1, 1) + (np.arange(g.ow) * g.sw - g.pl))
     offsets = (np.arange(g.kh).reshape(-1, 1) * (g.dh * g.W) + np.arange(g.kw) * g.dw).reshape(-1)
-    return (base + offsets[arg]).reshape(-1)
+    base.flags.writeable = offsets.flags.writeable = False
+    return base, offsets
 
 
 def _record_max(values, x4, idx, overlap):
