@@ -35,7 +35,8 @@ __all__ = [
 ]
 
 # Layer families in files of their own plug in here: each lists its classes in ``__all__``.
-_LAYER_FAMILIES = ("conv", "pooling", "recurrent", "attention", "transformer", "upsampling")
+_LAYER_FAMILIES = ("conv", "pooling", "padding", "recurrent", "attention", "transformer",
+                   "upsampling")
 
 
 def _export_layer_families():
