@@ -399,8 +399,8 @@ def xlogy(x, y):
     """``x * log(y)``, taken as 0 where x == 0 (unless y is nan), with broadcasting (torch ``xlogy``,
     ``scipy.special.xlogy``).
 
-    d/dx = log(y) where x != 0 and 0 where x == 0; d/dy = x / y (nan at
-    x = y = 0), as PyTorch.
+    d/dx = log(y), taken as 0 where x == 0 and y <= 0; d/dy = x / y (nan at
+    x = y = 0): PyTorch's.
     """
     xv, yv = val(x), val(y)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -421,9 +421,10 @@ def _xlogy_backward(g, out, inputs, saved, needs):
     x, y = inputs
     gx = gy = None
     if needs[0]:
-        zero = np.equal(val(x), 0)
-        if np.any(zero):
-            gx = np.where(zero, 0, g * np.log(np.where(zero, 1, y)))
+        # 0 where x == 0 and y <= 0 (log(y) is -inf or nan there), selected
+        flat = np.equal(val(x), 0) & np.less_equal(val(y), 0)
+        if np.any(flat):
+            gx = np.where(flat, 0, g * np.log(np.where(flat, 1, y)))
         else:
             gx = g * np.log(y)
     if needs[1]:
