@@ -93,8 +93,8 @@ def _neg_backward(g, out, inputs, saved, needs):
 def pow(a, b):
     """Elementwise power ``a ** b``; either operand may be a Tensor.
 
-    d/da = b * a**(b-1), taken as 0 where b == 0 (so 0**0 has gradient 0,
-    not 0 * inf); d/db = a**b * log(a), taken as 0 where a == 0 and b >= 0.
+    d/da = b * a**(b-1), taken as 0 where a == b == 0 (0 * inf otherwise);
+    d/db = a**b * log(a), taken as 0 where a == 0 and b >= 0.
     Both are PyTorch's conventions (``pow_backward_self``/``_exponent`` in
     its ``FunctionsManual.cpp``); the zeros are selected, never ``g * 0``.
 
@@ -139,11 +139,12 @@ def _pow_backward(g, out, inputs, saved, needs):
             else:
                 ga = g * (b * a ** (b - 1))
         else:
-            b_zero = np.equal(val(b), 0)
-            if b_zero.any():
-                # b * a**(b-1) is 0 * inf at a = 0: select 0 there instead
-                b_safe = np.where(b_zero, 1, b)
-                ga = np.where(b_zero, 0, g * (b * a ** (b_safe - 1)))
+            # b * a**(b-1) is 0 * inf at a = b = 0: select 0 there. Only there: at
+            # a != 0 the formula is 0 by itself and its derivative in b is right.
+            both_zero = np.equal(val(b), 0) & np.equal(val(a), 0)
+            if both_zero.any():
+                b_safe = np.where(both_zero, 1, b)
+                ga = np.where(both_zero, 0, g * (b * a ** (b_safe - 1)))
             else:
                 ga = g * (b * a ** (b - 1))
     if needs[1]:
