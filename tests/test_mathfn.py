@@ -303,3 +303,17 @@ def test_complex_inputs_that_require_grad_raise():
         with pytest.raises(TypeError, match="complex"):
             fn(z)
     assert np.array_equal(tg.sign(Tensor(np.array([3 + 4j]))).data, [0.6 + 0.8j])  # numpy 2's sign: z/|z|
+
+
+def test_large_masked_gradients_take_the_fast_product_only_when_it_is_exact():
+    # above 8192 elements relu/maximum/clip multiply by the mask when the gradient is finite
+    x = leaf(np.linspace(-1, 1, 20001))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for fn in (tg.relu, lambda a: tg.maximum(a, 0.0), lambda a: tg.clip(a, 0.0, None)):
+            x.grad = None
+            tg.sqrt(fn(x)).sum().backward()  # inf gradient at x <= 0
+            assert np.all(np.isfinite(x.grad.data[x.data < 0])) and np.all(x.grad.data[x.data < 0] == 0)
+            x.grad = None
+            fn(x).backward(np.full(x.shape, 2.0))
+            assert np.array_equal(x.grad.data, np.where(x.data > 0, 2.0, np.where(x.data == 0, x.grad.data, 0)))

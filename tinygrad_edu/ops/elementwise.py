@@ -144,7 +144,7 @@ def relu(x):
 
 @backward_rule("relu")
 def _relu_backward(g, out, inputs, saved, needs):
-    return (np.where(val(inputs[0]) > 0, g, 0),)
+    return (_select(val(inputs[0]) > 0, g),)
 
 
 def maximum(a, b):
@@ -176,14 +176,14 @@ def _pick_backward(wins, g, inputs, needs):
     a, b = val(inputs[0]), val(inputs[1])
     # An input gets g where it wins, g/2 on a tie, 0 where it loses (selected,
     # never g * 0). With a NaN neither loses, so both get g (torch.maximum).
-    a_loses, b_loses = wins(b, a), wins(a, b)
     tie = np.equal(a, b)
     if tie.any():
-        half = g * 0.5
-        ga = np.where(a_loses, 0, np.where(tie, half, g)) if needs[0] else None
-        gb = np.where(b_loses, 0, np.where(tie, half, g)) if needs[1] else None
-        return (ga, gb)
-    return (np.where(a_loses, 0, g) if needs[0] else None, np.where(b_loses, 0, g) if needs[1] else None)
+        g = np.where(tie, g * 0.5, g)
+    if _can_multiply(g):
+        return (g * np.logical_not(wins(b, a)) if needs[0] else None,
+                g * np.logical_not(wins(a, b)) if needs[1] else None)
+    return (np.where(wins(b, a), 0, g) if needs[0] else None,
+            np.where(wins(a, b), 0, g) if needs[1] else None)
 
 
 @backward_rule("maximum")
@@ -229,9 +229,25 @@ def _clip_backward(g, out, inputs, saved, needs):
     # np.clip is minimum(maximum(x, lo), hi): hi is taken wherever it is below
     # maximum(x, lo), which includes every element when lo > hi.
     above = False if hi is None else (x if lo is None else np.maximum(x, lo)) > hi
-    return (np.where(below | above, 0, g) if needs[0] else None,
-            np.where(below & np.logical_not(above), g, 0) if needs[1] else None,
-            np.where(above, g, 0) if needs[2] else None)
+    return (_select(np.logical_not(below | above), g) if needs[0] else None,
+            _select(below & np.logical_not(above), g) if needs[1] else None,
+            _select(above, g) if needs[2] else None)
+
+
+def _can_multiply(g):
+    """Whether ``g * mask`` may stand in for ``np.where(mask, g, 0)``.
+
+    For large arrays the product is several times faster than ``np.where``
+    and equal to it when g is finite (a finite sum says so in one cheap
+    pass); otherwise inf * 0 would make nan, so the hot rules (relu,
+    maximum, clip) select instead.
+    """
+    return type(g) is np.ndarray and g.size > 8192 and np.isfinite(np.add.reduce(g, axis=None))
+
+
+def _select(mask, g):
+    """``g`` where ``mask`` holds, else 0 (never ``g * 0``: inf * 0 is nan)."""
+    return g * mask if _can_multiply(g) else np.where(mask, g, 0)
 
 
 def where(condition, x, y):
