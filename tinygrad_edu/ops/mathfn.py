@@ -13,6 +13,8 @@ requires grad raises TypeError (the complex conventions differ).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import backward_rule, record
@@ -26,7 +28,7 @@ __all__ = ["expm1", "exp2", "log2", "log10", "logaddexp", "logaddexp2", "tan", "
            "deg2rad", "rad2deg", "radians", "degrees", "fabs", "square", "cbrt", "fmax", "fmin",
            "nan_to_num", "reciprocal", "rsqrt", "xlogy", "negative", "positive"]
 
-LN2, LN10 = np.log(2.0), np.log(10.0)
+LN2, LN10 = math.log(2.0), math.log(10.0)  # Python floats: weak scalars keep float32 float32
 
 
 def _real_error(name, x):
