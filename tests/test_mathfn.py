@@ -299,7 +299,8 @@ def test_bad_arguments_raise_naming_the_op():
 
 def test_complex_inputs_that_require_grad_raise():
     z = Tensor(np.array([1 + 1j]), requires_grad=True)
-    for fn in (tg.expm1, tg.sign, tg.sinc, np.square, lambda a: tg.xlogy(a, 2.0), lambda a: tg.fmod(a, 2.0)):
+    for fn in (tg.expm1, tg.sign, tg.sinc, np.square, lambda a: tg.xlogy(a, 2.0), lambda a: tg.fmax(a, 2.0),
+               lambda a: tg.fmod(a, 2.0), tg.nan_to_num):
         with pytest.raises(TypeError, match="complex"):
             fn(z)
     assert np.array_equal(tg.sign(Tensor(np.array([3 + 4j]))).data, [0.6 + 0.8j])  # numpy 2's sign: z/|z|

@@ -5,7 +5,7 @@ backward is the textbook derivative, written with numpy calls so that it
 also runs on Tensors (``create_graph=True`` gives second derivatives).
 Derivatives at special points follow PyTorch (``tools/autograd/derivatives.yaml``
 and ``FunctionsManual.cpp``), except where noted (sinc's second derivative
-at 0, fmax/fmin ties). Piecewise-constant ops (floor, sign, mod, ...) are
+at 0). Piecewise ops (floor, sign, mod, clamp, fmax, nan_to_num, ...) are
 in ``rounding.py``.
 
 Gradients are defined for real floating dtypes: a complex tensor that
@@ -25,8 +25,8 @@ from ._common import as_operand, broadcast_error, describe, type_error, val
 __all__ = ["expm1", "exp2", "log2", "log10", "logaddexp", "logaddexp2", "tan", "sinh", "cosh",
            "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh",
            "asin", "acos", "atan", "atan2", "asinh", "acosh", "atanh", "hypot", "sinc",
-           "deg2rad", "rad2deg", "radians", "degrees", "fabs", "square", "cbrt", "fmax", "fmin",
-           "nan_to_num", "reciprocal", "rsqrt", "xlogy", "negative", "positive"]
+           "deg2rad", "rad2deg", "radians", "degrees", "fabs", "square", "cbrt",
+           "reciprocal", "rsqrt", "xlogy", "negative", "positive"]
 
 LN2, LN10 = math.log(2.0), math.log(10.0)  # Python floats: weak scalars keep float32 float32
 
@@ -434,81 +434,7 @@ def _xlogy_backward(g, out, inputs, saved, needs):
     return (gx, gy)
 
 
-# ---- NaN-aware selection ----------------------------------------------------------------
-def fmax(a, b):
-    """Elementwise maximum ignoring NaN (``np.fmax``): a NaN loses to any number.
-
-    The gradient goes to the input whose value is taken: the larger one,
-    the non-NaN one (the first if both are NaN), half each on a tie (as
-    ``maximum``; ``torch.fmax`` gives a tie's gradient all to the first input).
-    """
-    return _binary(np.fmax, "fmax", _fmax_backward, a, b)
-
-
-def fmin(a, b):
-    """Elementwise minimum ignoring NaN (``np.fmin``); gradient as :func:`fmax`."""
-    return _binary(np.fmin, "fmin", _fmin_backward, a, b)
-
-
-def _nan_pick_backward(wins, g, inputs, needs):
-    a, b = val(inputs[0]), val(inputs[1])
-    a_nan, b_nan = np.isnan(a), np.isnan(b)
-    a_takes = wins(a, b) | b_nan
-    b_takes = wins(b, a) | (a_nan & np.logical_not(b_nan))
-    tie = np.equal(a, b)
-    if tie.any():
-        half = g * 0.5
-        return (np.where(a_takes, g, np.where(tie, half, 0)) if needs[0] else None,
-                np.where(b_takes, g, np.where(tie, half, 0)) if needs[1] else None)
-    return (np.where(a_takes, g, 0) if needs[0] else None, np.where(b_takes, g, 0) if needs[1] else None)
-
-
-@backward_rule("fmax")
-def _fmax_backward(g, out, inputs, saved, needs):
-    return _nan_pick_backward(np.greater, g, inputs, needs)
-
-
-@backward_rule("fmin")
-def _fmin_backward(g, out, inputs, saved, needs):
-    return _nan_pick_backward(np.less, g, inputs, needs)
-
-
-def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
-    """Replace NaN by ``nan`` and +-inf by ``posinf``/``neginf`` (``np.nan_to_num``).
-
-    Infinities default to the dtype's largest finite values, as numpy and
-    torch. d/dx = 1 where x is finite, 0 where a value was replaced.
-
-    Raises TypeError when ``copy`` is not a bool: numpy's second positional
-    argument is ``copy`` but ``torch.nan_to_num``'s is ``nan``, so pass
-    ``nan=`` by keyword. ValueError for ``copy=False`` (in place), which a
-    Tensor does not support.
-    """
-    if not isinstance(copy, (bool, np.bool_)):
-        raise TypeError(f"nan_to_num: copy must be a bool, got {copy!r}; numpy's second positional "
-                        "argument is copy (torch.nan_to_num's is nan): pass nan=... by keyword")
-    if not copy:
-        raise ValueError("nan_to_num: copy=False (replacing in place) is not supported on Tensors; "
-                         "use the returned tensor")
-    if not isinstance(x, Tensor):
-        x = as_operand("nan_to_num", x)
-    d = x.data
-    if x.requires_grad and d.dtype.kind == "c":
-        raise _real_error("nan_to_num", x)
-    data = np.nan_to_num(d, nan=nan, posinf=posinf, neginf=neginf)
-    return record(data, _nan_to_num_backward, (x,), None, (d,))
-
-
-@backward_rule("nan_to_num")
-def _nan_to_num_backward(g, out, inputs, saved, needs):
-    return (np.where(np.isfinite(val(inputs[0])), g, 0),)
-
-
 asin, acos, atan, atan2, asinh, acosh, atanh = arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh
-
-
-def _np_nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
-    return nan_to_num(x, copy, nan, posinf, neginf)
 
 
 NUMPY_UFUNCS = {
@@ -518,14 +444,14 @@ NUMPY_UFUNCS = {
     np.arctan: arctan, np.arctan2: arctan2, np.arcsinh: arcsinh, np.arccosh: arccosh,
     np.arctanh: arctanh, np.hypot: hypot, np.deg2rad: deg2rad, np.radians: radians,
     np.rad2deg: rad2deg, np.degrees: degrees, np.fabs: fabs, np.square: square, np.cbrt: cbrt,
-    np.fmax: fmax, np.fmin: fmin, np.reciprocal: reciprocal,
+    np.reciprocal: reciprocal,
 }
-NUMPY_FUNCTIONS = {np.sinc: sinc, np.nan_to_num: _np_nan_to_num}
+NUMPY_FUNCTIONS = {np.sinc: sinc}
 
 TENSOR_METHODS = {name: globals()[name] for name in (
     "expm1", "exp2", "log2", "log10", "logaddexp", "logaddexp2", "tan", "sinh", "cosh",
     "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh",
     "asin", "acos", "atan", "atan2", "asinh", "acosh", "atanh", "hypot", "sinc",
-    "deg2rad", "rad2deg", "square", "fmax", "fmin", "nan_to_num", "reciprocal", "rsqrt", "xlogy",
+    "deg2rad", "rad2deg", "square", "reciprocal", "rsqrt", "xlogy",
     "negative", "positive")}
 TENSOR_METHODS["neg"] = arith.neg

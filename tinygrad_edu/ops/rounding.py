@@ -1,4 +1,5 @@
-"""Piecewise-constant and integer-division ops: sign, floor, round, floor_divide, mod, fmod, clamp.
+"""Piecewise ops: rounding (sign, floor, round), integer division (floor_divide, mod, fmod) and
+selection (clamp, fmax/fmin, nan_to_num).
 
 Values are numpy's (``np.floor``, ``np.round`` with half-to-even, ``np.mod``
 with the divisor's sign, ``np.fmod`` with the dividend's). The rounding ops
@@ -7,6 +8,9 @@ so ``sign(x) * x`` or ``floor(x).sum().backward()`` work and contribute 0
 (rather than failing because the result does not require grad). ``mod`` and
 ``fmod`` are not constant in x: they get PyTorch's gradients, 1 for x and
 ``-floor(x / y)`` (mod) or ``-trunc(x / y)`` (fmod) for y.
+
+The selections route the gradient to the value taken: fmax/fmin to the
+number (not the NaN), half each on a tie; nan_to_num to the finite elements.
 
 Also the PyTorch names built on numpy's ops: ``clamp``/``clamp_min``/
 ``clamp_max`` (over ``clip``), ``div(..., rounding_mode=)``, ``frac``, and the
@@ -23,7 +27,7 @@ from ._common import as_operand, broadcast_error, describe, type_error, val
 
 __all__ = ["sign", "sgn", "floor", "ceil", "round", "around", "rint", "trunc", "fix", "frac",
            "floor_divide", "mod", "remainder", "fmod", "divmod", "true_divide",
-           "clamp", "clamp_min", "clamp_max"]
+           "clamp", "clamp_min", "clamp_max", "fmax", "fmin", "nan_to_num"]
 
 
 def _zeros_for(g, x):
@@ -64,6 +68,14 @@ def _binary(ufunc, name, rule, a, b):
         raise broadcast_error(name, a, b, err) from None
     except TypeError as err:
         raise type_error(name, (a, b), err) from None
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    if data.dtype.kind not in "biuf":
+        if data.dtype.kind != "c":
+            raise type_error(name, (a, b), f"the result would have dtype {data.dtype}")
+        for x in (a, b):
+            if isinstance(x, Tensor):
+                _check_real(name, x)
     return record(data, rule, (a, b), None, (av, bv))
 
 
@@ -216,6 +228,76 @@ def true_divide(a, b):
     return arith.div(a, b)
 
 
+# ---- NaN-aware selection ----------------------------------------------------------------
+def fmax(a, b):
+    """Elementwise maximum ignoring NaN (``np.fmax``): a NaN loses to any number.
+
+    The gradient goes to the input whose value is taken: the larger one,
+    the non-NaN one (the first if both are NaN), half each on a tie (as
+    ``maximum``; ``torch.fmax`` gives a tie's gradient all to the first input).
+    """
+    return _binary(np.fmax, "fmax", _fmax_backward, a, b)
+
+
+def fmin(a, b):
+    """Elementwise minimum ignoring NaN (``np.fmin``); gradient as :func:`fmax`."""
+    return _binary(np.fmin, "fmin", _fmin_backward, a, b)
+
+
+def _nan_pick_backward(wins, g, inputs, needs):
+    a, b = val(inputs[0]), val(inputs[1])
+    a_nan, b_nan = np.isnan(a), np.isnan(b)
+    a_takes = wins(a, b) | b_nan
+    b_takes = wins(b, a) | (a_nan & np.logical_not(b_nan))
+    tie = np.equal(a, b)
+    if tie.any():
+        half = g * 0.5
+        return (np.where(a_takes, g, np.where(tie, half, 0)) if needs[0] else None,
+                np.where(b_takes, g, np.where(tie, half, 0)) if needs[1] else None)
+    return (np.where(a_takes, g, 0) if needs[0] else None, np.where(b_takes, g, 0) if needs[1] else None)
+
+
+@backward_rule("fmax")
+def _fmax_backward(g, out, inputs, saved, needs):
+    return _nan_pick_backward(np.greater, g, inputs, needs)
+
+
+@backward_rule("fmin")
+def _fmin_backward(g, out, inputs, saved, needs):
+    return _nan_pick_backward(np.less, g, inputs, needs)
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """Replace NaN by ``nan`` and +-inf by ``posinf``/``neginf`` (``np.nan_to_num``).
+
+    Infinities default to the dtype's largest finite values, as numpy and
+    torch. d/dx = 1 where x is finite, 0 where a value was replaced.
+
+    Raises TypeError when ``copy`` is not a bool: numpy's second positional
+    argument is ``copy`` but ``torch.nan_to_num``'s is ``nan``, so pass
+    ``nan=`` by keyword. ValueError for ``copy=False`` (in place), which a
+    Tensor does not support.
+    """
+    if not isinstance(copy, (bool, np.bool_)):
+        raise TypeError(f"nan_to_num: copy must be a bool, got {copy!r}; numpy's second positional "
+                        "argument is copy (torch.nan_to_num's is nan): pass nan=... by keyword")
+    if not copy:
+        raise ValueError("nan_to_num: copy=False (replacing in place) is not supported on Tensors; "
+                         "use the returned tensor")
+    if not isinstance(x, Tensor):
+        x = as_operand("nan_to_num", x)
+    d = x.data
+    if x.requires_grad and d.dtype.kind == "c":
+        raise TypeError(f"nan_to_num: gradients of complex tensors are not supported (got {describe(x)})")
+    data = np.nan_to_num(d, nan=nan, posinf=posinf, neginf=neginf)
+    return record(data, _nan_to_num_backward, (x,), None, (d,))
+
+
+@backward_rule("nan_to_num")
+def _nan_to_num_backward(g, out, inputs, saved, needs):
+    return (np.where(np.isfinite(val(inputs[0])), g, 0),)
+
+
 # ---- clamp: PyTorch's names for clip ------------------------------------------------------
 def clamp(x, min=None, max=None):
     """Limit x to ``[min, max]`` (torch ``clamp``): :func:`~tinygrad_edu.clip` with torch's names.
@@ -243,6 +325,10 @@ def clamp_max(x, max):
 
 
 # ---- numpy dispatch and Tensor methods ------------------------------------------------------
+def _np_nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return nan_to_num(x, copy, nan, posinf, neginf)
+
+
 def _np_round(a, decimals=0, out=None):
     return round(a, decimals, out)
 
@@ -260,8 +346,9 @@ def _np_divmod(a, b):
 NUMPY_UFUNCS = {
     np.sign: sign, np.floor: floor, np.ceil: ceil, np.rint: rint, np.trunc: trunc,
     np.floor_divide: floor_divide, np.remainder: mod, np.fmod: fmod, np.divmod: _np_divmod,
+    np.fmax: fmax, np.fmin: fmin,
 }
-NUMPY_FUNCTIONS = {np.round: _np_round, np.around: _np_round, np.fix: _np_fix}
+NUMPY_FUNCTIONS = {np.round: _np_round, np.around: _np_round, np.fix: _np_fix, np.nan_to_num: _np_nan_to_num}
 
 
 def _reflect(fn):
@@ -290,6 +377,7 @@ TENSOR_METHODS = {
     "rint": rint, "trunc": trunc, "fix": fix, "frac": frac,
     "floor_divide": floor_divide, "remainder": mod, "fmod": fmod,
     "clamp": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max,
+    "fmax": fmax, "fmin": fmin, "nan_to_num": nan_to_num,
     "add": _add_method, "sub": _sub_method, "mul": arith.mul, "div": arith.div,
     "true_divide": true_divide, "pow": arith.pow,
     "__floordiv__": floor_divide, "__rfloordiv__": _reflect(floor_divide),
