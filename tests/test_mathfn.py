@@ -318,3 +318,16 @@ def test_large_masked_gradients_take_the_fast_product_only_when_it_is_exact():
             x.grad = None
             fn(x).backward(np.full(x.shape, 2.0))
             assert np.array_equal(x.grad.data, np.where(x.data > 0, 2.0, np.where(x.data == 0, x.grad.data, 0)))
+
+
+def test_torch_method_names_exist_and_agree_with_the_functions():
+    x = leaf([0.3, 0.6])
+    for name in ("exp2", "log2", "log10", "expm1", "atan2", "arctan2", "asin", "acos", "atan", "asinh",
+                 "atanh", "frac", "rsqrt", "square", "abs", "neg", "negative", "sign", "sgn", "floor",
+                 "ceil", "round", "trunc", "fix", "xlogy", "hypot", "logaddexp", "fmax", "fmin", "clamp",
+                 "clamp_min", "clamp_max", "nan_to_num", "reciprocal", "div", "mul", "add", "sub", "pow",
+                 "true_divide", "floor_divide", "remainder", "fmod", "sinc", "deg2rad", "rad2deg"):
+        assert callable(getattr(Tensor, name)), name
+    assert np.array_equal((x + 1).acosh().data, np.arccosh(x.data + 1))
+    assert np.array_equal(x.atan2(x).data, np.arctan2(x.data, x.data))
+    assert np.array_equal(x.remainder(0.25).data, np.mod(x.data, 0.25))
