@@ -20,7 +20,8 @@ So a new family is one new file here and one name in ``FAMILIES``.
 
 # Order matters only where two families bind the same name: the later wins.
 FAMILIES = (
-    "mathfn",    # elementwise math: expm1, arctan2, hypot, floor, mod, ... (numpy's ufuncs)
+    "mathfn",    # elementwise math: expm1, arctan2, hypot, sinc, fmax, ... (numpy's ufuncs)
+    "rounding",  # sign, floor, round, floor_divide, mod, fmod, clamp (piecewise constant)
     "contract",  # einsum, tensordot, outer, inner, N-D dot, kron, trace, diagonal
     "decomp",    # np.linalg: norm, det, slogdet, inv, solve, cholesky, eigh, svd
     "scan",      # prod, cumsum, cumprod, diff, cummax, cummin

@@ -2,6 +2,12 @@
 
 Derivatives at kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0, and
 maximum/minimum split the gradient evenly between tied inputs.
+
+Rules that route the gradient by a mask select (``np.where(mask, g, 0)``)
+rather than multiply by a 0/1 mask: the incoming gradient may be inf (the
+backward of ``sqrt`` at 0), and ``inf * 0`` would turn a gradient that
+belongs to nobody into nan. So ``sqrt(relu(x))`` has gradient 0, not nan,
+where x < 0, as in PyTorch.
 """
 from __future__ import annotations
 
@@ -88,7 +94,9 @@ def abs(x):
 
 @backward_rule("abs")
 def _abs_backward(g, out, inputs, saved, needs):
-    return (g * np.sign(val(inputs[0])),)
+    x = val(inputs[0])
+    # sign(x) selected, not multiplied: 0 at x = 0 even when g is inf
+    return (np.where(x > 0, g, np.where(x < 0, -g, 0)),)
 
 
 def tanh(x):
@@ -136,7 +144,7 @@ def relu(x):
 
 @backward_rule("relu")
 def _relu_backward(g, out, inputs, saved, needs):
-    return (g * (val(inputs[0]) > 0),)
+    return (_select(val(inputs[0]) > 0, g),)
 
 
 def maximum(a, b):
@@ -166,9 +174,16 @@ def _pick(ufunc, wins, name, rule, a, b):
 
 def _pick_backward(wins, g, inputs, needs):
     a, b = val(inputs[0]), val(inputs[1])
-    # weight of a: 1 where it wins, 0.5 on a tie, 0 where it loses
-    wa = wins(a, b) + 0.5 * np.equal(a, b)
-    return (g * wa if needs[0] else None, g * (1 - wa) if needs[1] else None)
+    # An input gets g where it wins, g/2 on a tie, 0 where it loses (selected,
+    # never g * 0). With a NaN neither loses, so both get g (torch.maximum).
+    tie = np.equal(a, b)
+    if tie.any():
+        g = np.where(tie, g * 0.5, g)
+    if _can_multiply(g):
+        return (g * np.logical_not(wins(b, a)) if needs[0] else None,
+                g * np.logical_not(wins(a, b)) if needs[1] else None)
+    return (np.where(wins(b, a), 0, g) if needs[0] else None,
+            np.where(wins(a, b), 0, g) if needs[1] else None)
 
 
 @backward_rule("maximum")
@@ -214,9 +229,25 @@ def _clip_backward(g, out, inputs, saved, needs):
     # np.clip is minimum(maximum(x, lo), hi): hi is taken wherever it is below
     # maximum(x, lo), which includes every element when lo > hi.
     above = False if hi is None else (x if lo is None else np.maximum(x, lo)) > hi
-    return (g * np.logical_not(below | above) if needs[0] else None,
-            g * (below & np.logical_not(above)) if needs[1] else None,
-            g * above if needs[2] else None)
+    return (_select(np.logical_not(below | above), g) if needs[0] else None,
+            _select(below & np.logical_not(above), g) if needs[1] else None,
+            _select(above, g) if needs[2] else None)
+
+
+def _can_multiply(g):
+    """Whether ``g * mask`` may stand in for ``np.where(mask, g, 0)``.
+
+    For large arrays the product is several times faster than ``np.where``
+    and equal to it when g is finite (a finite sum says so in one cheap
+    pass); otherwise inf * 0 would make nan, so the hot rules (relu,
+    maximum, clip) select instead.
+    """
+    return type(g) is np.ndarray and g.size > 8192 and np.isfinite(np.add.reduce(g, axis=None))
+
+
+def _select(mask, g):
+    """``g`` where ``mask`` holds, else 0 (never ``g * 0``: inf * 0 is nan)."""
+    return g * mask if _can_multiply(g) else np.where(mask, g, 0)
 
 
 def where(condition, x, y):
