@@ -14,7 +14,8 @@ BIG = (1000, 250)
 
 def test_fans_follow_in_out_layout():
     assert init._calculate_fan_in_and_fan_out(np.zeros((3, 5))) == (3, 5)
-    assert init._calculate_fan_in_and_fan_out(Tensor(np.zeros((2, 3, 4, 5)))) == (40, 60)
+    # 3-D and more: a conv weight in PyTorch's (out, in, kh, kw) layout, PyTorch's fans
+    assert init._calculate_fan_in_and_fan_out(Tensor(np.zeros((2, 3, 4, 5)))) == (60, 40)
     layer = nn.Linear(300, 100)
     assert layer.weight.shape == (300, 100)
     assert init._calculate_fan_in_and_fan_out(layer.weight) == (300, 100)
@@ -126,3 +127,12 @@ def test_init_after_forward_makes_old_graph_refuse_backward():
     init.xavier_uniform_(layer.weight, rng=1)
     with pytest.raises(RuntimeError):
         out.backward()
+
+
+def test_kaiming_on_a_conv_weight_uses_pytorchs_fan_in():
+    # Conv2d(3, 8, 3): weight (8, 3, 3, 3), fan_in = 3 * 9 = 27 as in torch.nn.init
+    conv = nn.Conv2d(3, 8, 3)
+    init.kaiming_uniform_(conv.weight, nonlinearity="relu", rng=0)
+    bound = math.sqrt(2.0) * math.sqrt(3.0 / 27)
+    w = conv.weight.data
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound

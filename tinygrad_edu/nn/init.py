@@ -12,9 +12,11 @@ in float64 and cast to ``t``'s dtype.
 ``(in_features, out_features)``, the transpose of PyTorch's. So for a 2-D
 tensor here ``fan_in = shape[0]`` and ``fan_out = shape[1]`` (PyTorch:
 ``shape[1]`` and ``shape[0]``); the fans of a ``Linear`` layer are therefore
-the same as PyTorch's for the same layer. For more dimensions the trailing
-axes are a receptive field: ``fan_in = shape[0] * prod(shape[2:])``,
-``fan_out = shape[1] * prod(shape[2:])``.
+the same as PyTorch's for the same layer. A tensor of 3 or more dimensions
+is a convolution weight, stored in PyTorch's layout ``(out, in/groups, *kernel)``
+(``nn.Conv2d``), so its fans are PyTorch's: ``fan_in = shape[1] * prod(shape[2:])``,
+``fan_out = shape[0] * prod(shape[2:])`` (``kaiming_uniform_(conv.weight)`` gives
+what PyTorch gives for the same layer).
 """
 from __future__ import annotations
 
@@ -89,12 +91,12 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 
 
 def _calculate_fan_in_and_fan_out(t) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a weight in this package's layout ``(in, out, *receptive_field)``.
+    """``(fan_in, fan_out)`` of a weight: ``Linear``'s ``(in, out)``, or a conv's ``(out, in, *kernel)``.
 
-    ``fan_in = shape[0] * r`` and ``fan_out = shape[1] * r`` with
-    ``r = prod(shape[2:])`` (1 for a 2-D weight). Note the order: PyTorch's
-    layout is ``(out, in, ...)``, so its ``fan_in`` is ``shape[1]``; a Linear
-    weight gets the same fans in both.
+    2-D (this package's ``Linear`` layout): ``(shape[0], shape[1])``.
+    3-D and more (PyTorch's conv layout, used by ``nn.Conv1d/2d``):
+    ``(shape[1] * r, shape[0] * r)`` with ``r = prod(shape[2:])``, as
+    ``torch.nn.init`` computes them.
 
     Raises ValueError for tensors with fewer than 2 dimensions.
     """
@@ -102,8 +104,10 @@ def _calculate_fan_in_and_fan_out(t) -> tuple[int, int]:
     if len(shape) < 2:
         raise ValueError(f"fan in and fan out can not be computed for a tensor with fewer than 2 "
                          f"dimensions, got shape {shape}")
-    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
-    return shape[0] * receptive, shape[1] * receptive
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = int(np.prod(shape[2:]))
+    return shape[1] * receptive, shape[0] * receptive
 
 
 def uniform_(t, a: float = 0.0, b: float = 1.0, rng=None):
