@@ -135,10 +135,9 @@ def windows(data: np.ndarray, seq_len: int):
         yield data[:, i:j], data[:, i + 1:j + 1]
 
 
-def evaluate(model, ids: np.ndarray, n_streams: int = 16, seq_len: int = 256) -> float:
-    """Mean cross-entropy (nats per character) of ``model`` on ``ids``, read as ``n_streams`` streams."""
+def evaluate(model, data: np.ndarray, seq_len: int = 256) -> float:
+    """Mean cross-entropy (nats per character) of ``model`` on the parallel streams ``data`` ``(N, T)``."""
     model.eval()
-    data = streams(ids, min(n_streams, max(1, (len(ids) - 1) // 2)))
     total, count, state = 0.0, 0, None
     with tg.no_grad():
         for x, y in windows(data, seq_len):
@@ -221,7 +220,8 @@ def train(args: argparse.Namespace, log=print) -> dict:
     if len(train_ids) < args.batch_size * 2 or len(val_ids) < 4:
         raise ValueError(f"char_rnn: {len(text)} characters are too few for --batch-size {args.batch_size}")
     data = streams(train_ids, args.batch_size)
-    val_slice = val_ids[:min(len(val_ids), 16 * 512)]  # for the curve; the whole of it at the end
+    val_data = streams(val_ids, min(16, len(val_ids) // 2))
+    val_slice = val_data[:, :513]  # the start of each held-out stream, for the curve; all of it at the end
     steps_per_epoch = math.ceil((data.shape[1] - 1) / args.seq_len)
 
     model = CharModel(len(vocab), args.embed, args.hidden, args.layers, args.cell, args.seed)
@@ -263,12 +263,12 @@ def train(args: argparse.Namespace, log=print) -> dict:
                 history["val_bits"].append(evaluate(model, val_slice) / LN2)
         recent = np.mean(history["train_bits"][-steps_per_epoch:])
         val = evaluate(model, val_slice) / LN2
-        log(f"epoch {epoch}: training {recent:.3f} bits/char, held-out slice {val:.3f} bits/char, "
+        log(f"epoch {epoch}: training {recent:.3f} bits/char, held-out sample {val:.3f} bits/char, "
             f"median grad norm {np.median(history['grad_norm'][-steps_per_epoch:]):.2f}")
         log("  sample (T=0.8): " + repr(sample(model, vocab, args.prompt, 120, 0.8, [args.seed, epoch])))
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
 
-    val_bits = evaluate(model, val_ids) / LN2
+    val_bits = evaluate(model, val_data) / LN2
     log(f"held-out: {val_bits:.3f} bits/char ({val_bits * LN2:.3f} nats) vs unigram {unigram_bits:.3f}, "
         f"after {step} steps, {seconds:.1f} s of training ({cpu_seconds:.1f} s of CPU time)")
     samples = {}

@@ -136,7 +136,8 @@ def plot_curves(history: dict, filters: np.ndarray, path: str):
     ax1.set(xlabel="epoch", ylabel="cross-entropy", title="training loss", yscale="log")
     ax2.plot(epochs, np.array(history["train_acc"]) * 100, marker=".", label="train")
     ax2.plot(epochs, np.array(history["test_acc"]) * 100, marker=".", label="test")
-    ax2.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy", ylim=(80, 100.5))
+    ax2.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy",
+            ylim=(max(0, 100 * min(history["test_acc"] + history["train_acc"]) - 2), 100.5))
     ax2.legend()
     # The first convolution's filters tiled into one image, 8 per row.
     k = filters[:, 0]

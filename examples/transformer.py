@@ -150,12 +150,15 @@ def accuracies(pred, Y):
 
 
 def attention_map(model, x) -> np.ndarray:
-    """The first layer's attention weights ``(heads, L, L)`` for one string ``x`` ``(L,)``."""
+    """The last layer's attention weights ``(heads, L, L)`` (query, key) for one string ``x`` ``(L,)``."""
     model.eval()
-    layer = model.encoder.layers[0]
+    layers = model.encoder.layers
     with tg.no_grad():
-        h = layer.norm1(model.embed(x[None]))
-        _, w = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=False)
+        h = model.embed(x[None])
+        for layer in layers[:-1]:
+            h = layer(h)
+        h = layers[-1].norm1(h)  # pre-norm: the attention sees the normalised input
+        _, w = layers[-1].self_attn(h, h, h, need_weights=True, average_attn_weights=False)
     model.train()
     return w.data[0]
 
@@ -180,7 +183,7 @@ def plot_curves(history: dict, attn: np.ndarray, x, y_pred, path: str, task: str
     ax3.imshow(attn[head], cmap="viridis", vmin=0, vmax=1)
     ax3.set(xticks=range(len(x)), xticklabels=[str(d) for d in x], yticks=range(len(x)),
             yticklabels=[str(d) for d in y_pred], xlabel="input digit (key)",
-            ylabel="output position (query; predicted digit)", title=f"layer 1, head {head} attention")
+            ylabel="output position (query; predicted digit)", title=f"last layer, head {head} attention")
     fig.suptitle(f"tinygrad_edu transformer encoder learning to {task} digit strings")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
