@@ -139,12 +139,3 @@ if Sybil is not None:
 
 DOCS_SYBIL = Sybil is not None
 ROOT = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(config, items):
-    """Keep each docs page on one pytest-xdist worker: its blocks run in order in one namespace."""
-    import pytest
-
-    for item in items:
-        if item.path.suffix == ".md":
-            item.add_marker(pytest.mark.xdist_group(item.path.name))

@@ -199,6 +199,81 @@ def fig_digits_misclassified(path):
     fig.savefig(path, dpi=100)
 
 
+# ---- chapter 7: a convolution is a matmul ---------------------------------------------------------
+@figure("im2col.png")
+def fig_im2col(path):
+    """A 5 x 5 image of pixel numbers and its im2col matrix for a 3 x 3 kernel (the page's im2col)."""
+    im2col = page_namespace("convolution.md")["im2col"]
+    image = np.arange(25.0).reshape(1, 1, 5, 5)
+    cols = im2col(image, 3, 3)                      # (9 windows, 9 kernel weights)
+    window, row = (1, 2), 1 * 3 + 2
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [5, 9]})
+    inside = np.zeros((5, 5), bool)
+    inside[window[0]:window[0] + 3, window[1]:window[1] + 3] = True
+    ax1.imshow(inside, cmap="Blues", vmin=0, vmax=2.5)
+    for (i, j), v in np.ndenumerate(image[0, 0]):
+        ax1.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=11,
+                 color="tab:red" if v == 12 else "black")
+    ax1.add_patch(plt.Rectangle((window[1] - 0.5, window[0] - 0.5), 3, 3, fill=False, lw=2.5,
+                                ec="tab:blue"))
+    ax1.set_title(f"image x (5 x 5), window {window}")
+    marked = np.zeros(cols.shape, bool)
+    marked[row] = True
+    ax2.imshow(marked, cmap="Blues", vmin=0, vmax=2.5)
+    for (i, j), v in np.ndenumerate(cols):
+        ax2.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=10,
+                 color="tab:red" if v == 12 else "black")
+    ax2.set_title("im2col(x, 3, 3): one row per window")
+    ax2.set_ylabel("window (i, j) = row 3*i + j")
+    ax2.set_xlabel("kernel position (p, q) = column 3*p + q")
+    for ax, (h, w) in ((ax1, (5, 5)), (ax2, cols.shape)):
+        ax.set_xticks(np.arange(w))
+        ax.set_yticks(np.arange(h))
+        ax.set_xticks(np.arange(w + 1) - 0.5, minor=True)
+        ax.set_yticks(np.arange(h + 1) - 0.5, minor=True)
+        ax.grid(which="minor", color="grey", lw=0.5)
+        ax.tick_params(which="minor", length=0)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+# ---- chapter 8: backpropagation through time ----------------------------------------------------
+@figure("bptt_gradient_norms.png")
+def fig_bptt_gradient_norms(path):
+    norms = page_namespace("recurrent.md")["norms"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for name, values in norms.items():
+        ax = axes[0] if name.startswith("tanh") else axes[1]
+        ax.plot(np.arange(len(values)), values, label=name)
+    axes[1].plot(np.arange(len(norms["tanh RNN, gain 1"])), norms["tanh RNN, gain 1"], "k:",
+                 label="tanh RNN, gain 1")
+    axes[0].set_title("tanh RNN, W_hh = gain * orthogonal")
+    axes[1].set_title("LSTM, three initial forget-gate biases")
+    axes[0].set_ylabel("mean |d(v . h_T) / dx_(T-k)|")
+    for ax in axes:
+        ax.set(xlabel="k (steps back from the end)", yscale="log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+# ---- chapter 9: attention and layer normalization, backwards -------------------------------------
+@figure("attention_scale.png")
+def fig_attention_scale(path):
+    ns = page_namespace("attention.md")
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for name, values in ns["saturation"].items():
+        ax.plot(ns["sizes"], values, marker=".", label=f"scores * {name.split()[1]}")
+    ax.set(title="Softmax of random q . k: median Jacobian size", xlabel="head size E",
+           ylabel="median |diag(p) - p p^T|", xscale="log", yscale="log")
+    ax.set_xscale("log", base=2)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
 # ---- chapter 3: pictures of the graph ---------------------------------------------------------
 def xor_loss_graph():
     """The blog's XOR network, one forward pass and backward: (loss, net)."""

@@ -13,7 +13,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import tinygrad_edu as tg
-from op_cases import GAP, case, const, gapped_leaves, leaf, small_shape
+from op_cases import GAP, case, gapped_leaves, leaf, small_shape
 from tinygrad_edu.nn import functional as F
 
 

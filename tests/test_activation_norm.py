@@ -331,9 +331,11 @@ def test_channel_dropout_zeroes_whole_channels():
     assert np.all(per_channel.min(axis=2) == per_channel.max(axis=2))  # constant along L
     y2 = nn.Dropout2d(0.25, rng=1)(np.ones((2, 3, 4, 4))).data
     assert np.all(y2.min(axis=(2, 3)) == y2.max(axis=(2, 3)))
-    assert np.array_equal(nn.Dropout2d(0.25).eval()(np.ones((3, 2, 2))).data, np.ones((3, 2, 2)))
-    with pytest.raises(ValueError, match=r"dropout2d: expected .* got shape \(2, 3\)"):
+    assert np.array_equal(nn.Dropout2d(0.25).eval()(np.ones((1, 3, 2, 2))).data, np.ones((1, 3, 2, 2)))
+    with pytest.raises(ValueError, match=r"dropout2d: expected a 4-D .* got shape \(2, 3\)"):
         F.dropout2d(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"dropout2d: a 3-D input .* use dropout1d"):
+        nn.Dropout2d()(np.ones((2, 3, 4)))
     with pytest.raises(ValueError, match="probability p"):
         F.dropout1d(np.ones((2, 3)), 1.5)
 
@@ -352,6 +354,17 @@ def test_embedding_padding_idx_row_starts_at_zero_and_gets_no_gradient():
         nn.Embedding(5, 3, padding_idx=5)
     with pytest.raises(ValueError, match="max_norm"):
         F.embedding(idx, emb.weight, max_norm=1.0)
+
+
+def test_embedding_padding_idx_and_one_hot_match_pytorch():
+    w = tg.Tensor(REF["embedding/weight"], requires_grad=True)
+    y = F.embedding(REF["embedding/idx"], w, padding_idx=-1)
+    assert np.array_equal(y.data, REF["embedding/y"])
+    y.backward(REF["embedding/gy"])
+    np.testing.assert_allclose(w.grad.data, REF["embedding/gweight"], **TIGHT)
+    for key, n in (("one_hot/y", -1), ("one_hot/y7", 7)):
+        out = F.one_hot(REF["one_hot/idx"], n)
+        assert out.dtype == REF[key].dtype and np.array_equal(out.data, REF[key])
 
 
 def test_one_hot():

@@ -46,69 +46,81 @@ def _draw(data, name, dtype):
     return fn, inputs
 
 
-@pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=examples(25), deadline=None)
-@given(data=st.data())
-def test_gradcheck(name, data):
-    fn, inputs = _draw(data, name, np.float64)
-    assert_grad_close(fn, inputs, **TOL)
+class TestGradcheck:
+    """The harness's gradcheck run over every case (a class: pytest-xdist's loadscope
+    hands each class to a worker, so the three runs go in parallel)."""
+
+    @pytest.mark.parametrize("name", NAMES)
+    @settings(max_examples=examples(25), deadline=None)
+    @given(data=st.data())
+    def test_gradcheck(self, name, data):
+        fn, inputs = _draw(data, name, np.float64)
+        assert_grad_close(fn, inputs, **TOL)
 
 
-@pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=examples(15), deadline=None)
-@given(data=st.data())
-def test_gradgradcheck(name, data):
-    fn, inputs = _draw(data, name, np.float64)
-    assert tg.gradgradcheck(fn, inputs, **TOL)
+class TestGradgradcheck:
+    """The harness's gradgradcheck run over every case (a class: pytest-xdist's loadscope
+    hands each class to a worker, so the three runs go in parallel)."""
+
+    @pytest.mark.parametrize("name", NAMES)
+    @settings(max_examples=examples(15), deadline=None)
+    @given(data=st.data())
+    def test_gradgradcheck(self, name, data):
+        fn, inputs = _draw(data, name, np.float64)
+        assert tg.gradgradcheck(fn, inputs, **TOL)
 
 
 def _as_tuple(out):
     return out if isinstance(out, tuple) else (out,)
 
 
-@pytest.mark.parametrize("name", NAMES)
-@settings(max_examples=examples(8), deadline=None)
-@given(data=st.data())
-def test_float32_stays_float32(name, data):
-    fn, inputs = _draw(data, name, np.float32)
-    outs = _as_tuple(fn(*inputs))
-    rng = np.random.default_rng(0)
-    for o in outs:
-        assert o.dtype == np.float32, f"{name}: output dtype {o.dtype}"
-    vs = [rng.uniform(-1, 1, o.shape).astype(np.float32) for o in outs]
-    grads = tg.grad(outs, inputs, vs, create_graph=True, allow_unused=True)
-    for x, g in zip(inputs, grads):
-        if g is not None:
-            assert g.dtype == np.float32 and g.data.dtype == np.float32, f"{name}: grad dtype {g.dtype}"
-            assert g.shape == x.shape
+class TestFloat32:
+    """The harness's float32_stays_float32 run over every case (a class: pytest-xdist's loadscope
+    hands each class to a worker, so the three runs go in parallel)."""
 
-    # The same computation in float64 (inputs widened) gives the same gradient.
-    wide = tuple(tg.Tensor(x.data.astype(np.float64), requires_grad=True) for x in inputs)
-    grads64 = tg.grad(_as_tuple(fn(*wide)), wide, [v.astype(np.float64) for v in vs],
-                      allow_unused=True)
-    for g, g64 in zip(grads, grads64):
-        if g is not None and g64 is not None:
-            np.testing.assert_allclose(g.data, g64.data, rtol=2e-3, atol=2e-4)
+    @pytest.mark.parametrize("name", NAMES)
+    @settings(max_examples=examples(8), deadline=None)
+    @given(data=st.data())
+    def test_float32_stays_float32(self, name, data):
+        fn, inputs = _draw(data, name, np.float32)
+        outs = _as_tuple(fn(*inputs))
+        rng = np.random.default_rng(0)
+        for o in outs:
+            assert o.dtype == np.float32, f"{name}: output dtype {o.dtype}"
+        vs = [rng.uniform(-1, 1, o.shape).astype(np.float32) for o in outs]
+        grads = tg.grad(outs, inputs, vs, create_graph=True, allow_unused=True)
+        for x, g in zip(inputs, grads):
+            if g is not None:
+                assert g.dtype == np.float32 and g.data.dtype == np.float32, f"{name}: grad dtype {g.dtype}"
+                assert g.shape == x.shape
 
-    # Second order: differentiate the gradients again; still float32.
-    used = [(x, g) for x, g in zip(inputs, grads) if g is not None and g.requires_grad]
-    if used:
-        total = used[0][1].sum()
-        for _, g in used[1:]:
-            total = total + g.sum()
-        if total.requires_grad:
-            for x, gg in zip(inputs, tg.grad(total, inputs, allow_unused=True)):
-                if gg is not None:
-                    assert gg.dtype == np.float32 and gg.shape == x.shape
+        # The same computation in float64 (inputs widened) gives the same gradient.
+        wide = tuple(tg.Tensor(x.data.astype(np.float64), requires_grad=True) for x in inputs)
+        grads64 = tg.grad(_as_tuple(fn(*wide)), wide, [v.astype(np.float64) for v in vs],
+                          allow_unused=True)
+        for g, g64 in zip(grads, grads64):
+            if g is not None and g64 is not None:
+                np.testing.assert_allclose(g.data, g64.data, rtol=2e-3, atol=2e-4)
 
-    # And backward() fills .grad with float32 arrays.
-    for x in inputs:
-        x.grad = None
-    outs = _as_tuple(fn(*inputs))
-    outs[0].backward(vs[0])
-    for x in inputs:
-        if x.grad is not None:
-            assert x.grad.dtype == np.float32 and x.grad.shape == x.shape
+        # Second order: differentiate the gradients again; still float32.
+        used = [(x, g) for x, g in zip(inputs, grads) if g is not None and g.requires_grad]
+        if used:
+            total = used[0][1].sum()
+            for _, g in used[1:]:
+                total = total + g.sum()
+            if total.requires_grad:
+                for x, gg in zip(inputs, tg.grad(total, inputs, allow_unused=True)):
+                    if gg is not None:
+                        assert gg.dtype == np.float32 and gg.shape == x.shape
+
+        # And backward() fills .grad with float32 arrays.
+        for x in inputs:
+            x.grad = None
+        outs = _as_tuple(fn(*inputs))
+        outs[0].backward(vs[0])
+        for x in inputs:
+            if x.grad is not None:
+                assert x.grad.dtype == np.float32 and x.grad.shape == x.shape
 
 
 # ---- exact known derivatives ------------------------------------------------------------

@@ -16,15 +16,6 @@ REF = np.load(pathlib.Path(__file__).parent / "reference" / "seq.npz")
 CASES = sorted({k.split("/")[0] for k in REF.files})
 
 
-def _has_layer_norm():
-    try:
-        from tinygrad_edu.nn.normalization import LayerNorm  # noqa: F401
-        from tinygrad_edu.ops.activation import gelu  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _group(case, part):
     """``{rest of key: array}`` for keys ``case/part/...``, in stored order."""
     pre = f"{case}/{part}/"
@@ -47,8 +38,6 @@ def _close(got, want, what):
 def test_matches_pytorch(case):
     config = json.loads(str(REF[f"{case}/config"]))
     cls = config["cls"]
-    if cls.startswith("Transformer") and not _has_layer_norm():
-        pytest.skip("needs nn.LayerNorm and gelu (normalization/activation families)")
     ins = [tg.Tensor(a, requires_grad=True) for _, a in sorted(_group(case, "in").items())]
     kw = {}
     for key, a in _group(case, "kw").items():
@@ -63,7 +52,12 @@ def test_matches_pytorch(case):
         sd = _group(case, "sd")
         assert list(model.state_dict()) == list(sd), "state_dict keys differ from PyTorch's (names or order)"
         model.load_state_dict(sd)
-        out = model(*ins, **kw, **config["kwargs"])
+        if "lengths" in config:  # a packed batch: compare the packed output's data
+            packed = nn.pack_padded_sequence(ins[0], config["lengths"], enforce_sorted=False)
+            out, states = model(packed, **kw)
+            out = (out.data, states)
+        else:
+            out = model(*ins, **kw, **config["kwargs"])
     outs = _flatten(out)
     want = _group(case, "out")
     assert len(outs) == len(want)
@@ -247,8 +241,6 @@ def test_sdpa_bool_and_float_masks_agree():
 
 
 def test_transformer_encoder_clones_layers():
-    if not _has_layer_norm():
-        pytest.skip("needs nn.LayerNorm")
     layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, rng=0)
     enc = nn.TransformerEncoder(layer, 3)
     keys = list(enc.state_dict())
@@ -258,3 +250,78 @@ def test_transformer_encoder_clones_layers():
     np.testing.assert_array_equal(enc.layers[0].linear1.weight.data, enc.layers[2].linear1.weight.data)
     enc.layers[0].linear1.weight.data[...] = 0
     assert np.abs(enc.layers[1].linear1.weight.data).sum() > 0
+
+
+# ---- second derivatives through whole layers ---------------------------------------------
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU"])
+def test_layers_have_second_derivatives(cls):
+    m = getattr(nn, cls)(2, 2, num_layers=2, bidirectional=True, rng=8)
+    r = np.random.default_rng(8)
+    x = tg.Tensor(r.standard_normal((2, 1, 2)), requires_grad=True)
+    h0 = tg.Tensor(r.standard_normal((4, 1, 2)) * 0.5, requires_grad=True)
+
+    def f(x, h0):
+        return m(x, (h0, h0 * 0.5) if cls == "LSTM" else h0)[0]
+    assert tg.gradcheck(f, (x, h0))
+    assert tg.gradgradcheck(f, (x, h0))
+
+
+def test_multihead_attention_has_second_derivatives():
+    mha = nn.MultiheadAttention(4, 2, rng=9)
+    r = np.random.default_rng(9)
+    q = tg.Tensor(r.standard_normal((3, 1, 4)), requires_grad=True)
+    kv = tg.Tensor(r.standard_normal((2, 1, 4)), requires_grad=True)
+    mask = np.array([[False, True], [False, False], [True, False]])
+
+    def f(q, kv):
+        out, w = mha(q, kv, kv, attn_mask=mask)
+        return out.sum() + (w * w).sum()
+    assert tg.gradgradcheck(f, (q, kv))
+
+
+def test_multihead_attention_init_is_pytorchs():
+    e = 64
+    m = nn.MultiheadAttention(e, 4, rng=10)
+    bound = np.sqrt(6 / (4 * e))  # xavier_uniform_ on (3E, E)
+    assert 0.9 * bound < np.abs(m.in_proj_weight.data).max() <= bound
+    assert 0.9 / np.sqrt(e) < np.abs(m.out_proj.weight.data).max() <= 1 / np.sqrt(e)
+    assert not m.in_proj_bias.data.any() and not m.out_proj.bias.data.any()
+    assert m.out_proj.weight.shape == (e, e) and m.in_proj_weight.shape == (3 * e, e)
+    kv = nn.MultiheadAttention(e, 4, kdim=3, vdim=5, add_bias_kv=True, rng=10)
+    assert kv.in_proj_weight is None and kv.k_proj_weight.shape == (e, 3)
+    assert abs(kv.bias_k.data.std() - 1 / np.sqrt(e)) < 0.5 / np.sqrt(e)
+
+
+# ---- packed sequences --------------------------------------------------------------------------
+def test_packed_layer_runs_each_sequence_alone():
+    m = nn.GRU(3, 4, bidirectional=True, rng=11)
+    r = np.random.default_rng(11)
+    seqs = [r.standard_normal((n, 3)) for n in (2, 5, 3)]
+    out, h_n = m(nn.pack_sequence(seqs, enforce_sorted=False))
+    padded, lengths = nn.pad_packed_sequence(out)
+    assert lengths.tolist() == [2, 5, 3] and padded.shape == (5, 3, 8)
+    for j, s in enumerate(seqs):
+        alone, h_alone = m(s)
+        np.testing.assert_allclose(padded.data[:len(s), j], alone.data, rtol=1e-12)
+        assert not padded.data[len(s):, j].any()  # padding is zeros
+        np.testing.assert_allclose(h_n.data[:, j], h_alone.data, rtol=1e-12)
+
+
+def test_packing_errors_and_round_trip():
+    x = np.arange(24.0).reshape(4, 3, 2)
+    with pytest.raises(ValueError, match=r"sorted in decreasing order.*enforce_sorted=False"):
+        nn.pack_padded_sequence(x, [2, 4, 1])
+    with pytest.raises(ValueError, match="greater than 0"):
+        nn.pack_padded_sequence(x, [4, 0, 1])
+    with pytest.raises(ValueError, match="exceeds"):
+        nn.pack_padded_sequence(x, [5, 2, 1])
+    with pytest.raises(ValueError, match="3 integers"):
+        nn.pack_padded_sequence(x, [4, 2])
+    p = nn.pack_padded_sequence(x, [2, 4, 1], enforce_sorted=False)
+    assert p.batch_sizes.tolist() == [3, 2, 1, 1] and p.sorted_indices.tolist() == [1, 0, 2]
+    back, lengths = nn.pad_packed_sequence(p, padding_value=-1.0)
+    assert lengths.tolist() == [2, 4, 1]
+    want = np.where((np.arange(4)[:, None] < lengths)[..., None], x, -1.0)
+    assert np.array_equal(back.data, want)
+    with pytest.raises(ValueError, match="total_length 3"):
+        nn.pad_packed_sequence(p, total_length=3)

@@ -14,14 +14,19 @@ from .function import Function
 from .ops.arith import add, sub, mul, div, neg, pow
 from .ops.elementwise import (exp, log, log1p, sqrt, sin, cos, abs, tanh, sigmoid, relu, maximum,
                               minimum, clip, where)
-from .ops.reduce import sum, mean, max, min, var, std, logsumexp, softmax, log_softmax
+from .ops.reduce import sum, mean, max, min, amax, amin, var, std, logsumexp, softmax, log_softmax
 from .ops.shape import (reshape, transpose, swapaxes, squeeze, expand_dims, unsqueeze,
                         broadcast_to, flatten, astype, concatenate, stack)
 from .ops.linalg import matmul, dot
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
 from .serialization import save, load
 
-from . import data, functional, nn, optim, viz  # noqa: E402  (tg.nn.Linear, tg.optim.SGD, ...)
+from . import data, functional, linalg, nn, optim, viz  # noqa: E402  (tg.nn.Linear, tg.optim.SGD, ...)
+from .nn._rng import initial_seed, manual_seed  # noqa: E402
+
+# ``tinygrad_edu.tensor`` is the submodule tinygrad_edu/tensor.py, made callable there:
+# ``tg.tensor([1.0, 2.0])`` is ``torch.tensor``'s spelling of ``Tensor([1.0, 2.0])``.
+from . import tensor  # noqa: E402
 
 cat = concatenate
 
@@ -44,6 +49,7 @@ __all__ = [
     "detect_anomaly", "is_anomaly_enabled", "Function",
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos", "abs",
     "tanh", "sigmoid", "relu", "maximum", "minimum", "clip", "where", "sum", "mean", "max", "min",
+    "amax", "amin", "tensor", "manual_seed", "initial_seed",
     "var", "std", "logsumexp", "softmax", "log_softmax", "reshape", "transpose", "swapaxes",
     "squeeze", "expand_dims", "unsqueeze", "broadcast_to", "flatten", "astype", "concatenate",
     "cat", "stack", "matmul", "dot", "save", "load",

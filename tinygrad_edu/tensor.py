@@ -193,8 +193,14 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        """Number of elements (numpy's ``size``)."""
-        return self.data.size
+        """Number of elements (numpy's ``size``), an int that can also be called as PyTorch's ``size()``.
+
+        ``t.size`` is an ``int`` (``==``, ``hash``, arithmetic, indexing,
+        ``format``, JSON and pickling as the plain int); calling it gives
+        PyTorch's meaning: ``t.size()`` is the shape tuple and ``t.size(d)``
+        is ``t.shape[d]``. So both habits work and neither is ambiguous.
+        """
+        return _Size(self.data.size, self.data.shape)
 
     def numpy(self) -> np.ndarray:
         """The underlying numpy array (shared, not copied)."""
@@ -227,6 +233,10 @@ class Tensor:
     def __iter__(self):
         if self.data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
+        if self._meta is not None and "values_only" in self._meta:
+            _warn_values_only(self, "iterating over (unpacking)")
+            # once is enough: numpy ints as indices skip getitem's check for x.max(1)[0]
+            return (self[np.intp(i)] for i in range(len(self.data)))
         return (self[i] for i in range(len(self.data)))
 
     def __bool__(self):
@@ -266,6 +276,22 @@ class Tensor:
         self._grad = state["grad"]
         self._ctx = None
         self._meta = None
+
+
+def _warn_values_only(t, how):
+    """Warn that ``t``, numpy's values-only ``x.max(axis)``, is being used as PyTorch's (values, indices).
+
+    ``v, i = x.max(1)`` (iteration) and ``x.max(1)[0]`` (an index 0, 1, -1 or -2)
+    are PyTorch idioms that would silently read rows of the values instead.
+    """
+    import warnings
+
+    call = t._meta["values_only"]  # e.g. "max(1)"
+    op, axis = call[:3], call[4:-1]
+    warnings.warn(
+        f"{how} x.{call}, numpy's values-only reduction (a Tensor of shape {t.shape}), reads its rows. "
+        f"For PyTorch's (values, indices) from x.{call} write x.{op}(dim={axis}); "
+        f"arg{op} gives the indices alone.", UserWarning, stacklevel=3)
 
 
 class _HookHandle:
@@ -348,14 +374,23 @@ def eye(n, m=None, dtype=np.float64, requires_grad=False) -> Tensor:
 
 
 def rand(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
-    """Uniform samples in [0, 1) from ``rng`` (a ``np.random.Generator`` or an int seed; default: fresh)."""
-    return _factory("rand", lambda: np.random.default_rng(rng).random(_shape(shape)).astype(dtype, copy=False), shape, requires_grad)
+    """Uniform samples in [0, 1) from ``rng``: a ``np.random.Generator``, an int seed, or None for
+    the global default generator (seeded by ``tinygrad_edu.manual_seed``)."""
+    return _factory("rand", lambda: _generator(rng).random(_shape(shape)).astype(dtype, copy=False), shape,
+                    requires_grad)
 
 
 def randn(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
-    """Standard normal samples from ``rng`` (a ``np.random.Generator`` or an int seed; default: fresh)."""
-    return _factory("randn", lambda: np.random.default_rng(rng).standard_normal(_shape(shape)).astype(dtype, copy=False), shape,
+    """Standard normal samples from ``rng``: a ``np.random.Generator``, an int seed, or None for
+    the global default generator (seeded by ``tinygrad_edu.manual_seed``)."""
+    return _factory("randn", lambda: _generator(rng).standard_normal(_shape(shape)).astype(dtype, copy=False), shape,
                     requires_grad)
+
+
+def _generator(rng):
+    from .nn._rng import as_generator  # here: nn imports this module
+
+    return as_generator(rng)
 
 
 def _shape(shape):
@@ -445,6 +480,19 @@ Tensor.dot = linalg.dot
 Tensor.T = property(shape.transpose, doc="The tensor with its axes reversed (as ``ndarray.T``).")
 Tensor.float = lambda self: shape.astype(self, np.float32)
 Tensor.double = lambda self: shape.astype(self, np.float64)
+Tensor.mT = property(lambda self: shape.swapaxes(self, -2, -1) if self.ndim >= 2 else _mT_error(self),
+                     doc="The last two axes swapped (``ndarray.mT``, ``torch.Tensor.mT``); needs >= 2 dims.")
+Tensor.amax = reduce.amax
+Tensor.amin = reduce.amin
+
+
+def _mT_error(t):
+    raise ValueError(f"mT: needs a tensor of at least 2 dimensions, got shape {t.shape}")
+
+
+# PyTorch-style constructors on the class: Tensor.zeros(2, 3) is tinygrad_edu.zeros(2, 3).
+for _fn in (zeros, ones, full, arange, eye, rand, randn):
+    setattr(Tensor, _fn.__name__, staticmethod(_fn))
 
 
 def _bind_families():
@@ -458,3 +506,24 @@ def _bind_families():
 
 
 _bind_families()
+from .ops.torch_names import _Size  # noqa: E402  (Tensor.size's type)
+
+
+class _CallableModule(type(_protocol)):
+    """This module's type: ``tinygrad_edu.tensor(data)`` is :func:`tensor`, as ``torch.tensor``.
+
+    The package's ``tensor`` attribute is this submodule (Python binds it on
+    import), so making the module callable gives ``torch.tensor``'s spelling
+    while ``import tinygrad_edu.tensor`` and ``from tinygrad_edu.tensor import
+    Tensor`` keep working.
+    """
+
+    def __call__(self, data, dtype=None, device=None, requires_grad=False):
+        from .ops.torch_names import tensor
+
+        return tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__].__class__ = _CallableModule

@@ -145,6 +145,17 @@ norm_case("instance_norm",
 put("norm/instance_norm/running_mean0", rm0), put("norm/instance_norm/running_var0", rv0)
 put("norm/instance_norm/running_mean1", rm), put("norm/instance_norm/running_var1", rv)
 
+# embedding with padding_idx (that row gets no gradient), one_hot
+idx = np.array([[4, 1, 4], [1, 0, 2]])
+w = rng.standard_normal((5, 3))
+tw = torch.tensor(w, requires_grad=True)
+e = F.embedding(torch.tensor(idx), tw, padding_idx=-1)
+ge = rng.uniform(-1, 1, tuple(e.shape))
+e.backward(torch.tensor(ge))
+put("embedding/idx", idx), put("embedding/weight", w), put("embedding/y", e), put("embedding/gy", ge)
+put("embedding/gweight", tw.grad)
+put("one_hot/idx", idx), put("one_hot/y", F.one_hot(torch.tensor(idx))), put("one_hot/y7", F.one_hot(torch.tensor(idx), 7))
+
 out = Path(__file__).with_name("activation.npz")
 np.savez_compressed(out, **ref)
 print(f"wrote {out} ({out.stat().st_size} bytes, {len(ref)} arrays)")

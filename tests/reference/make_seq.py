@@ -99,6 +99,17 @@ CASES = {
                         [(2, 5, 8), (2, 4, 8)], {}, {}),
 }
 
+# Packed sequences (pack_padded_sequence with enforce_sorted=False, then the layer):
+# name -> (class, constructor kwargs, padded input shape (T, B, in), lengths, array kwargs).
+PACKED = {
+    "packed_lstm_2l_bi_h0": ("LSTM", dict(input_size=3, hidden_size=4, num_layers=2, bidirectional=True),
+                             (5, 4, 3), [3, 5, 1, 5],
+                             {"hx": (R.standard_normal((4, 4, 4)), R.standard_normal((4, 4, 4)))}),
+    "packed_gru_bi": ("GRU", dict(input_size=3, hidden_size=4, bidirectional=True), (4, 3, 3), [2, 4, 3], {}),
+    "packed_rnn_2l": ("RNN", dict(input_size=3, hidden_size=4, num_layers=2), (4, 3, 3), [4, 1, 2],
+                      {"hx": R.standard_normal((2, 3, 4))}),
+}
+
 # scaled_dot_product_attention: input shapes, array kwargs, other kwargs.
 SDPA = {
     "sdpa_plain": ([(2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 7)], {}, {}),
@@ -167,6 +178,18 @@ def main():
         def call(ins, kw, m=m, other=other):
             return m(*ins, **kw, **other)
         record(store, name, config, inputs, arrays, call, list(m.named_parameters()))
+    for name, (cls, ctor, shape, lengths, arrays) in PACKED.items():
+        m = perturbed(getattr(nn, cls)(**ctor).double()).eval()
+        for k, v in m.state_dict().items():
+            store[f"{name}/sd/{k}"] = v.numpy().copy()
+        config = dict(cls=cls, ctor=ctor, kwargs={}, lengths=lengths,
+                      tuples=[k for k, v in arrays.items() if isinstance(v, tuple)])
+
+        def call(ins, kw, m=m, lengths=lengths):
+            packed = nn.utils.rnn.pack_padded_sequence(ins[0], lengths, enforce_sorted=False)
+            out, h = m(packed, **kw)
+            return out.data, h
+        record(store, name, config, [shape], arrays, call, list(m.named_parameters()))
     for name, (inputs, arrays, other) in SDPA.items():
         def call(ins, kw, other=other):
             return F.scaled_dot_product_attention(*ins, **kw, **other)

@@ -162,7 +162,8 @@ class MultiheadAttention(Module):
         if bias:
             self.out_proj.bias.data[...] = 0
         if add_bias_kv:
-            std = math.sqrt(2.0 / (1 + e))  # xavier_normal_ on (1, 1, E): fan_in = 1, fan_out = E
+            # PyTorch's xavier_normal_ on (1, 1, E): E is a receptive field, fan_in = fan_out = E
+            std = math.sqrt(1.0 / e)
             self.bias_k = Parameter(gen.normal(0, std, (1, 1, e)).astype(dtype))
             self.bias_v = Parameter(gen.normal(0, std, (1, 1, e)).astype(dtype))
         else:

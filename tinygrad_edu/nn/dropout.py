@@ -45,10 +45,9 @@ class Dropout1d(Dropout):
 
 
 class Dropout2d(Dropout):
-    """Channel dropout for ``(N, C, H, W)`` or ``(C, H, W)``, as ``torch.nn.Dropout2d``: whole
-    feature maps are zeroed in training. A 3-D input is one ``(C, H, W)`` image (PyTorch
-    treats it as ``(N, C, L)``, with a warning; use ``Dropout1d`` for that).
-    See :func:`tinygrad_edu.nn.functional.dropout2d`."""
+    """Channel dropout for ``(N, C, H, W)``, as ``torch.nn.Dropout2d``: whole feature maps are
+    zeroed in training. A 3-D input raises, being ambiguous (PyTorch treats it as
+    ``(N, C, L)``): use ``Dropout1d`` for that. See :func:`tinygrad_edu.nn.functional.dropout2d`."""
 
     def forward(self, x):
         return F.dropout2d(x, self.p, self.training, self.rng)

@@ -53,7 +53,8 @@ class Unflatten(Module):
         self.dim = int(dim)
         sizes = tuple(unflattened_size)
         if not sizes or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) for n in sizes):
-            raise TypeError(f"Unflatten: unflattened_size must be a non-empty tuple of ints, got {unflattened_size!r}")
+            raise TypeError(f"Unflatten: unflattened_size must be a non-empty tuple of ints, "
+                            f"got {unflattened_size!r}")
         if sum(n == -1 for n in sizes) > 1 or any(n < -1 for n in sizes):
             raise ValueError(f"Unflatten: unflattened_size may hold one -1 and otherwise sizes >= 0, "
                              f"got {unflattened_size!r}")

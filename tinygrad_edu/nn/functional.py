@@ -20,7 +20,7 @@ from ..ops.linalg import matmul
 from ..ops.reduce import log_softmax as _log_softmax
 from ..ops.reduce import softmax as _softmax
 from ..ops.shape import flatten as _flatten
-from ..ops.shape import getitem, reshape
+from ..ops.shape import getitem
 from ..tensor import Tensor
 from ._rng import as_generator
 
@@ -135,8 +135,9 @@ def _channel_dropout(op, x, p, training, rng, batched_ndim, unbatched_ndim):
     p = _check_p(op, p)
     x = as_tensor(x)
     if x.ndim not in (batched_ndim, unbatched_ndim):
-        raise ValueError(f"{op}: expected a {unbatched_ndim}-D (C, ...) or {batched_ndim}-D (N, C, ...) "
-                         f"input, got shape {x.shape}")
+        what = (f"a {batched_ndim}-D (N, C, ...)" if batched_ndim == unbatched_ndim else
+                f"a {unbatched_ndim}-D (C, ...) or {batched_ndim}-D (N, C, ...)")
+        raise ValueError(f"{op}: expected {what} input, got shape {x.shape}")
     if not training or p == 0.0:
         return x
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
@@ -160,16 +161,21 @@ def dropout1d(x, p: float = 0.5, training: bool = True, rng=None):
 
 
 def dropout2d(x, p: float = 0.5, training: bool = True, rng=None):
-    """Channel dropout for ``(N, C, H, W)`` or unbatched ``(C, H, W)`` inputs, as
-    ``torch.nn.functional.dropout2d``: whole ``H x W`` feature maps are zeroed with
-    probability ``p``, the kept ones scaled by ``1 / (1 - p)``.
+    """Channel dropout for ``(N, C, H, W)`` inputs, as ``torch.nn.functional.dropout2d``: whole
+    ``H x W`` feature maps are zeroed with probability ``p``, the kept ones scaled by
+    ``1 / (1 - p)``.
 
-    A 3-D input is a single ``(C, H, W)`` image here. (PyTorch, for
-    historical reasons, treats a 3-D input to dropout2d as ``(N, C, L)``
-    with a warning: use :func:`dropout1d` for that.) Raises ValueError for
-    p outside [0, 1] or another rank.
+    A 3-D input raises: PyTorch treats it as ``(N, C, L)`` (with a warning,
+    for historical reasons), while its documentation calls it an unbatched
+    ``(C, H, W)`` image; use :func:`dropout1d` for ``(N, C, L)`` or pass
+    ``x[None]`` for one image. Raises ValueError for p outside [0, 1] or
+    another rank.
     """
-    return _channel_dropout("dropout2d", x, p, training, rng, 4, 3)
+    if np.ndim(x.data if isinstance(x, Tensor) else x) == 3:
+        raise ValueError(f"dropout2d: a 3-D input (shape {np.shape(x.data if isinstance(x, Tensor) else x)}) is "
+                         "ambiguous (PyTorch drops channels of (N, C, L) here): use dropout1d for "
+                         "(N, C, L), or x[None] for one (C, H, W) image")
+    return _channel_dropout("dropout2d", x, p, training, rng, 4, 4)
 
 
 # ---- batch normalisation ---------------------------------------------------

@@ -22,15 +22,15 @@ cells (one step) are built from ``linear`` and the fused cell ops
 :func:`~tinygrad_edu.ops.rnn_cell.lstm_cell`, ``gru_cell`` (``tanh``/``relu``
 for the plain RNN cell).
 
-**Padded batches.** There is no ``pack_padded_sequence``. For a batch of
-sequences padded at the end to a common length, run the layer on the padded
-batch and read each sequence's result at its own last step:
-``out[lengths - 1, np.arange(N)]`` (time-major) for a unidirectional layer;
-steps after a sequence's end only see padding and do not influence earlier
-ones, so this equals running each sequence alone. ``h_n`` then belongs to the
-padded length, and the reverse direction of a bidirectional layer reads the
-padding first, so for those reverse (``flip``) each sequence within its own
-length or run sequences of equal length together.
+**Sequences of different lengths.** Pack them (``pack_padded_sequence``,
+``pack_sequence``, as ``torch.nn.utils.rnn``; here in ``nn``) and pass the
+``PackedSequence``: each sequence then runs as if alone, as in PyTorch
+(its states stop at its end, the reverse direction starts there, ``h_n`` is
+each sequence's own last state) and the output is a ``PackedSequence``
+(``pad_packed_sequence`` pads it again). Without packing, a padded batch
+gives the right output for the forward direction at each sequence's own
+last step, ``out[lengths - 1, np.arange(N)]``, but not ``h_n`` nor the
+reverse direction.
 """
 from __future__ import annotations
 
@@ -51,8 +51,11 @@ from ._rng import as_generator
 from ._sizes import as_size
 from .module import Module
 from .parameter import Parameter
+from .rnn_utils import (PackedSequence, pack_padded_sequence, pack_sequence, packed_index,
+                        pad_packed_sequence, pad_sequence)
 
-__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
+__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "PackedSequence",
+           "pack_padded_sequence", "pad_packed_sequence", "pad_sequence", "pack_sequence"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -295,6 +298,10 @@ class _RNNBase(Module):
     def forward(self, input, hx=None):
         """Run the layer over a sequence.
 
+        ``input`` may also be a :class:`PackedSequence` (``batch_first`` does not
+        apply to it); then ``output`` is one too, and ``hx``/``h_n`` are in the
+        original batch order, as PyTorch.
+
         Shapes (L sequence length, N batch, D = 2 if bidirectional else 1, H hidden_size):
         input (L, N, input_size), or (N, L, input_size) with ``batch_first``, or
         unbatched (L, input_size); ``hx``: h_0 (or for LSTM a tuple (h_0, c_0)) of
@@ -310,6 +317,10 @@ class _RNNBase(Module):
         TypeError for an integer input.
         """
         name = type(self).__name__
+        packed = input if isinstance(input, PackedSequence) else None
+        lengths = None
+        if packed is not None:  # run on the padded batch; each sequence stops at its own length
+            input, lengths = pad_packed_sequence(packed)
         x = _as_input(name, input)
         if x.ndim not in (2, 3):
             raise ValueError(f"{name}: expected a 3-D (batched) or 2-D (unbatched) input, got shape {x.shape}")
@@ -319,7 +330,7 @@ class _RNNBase(Module):
         batched = x.ndim == 3
         if not batched:
             x = expand_dims(x, 1)
-        elif self.batch_first:
+        elif self.batch_first and packed is None:
             x = swapaxes(x, 0, 1)
         steps, n = x.shape[0], x.shape[1]
         if steps == 0:
@@ -358,29 +369,55 @@ class _RNNBase(Module):
                 else:
                     h = getitem(states[0], k)
                     c = getitem(states[1], k) if lstm else None
-                if lstm:  # the whole direction as one node (see ops.rnn_cell.lstm_sequence)
-                    y = lstm_sequence(xp, p[names[1]], h, c, reverse=bool(d))
-                    outs.append(getitem(y, slice(0, steps)))
-                    h_n.append(getitem(y, 0 if d else steps - 1))
-                    c_n.append(getitem(y, steps))
-                    continue
-                if self.mode == "GRU":
-                    y = gru_sequence(xp, p[names[1]], b_hh, h, reverse=bool(d))
-                else:
-                    y = rnn_sequence(xp, p[names[1]], h, "tanh" if self.mode == "RNN_TANH" else "relu",
-                                     reverse=bool(d))
+                y, h_last, c_last = self._direction(xp, names, h, c, b_hh, bool(d), lengths)
                 outs.append(y)
-                h_n.append(getitem(y, 0 if d else steps - 1))
-                c_n.append(None)
+                h_n.append(h_last)
+                c_n.append(c_last)
             x = outs[0] if dirs == 1 else concatenate(outs, axis=-1)
         out, h_n = x, stack(h_n)
         c_n = stack(c_n) if lstm else None
-        if not batched:
+        if packed is not None:
+            data = getitem(out, packed_index(packed.batch_sizes, packed.sorted_indices))
+            out = PackedSequence(data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+        elif not batched:
             out, h_n = squeeze(out, 1), squeeze(h_n, 1)
             c_n = squeeze(c_n, 1) if lstm else None
         elif self.batch_first:
             out = swapaxes(out, 0, 1)
         return (out, (h_n, c_n)) if lstm else (out, h_n)
+
+    def _direction(self, xp, names, h, c, b_hh, reverse, lengths):
+        """One layer direction: ``(output (L, N, H), h_n, c_n or None)``.
+
+        With ``lengths`` (packed input), the reverse direction runs forwards over
+        each sequence reversed within its own length, and the final states are
+        read at each sequence's last step.
+        """
+        steps, n = xp.shape[0], xp.shape[1]
+        w_hh = self._parameters[names[1]]
+        flip = last = None
+        if lengths is not None:
+            t = np.arange(steps)[:, None]
+            cols = np.arange(n)[None, :]
+            if reverse:  # position t <-> length-1-t inside each sequence (an involution)
+                flip = (np.where(t < lengths, lengths - 1 - t, t), cols)
+                xp, reverse = getitem(xp, flip), False
+            last = lengths - 1
+        if self.mode == "LSTM":  # the whole direction as one node (see ops.rnn_cell.lstm_sequence)
+            y = lstm_sequence(xp, w_hh, h, c, reverse=reverse, last=last)
+            c_last = getitem(y, steps)
+            y = getitem(y, slice(0, steps))
+        else:
+            c_last = None
+            if self.mode == "GRU":
+                y = gru_sequence(xp, w_hh, b_hh, h, reverse=reverse)
+            else:
+                y = rnn_sequence(xp, w_hh, h, "tanh" if self.mode == "RNN_TANH" else "relu",
+                                 reverse=reverse)
+        if last is None:
+            return y, getitem(y, 0 if reverse else steps - 1), c_last
+        h_last = getitem(y, (last, np.arange(n)))
+        return (y if flip is None else getitem(y, flip)), h_last, c_last
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"

@@ -16,24 +16,17 @@ import copy
 
 import numpy as np
 
+from ..ops.activation import gelu
 from . import functional as F
 from ._rng import as_generator
 from .attention import MultiheadAttention, TorchLinear
 from .containers import ModuleList
 from .dropout import Dropout
 from .module import Module
+from .normalization import LayerNorm
 
 __all__ = ["TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
            "TransformerDecoder", "generate_square_subsequent_mask"]
-
-
-def _layer_norm_class():
-    try:
-        from .normalization import LayerNorm
-    except ImportError:  # the normalization family has not been merged yet
-        raise NotImplementedError("the transformer layers need nn.LayerNorm, which this build "
-                                  "does not have") from None
-    return LayerNorm
 
 
 def _activation(layer, activation):
@@ -42,9 +35,7 @@ def _activation(layer, activation):
     if activation == "relu":
         return F.relu
     if activation == "gelu":
-        from ..ops.activation import gelu  # exact (erf) GELU, PyTorch's default
-
-        return gelu
+        return gelu  # exact (erf) GELU, PyTorch's default
     raise ValueError(f"{layer}: activation should be 'relu', 'gelu' or a callable, got {activation!r}")
 
 
@@ -94,7 +85,6 @@ class TransformerEncoderLayer(Module):
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True, *, rng=None,
                  dtype=np.float64):
         super().__init__()
-        LayerNorm = _layer_norm_class()
         gen = as_generator(rng)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, rng=gen, dtype=dtype)
@@ -155,7 +145,6 @@ class TransformerDecoderLayer(Module):
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True, *, rng=None,
                  dtype=np.float64):
         super().__init__()
-        LayerNorm = _layer_norm_class()
         gen = as_generator(rng)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, rng=gen, dtype=dtype)

@@ -48,61 +48,78 @@ def _as_float(x):
 
 
 def _gauss_tail(y, r):
-    """``r * exp(-y^2)`` with Cody's split of ``y^2`` (y >= 0)."""
+    """``r * exp(-y^2)`` with Cody's split of ``y^2`` (y >= 0); may overwrite ``r``."""
     y = np.minimum(y, 30.0)  # erfc underflows to 0 long before; avoids inf - inf for y = inf
-    t = np.trunc(y * 16) / 16
-    return r * np.exp(-t * t) * np.exp(-(y - t) * (y + t))
+    t = np.trunc(y * 16)
+    t /= 16
+    r *= np.exp(-t * t)
+    r *= np.exp(-(y - t) * (y + t))
+    return r
+
+
+def _ratio(z, num_coefs, den_coefs, lead, n):
+    """Cody's Horner form: ``(((lead z + p0) z + p1) z ...)`` over ``((z + q0) z + q1) ...``,
+    n steps, in place on two work arrays."""
+    num = lead * z
+    den = z.copy()
+    for i in range(n):
+        num += num_coefs[i]
+        num *= z
+        den += den_coefs[i]
+        den *= z
+    num += num_coefs[n]
+    den += den_coefs[n]
+    num /= den
+    return num
 
 
 def _small(x):
     """erf(x) for |x| <= 0.46875."""
-    z = x * x
-    num, den = _A[4] * z, z
-    for i in range(3):
-        num = (num + _A[i]) * z
-        den = (den + _B[i]) * z
-    return x * (num + _A[3]) / (den + _B[3])
+    r = _ratio(x * x, _A, _B, _A[4], 3)
+    r *= x
+    return r
 
 
 def _mid(y):
     """erfc(y) for 0.46875 < y <= 4."""
-    num, den = _C[8] * y, y
-    for i in range(7):
-        num = (num + _C[i]) * y
-        den = (den + _D[i]) * y
-    return _gauss_tail(y, (num + _C[7]) / (den + _D[7]))
+    return _gauss_tail(y, _ratio(y, _C, _D, _C[8], 7))
 
 
 def _large(y):
     """erfc(y) for y > 4 (and nan)."""
     z = 1 / (y * y)
-    num, den = _P[5] * z, z
-    for i in range(4):
-        num = (num + _P[i]) * z
-        den = (den + _Q[i]) * z
-    r = z * (num + _P[4]) / (den + _Q[4])
-    return _gauss_tail(y, (_SQRPI - r) / y)
+    r = _ratio(z, _P, _Q, _P[5], 4)
+    r *= z
+    np.subtract(_SQRPI, r, out=r)
+    r /= y
+    return _gauss_tail(y, r)
 
 
-@np.errstate(over="ignore", under="ignore")
-def erf_erfc(x):
-    """``(erf(x), erfc(x))`` elementwise, as arrays of x's float dtype (float64 for ints)."""
+@np.errstate(over="ignore", under="ignore", invalid="ignore")
+def erf_erfc(x, want=(True, True)):
+    """``(erf(x), erfc(x))`` elementwise, as arrays of x's float dtype (float64 for ints).
+
+    ``want`` says which of the two to compute (the other is None).
+    """
     x = _as_float(x)
     y = np.abs(x)
     small = y <= _THRESH
     mid = (y > _THRESH) & (y <= 4.0)
     large = ~(small | mid)  # includes inf and nan
-    erf = np.empty_like(x)
-    erfc = np.empty_like(x)
-    e = _small(x[small])
-    erf[small] = e
-    erfc[small] = (0.5 - e) + 0.5
+    rest = ~small
     tail = np.empty_like(x)  # erfc(|x|) outside the small range
     tail[mid] = _mid(y[mid])
     tail[large] = _large(y[large])
-    rest = ~small
+    e = _small(x[small])
     r, neg = tail[rest], x[rest] < 0
-    one_minus = (0.5 - r) + 0.5
-    erf[rest] = np.where(neg, -one_minus, one_minus)
-    erfc[rest] = np.where(neg, 2 - r, r)
+    erf = erfc = None
+    if want[0]:
+        erf = np.empty_like(x)
+        erf[small] = e
+        one_minus = (0.5 - r) + 0.5
+        erf[rest] = np.where(neg, -one_minus, one_minus)
+    if want[1]:
+        erfc = np.empty_like(x)
+        erfc[small] = (0.5 - e) + 0.5
+        erfc[rest] = np.where(neg, 2 - r, r)
     return erf, erfc

@@ -77,7 +77,7 @@ def _softplus(x):
 
 
 def _erf_any(x):
-    return erf(x) if isinstance(x, Tensor) else erf_erfc(x)[0]
+    return erf(x) if isinstance(x, Tensor) else erf_erfc(x, (True, False))[0]
 
 
 # ---- erf ------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def erf(x):
     (as ``torch.erf``). Raises TypeError for complex or non-numeric input.
     """
     x = as_operand("erf", x)
-    return record(erf_erfc(x.data)[0], _erf_backward, (x,))
+    return record(erf_erfc(x.data, (True, False))[0], _erf_backward, (x,))
 
 
 @backward_rule("erf")
@@ -106,7 +106,7 @@ def erfc(x):
     Cody's approximations as :func:`erf`; ``d/dx erfc = -2/sqrt(pi) exp(-x^2)``.
     """
     x = as_operand("erfc", x)
-    return record(erf_erfc(x.data)[1], _erfc_backward, (x,))
+    return record(erf_erfc(x.data, (False, True))[1], _erfc_backward, (x,))
 
 
 @backward_rule("erfc")
@@ -128,7 +128,7 @@ def gelu(input, approximate: str = "none"):
     x = _input("gelu", input)
     d = x.data
     if approximate == "none":
-        cdf = 0.5 * (1 + erf_erfc(d * _SQRT1_2)[0])
+        cdf = 0.5 * (1 + erf_erfc(d * _SQRT1_2, (True, False))[0])
         return record(d * cdf, _gelu_backward, (x,), cdf)
     if approximate == "tanh":
         return record(0.5 * d * (1 + np.tanh(_gelu_inner(d))), _gelu_tanh_backward, (x,))
@@ -255,7 +255,10 @@ def celu(input, alpha: float = 1.0, inplace: bool = False):
 
 
 def mish(input, inplace: bool = False):
-    """Mish (Misra 2019): ``x * tanh(softplus(x))``; d/dx = ``t + x sigmoid(x) (1 - t^2)``, t = tanh(softplus(x))."""
+    """Mish (Misra 2019): ``x * tanh(softplus(x))``.
+
+    d/dx = ``t + x sigmoid(x) (1 - t^2)`` with ``t = tanh(softplus(x))``.
+    """
     _no_inplace("mish", inplace)
     x = _input("mish", input)
     with np.errstate(over="ignore"):

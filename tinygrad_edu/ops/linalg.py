@@ -164,10 +164,13 @@ def _linear_backward(g, out, inputs, saved, needs):
 
 
 def dot(a, b):
-    """``np.dot`` for tensors of up to 2 dimensions (0-d operands multiply).
+    """``np.dot``: 0-d operands multiply; up to 2-D the matrix product; N-D numpy's product.
 
-    For N-D tensors use :func:`matmul` (numpy's N-D ``dot`` is a different
-    product). Raises ValueError for shapes that do not align.
+    N-D: ``dot(a, b)[i, j, k, m] = sum(a[i, j, :] * b[k, :, m])`` (the last
+    axis of ``a`` with the second-to-last of ``b``, or its only axis when
+    ``b`` is 1-D); this is not :func:`matmul`'s batched product. Values are
+    numpy's. ``torch.dot`` takes 1-D tensors only (same result there).
+    Raises ValueError naming both shapes when they do not align.
     """
     a = a if isinstance(a, Tensor) else _constant("dot", a, (a, b))
     b = b if isinstance(b, Tensor) else _constant("dot", b, (a, b))
@@ -177,10 +180,9 @@ def dot(a, b):
 
         return mul(a, b)
     if np.ndim(av) > 2 or np.ndim(bv) > 2:
-        raise ValueError(
-            f"dot: only tensors of up to 2 dimensions are supported, got shapes "
-            f"{shape_of(a)} and {shape_of(b)}; use matmul for batched products"
-        )
+        from .contract import dot_nd
+
+        return dot_nd(a, b, av, bv)
     try:
         data = np.dot(av, bv)
     except ValueError as err:

@@ -1,24 +1,34 @@
-"""Reductions and normalisers: sum, mean, max, min, var, std, logsumexp, softmax, log_softmax.
+"""Reductions and normalisers: sum, mean, max, min, amax, amin, var, std, logsumexp, softmax,
+log_softmax.
 
 All take numpy's ``axis=`` (int, tuple, negative or None) and ``keepdims=``;
-PyTorch's ``dim=``/``keepdim=`` are accepted as aliases. Like numpy, ``max``
-and ``min`` return values only (no indices).
+PyTorch's ``dim=``/``keepdim=`` are accepted as aliases, with PyTorch's meaning
+of ``dim=()``: every axis (numpy's ``axis=()`` reduces none). Like numpy, ``max``
+and ``min`` return values only (no indices), except with PyTorch's ``dim=``
+keyword (numpy has none), which gives PyTorch's ``(values, indices)``.
 """
 from __future__ import annotations
 
 import contextlib
+from collections import namedtuple
 
 import numpy as np
-from numpy.lib.array_utils import normalize_axis_tuple
+from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand, axis_args, axis_error, val
+from .elementwise import maximum, minimum
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = """``(values, indices)`` of ``max(dim=)``/``min(dim=)``, as ``torch.return_types.max``."""
 
 
 def _reduce_plan(op, x, axis, keepdims, dim, keepdim):
     """Normalise the axes; return (axis tuple, keepdims, the shape with reduced axes kept as 1)."""
     shape = x.data.shape
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None  # PyTorch's dim=() reduces every axis (numpy's axis=() reduces none)
     if axis is None and dim is None:  # the common full reduction, kept cheap
         return tuple(range(len(shape))), bool(keepdims or keepdim), (1,) * len(shape)
     axis, keepdims = axis_args(axis, keepdims, dim, keepdim)
@@ -100,18 +110,89 @@ def _extreme(op, fn, x, axis, keepdims, dim, keepdim):
     return record(data, _extreme_backward, (x,), (axes, kshape))
 
 
+def _max_min(op, fn, argfn, binary, x, axis, keepdims, dim, keepdim):
+    if isinstance(axis, Tensor):  # torch.max(a, b): numpy's axis is never a Tensor
+        if keepdims is not False or dim is not None or keepdim is not None:
+            raise TypeError(f"{op}(a, b) is the elementwise {binary.__name__}; it takes no dim/keepdim")
+        return binary(x, axis)
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("pass either axis= or dim=, not both")
+        return _values_indices(op, argfn, x, dim, keepdims if keepdim is None else keepdim)
+    out = _extreme(op, fn, x, axis, keepdims, dim, keepdim)
+    if isinstance(axis, (int, np.integer)):
+        # PyTorch's x.max(1) gives (values, indices); ours gives values. Unpacking
+        # them as a pair, or x.max(1)[0], would silently read rows, so iterating
+        # this result (Tensor.__iter__) or indexing it with 0/1 (getitem) warns.
+        out._meta_dict()["values_only"] = f"{op}({axis})"
+    return out
+
+
 def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Largest value over ``axis`` (``np.max``: values only, no indices).
 
     The gradient goes to the maximal elements; ties share it evenly (as
     ``torch.amax``). Raises ValueError on an empty reduction or a bad axis.
+
+    PyTorch's forms, where they cannot be confused with numpy's:
+
+    - ``max(dim=d, keepdim=False)`` (the keyword ``dim``): PyTorch's
+      ``(values, indices)`` named tuple, ``d`` one int; ``values`` is
+      ``x`` at ``indices`` (the first maximum), so its gradient goes to that
+      element only, as in PyTorch. Raises ValueError if the axis is empty.
+    - ``max(a, b)`` with a Tensor ``b``: the elementwise :func:`maximum`.
+    - ``max(d)`` / ``max(axis=d)`` with one int stays numpy's values; the
+      PyTorch readings of its result, unpacking (``v, i = x.max(1)``) and
+      ``x.max(1)[0]``/``[1]``, warn naming ``dim=``.
     """
-    return _extreme("max", np.max, x, axis, keepdims, dim, keepdim)
+    return _max_min("max", np.max, np.argmax, maximum, x, axis, keepdims, dim, keepdim)
 
 
 def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
-    """Smallest value over ``axis``; ties share the gradient evenly (as ``torch.amin``)."""
-    return _extreme("min", np.min, x, axis, keepdims, dim, keepdim)
+    """Smallest value over ``axis``; ties share the gradient evenly (as ``torch.amin``).
+
+    PyTorch's ``min(dim=)`` and ``min(a, b)`` forms as in :func:`max`.
+    """
+    return _max_min("min", np.min, np.argmin, minimum, x, axis, keepdims, dim, keepdim)
+
+
+def amax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Largest values over ``axis`` (``np.amax``, ``torch.amax``): values only, ties split the gradient.
+
+    PyTorch's ``dim=()`` (its default) reduces every axis; numpy's
+    ``axis=()`` reduces none. Raises as :func:`max`.
+    """
+    return _extreme("amax", np.max, x, axis, keepdims, dim, keepdim)
+
+
+def amin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Smallest values over ``axis`` (``np.amin``, ``torch.amin``); as :func:`amax`."""
+    return _extreme("amin", np.min, x, axis, keepdims, dim, keepdim)
+
+
+def _values_indices(op, argfn, x, dim, keepdim):
+    """PyTorch's ``max(dim=)``: values gathered at the first extreme index, and the int64 indices."""
+    if not isinstance(x, Tensor):
+        x = as_operand(op, x)
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}(dim=...) takes one int (PyTorch's (values, indices) form), got {dim!r}; "
+                        f"for several axes use amax/amin or {op}(axis=...)")
+    shape = x.shape
+    if not shape and dim in (0, -1):  # PyTorch allows dim 0 of a 0-d tensor
+        return ValuesIndices(x.reshape(()), Tensor._wrap(np.zeros((), np.int64)))
+    try:
+        ax = normalize_axis_index(dim, len(shape))
+    except (ValueError, TypeError) as err:
+        raise axis_error(op, dim, shape, err) from None
+    if shape[ax] == 0:
+        raise ValueError(f"{op}(dim={dim}): the reduced axis of a tensor of shape {shape} is empty")
+    idx = argfn(x.data, axis=ax, keepdims=True)
+    grid = [np.arange(n).reshape((-1,) + (1,) * (len(shape) - 1 - i)) for i, n in enumerate(shape)]
+    grid[ax] = idx
+    values = x[tuple(grid)]  # recorded getitem: the gradient goes to the chosen element only
+    if not keepdim:
+        values, idx = values.squeeze(ax), np.squeeze(idx, ax)
+    return ValuesIndices(values, Tensor._wrap(idx.astype(np.int64, copy=False)))
 
 
 @backward_rule("max/min")
@@ -124,17 +205,30 @@ def _extreme_backward(g, out, inputs, saved, needs):
     return (_expand(g, kshape, x.shape) * share,)
 
 
-def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correction=None):
+def var(x, axis=None, *args, keepdims=False, ddof=0, dim=None, keepdim=None, correction=None,
+        unbiased=None):
     """Variance ``sum((x - mean)**2) / (n - ddof)`` over ``axis`` (numpy's ``np.var``).
 
     ``ddof=0`` (numpy's default) is the population variance; ``ddof=1`` (or
-    PyTorch's ``correction=1``) the unbiased estimate.
-    d/dx = 2 (x - mean) / (n - ddof).
+    PyTorch's ``correction=1``, or old PyTorch's ``unbiased=True``) the
+    unbiased estimate. d/dx = 2 (x - mean) / (n - ddof).
+
+    Everything after ``axis`` is keyword-only: a second positional argument
+    is numpy's ``dtype``, old PyTorch's ``unbiased`` and was once our
+    ``keepdims``, so ``x.var(0, True)`` raises TypeError rather than guess.
     """
-    return _var("var", x, axis, keepdims, ddof, dim, keepdim, correction)
+    return _var("var", x, axis, args, keepdims, ddof, dim, keepdim, correction, unbiased)
 
 
-def _var(op, x, axis, keepdims, ddof, dim, keepdim, correction):
+def _var(op, x, axis, args, keepdims, ddof, dim, keepdim, correction, unbiased):
+    if args:
+        raise TypeError(f"{op}: pass keepdims=, ddof= (or correction=/unbiased=) by keyword: a second "
+                        f"positional argument {args[0]!r} means dtype in numpy and unbiased in "
+                        f"PyTorch's {op}(dim, unbiased)")
+    if unbiased is not None:
+        if correction is not None:
+            raise TypeError(f"{op}: pass either correction= or unbiased=, not both")
+        correction = 1 if unbiased else 0
     if correction is not None:
         ddof = correction
     if not isinstance(x, Tensor):
@@ -155,9 +249,10 @@ def _var_backward(g, out, inputs, saved, needs):
     return (_expand(g, kshape, x.shape) * (centred * (2 / dof)),)
 
 
-def std(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None, correction=None):
-    """Standard deviation, ``sqrt(var(x, axis, ddof))`` (numpy's ``np.std``)."""
-    return _var("std", x, axis, keepdims, ddof, dim, keepdim, correction).sqrt()
+def std(x, axis=None, *args, keepdims=False, ddof=0, dim=None, keepdim=None, correction=None,
+        unbiased=None):
+    """Standard deviation, ``sqrt(var(x, axis, ddof))`` (numpy's ``np.std``); arguments as :func:`var`."""
+    return _var("std", x, axis, args, keepdims, ddof, dim, keepdim, correction, unbiased).sqrt()
 
 
 def _quiet_if_empty(d):

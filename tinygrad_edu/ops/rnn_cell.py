@@ -153,7 +153,7 @@ def _gru_cell_backward(g, out, inputs, saved, needs):
 
 
 # ---- a whole LSTM sequence as one node ------------------------------------------
-def lstm_sequence(xp, w_hh, h0, c0, reverse=False):
+def lstm_sequence(xp, w_hh, h0, c0, reverse=False, last=None):
     """One LSTM layer direction over a whole sequence, as one graph node.
 
     ``xp`` (L, N, 4H) holds the input projections of every step,
@@ -165,6 +165,10 @@ def lstm_sequence(xp, w_hh, h0, c0, reverse=False):
     Returns an (L + 1, N, H) tensor: rows ``0..L-1`` are h at every step in
     time order (the layer's output), row ``L`` is the final cell state c_n
     (h_n is row L-1, or row 0 when ``reverse``).
+
+    ``last`` (optional, ints of shape (N,)): row L holds instead the cell state
+    of sequence b after processing step ``last[b]`` (for sequences of
+    different lengths, see ``nn.recurrent``'s packed sequences).
 
     Why one node: a step-per-node graph slices ``xp[t]`` L times, and each
     slice's gradient is an (L, N, 4H) array, so the backward moves O(L**2)
@@ -186,13 +190,17 @@ def lstm_sequence(xp, w_hh, h0, c0, reverse=False):
            ((xv.shape[0], n, 4 * hidden), (4 * hidden, hidden), (n, hidden), (n, hidden)))
     if xv.shape[0] == 0:
         raise ValueError(f"lstm_sequence: the sequence is empty (xp of shape {xv.shape})")
-    out, saved = _lstm_sequence_forward_arrays(xv, wv, hv, cv, reverse)
-    return record(out, _lstm_sequence_backward, (xp, w_hh, h0, c0), (reverse,) + saved,
+    if last is not None:
+        last = np.asarray(last)
+        if last.shape != (n,) or last.dtype.kind not in "iu" or ((last < 0) | (last >= xv.shape[0])).any():
+            raise ValueError(f"lstm_sequence: last must be {n} step indices in [0, {xv.shape[0]}), got {last!r}")
+    out, saved = _lstm_sequence_forward_arrays(xv, wv, hv, cv, reverse, last)
+    return record(out, _lstm_sequence_backward, (xp, w_hh, h0, c0), (reverse, last) + saved,
                   (xv, wv, hv, cv))
 
 
 @_quiet
-def _lstm_sequence_forward_arrays(xp, w, h, c, reverse):
+def _lstm_sequence_forward_arrays(xp, w, h, c, reverse, last):
     """The fast path of :func:`_lstm_sequence_forward`: preallocated buffers, in-place ufuncs.
 
     Returns the (L + 1, N, H) output and what the backward needs, stacked per
@@ -226,12 +234,12 @@ def _lstm_sequence_forward_arrays(xp, w, h, c, reverse):
         h = out[t]
         np.multiply(o, tcs[k], out=h)
         c = c_new
-    out[steps] = c
+    out[steps] = c if last is None else cs[last, np.arange(n)]
     # The backward reads h at every step from its own copy: the output may be written in place.
     return out, (out[:steps].copy(), cs, acts, tcs)
 
 
-def _lstm_sequence_backward_arrays(gout, xp, w, h0, c0, reverse, hs, cs, acts, tcs, needs):
+def _lstm_sequence_backward_arrays(gout, xp, w, h0, c0, reverse, last, hs, cs, acts, tcs, needs):
     """The fast path of the backward: the generic formulas, with every factor that does not
     depend on the incoming gradient computed for all steps at once (a few large ufunc
     calls instead of many small ones), leaving six small ones and a product per step."""
@@ -242,28 +250,31 @@ def _lstm_sequence_backward_arrays(gout, xp, w, h0, c0, reverse, hs, cs, acts, t
     c_prev = np.empty_like(cs)
     c_prev[0] = c0
     c_prev[1:] = cs[:-1]
-    # dz = [dc * g*i*(1-i), dc * c_prev*f*(1-f), dc * i*(1-g*g), gh * tc*o*(1-o)]
-    fac = np.empty((steps, n, 4, hidden), dtype)
-    for k_, (x, other) in enumerate(((i, g), (f, c_prev))):
-        np.subtract(1, x, out=fac[:, :, k_])
-        fac[:, :, k_] *= x
-        fac[:, :, k_] *= other
+    # dz = [dc * g*i*(1-i), dc * c_prev*f*(1-f), dc * i*(1-g*g), gh * tc*o*(1-o)]:
+    # a*(1-a) for all four gates in two contiguous calls, then the gate-specific factors.
+    fac = np.subtract(1, acts)
+    fac *= acts
+    fac = fac.reshape(steps, n, 4, hidden)
+    fac[:, :, 0] *= g
+    fac[:, :, 1] *= c_prev
     np.multiply(g, g, out=fac[:, :, 2])
     np.subtract(1, fac[:, :, 2], out=fac[:, :, 2])
     fac[:, :, 2] *= i
-    np.subtract(1, o, out=fac[:, :, 3])
-    fac[:, :, 3] *= o
     fac[:, :, 3] *= tcs
     to_c = np.multiply(tcs, tcs)  # dc += gh * o * (1 - tanh(c)**2)
     np.subtract(1, to_c, out=to_c)
     to_c *= o
     dz = np.empty((steps, n, 4, hidden), dtype)  # processing order
     w = w.astype(dtype, copy=False)
-    dc = np.array(gout[steps], dtype=dtype)
+    dc = np.array(gout[steps], dtype=dtype) if last is None else np.zeros((n, hidden), dtype)
     dh = None
     tmp = np.empty((n, hidden), dtype)
     for k in range(steps - 1, -1, -1):
         t = steps - 1 - k if reverse else k
+        if last is not None:  # the sequences whose final cell state is this step's
+            ends = last == k
+            if ends.any():
+                dc[ends] += gout[steps][ends]
         gh = gout[t] if dh is None else gout[t] + dh
         d = dz[k]
         np.multiply(gh, fac[k, :, 3], out=d[:, 3])
@@ -312,15 +323,18 @@ def _lstm_sequence_forward(xp, w_t, h, c, reverse):
 @backward_rule("lstm_sequence")
 def _lstm_sequence_backward(gout, out, inputs, saved, needs):
     xp, w, h0, c0 = inputs
-    reverse = saved[0]
+    reverse, last = saved[0], saved[1]
     if not isinstance(gout, Tensor):
         return _lstm_sequence_backward_arrays(gout, xp, w, h0, c0, reverse, *saved[1:], needs)
     # create_graph: recompute the forward from the Tensor inputs, then the same formulas as Tensors.
     hs, cs, acts, tcs = _lstm_sequence_forward(xp, np.transpose(w), h0, c0, reverse)
     steps = len(hs)
-    dh, dc = None, gout[steps]
+    dh, dc = None, gout[steps] if last is None else None
     dzs = []  # in reverse processing order
     for k in range(steps - 1, -1, -1):
+        if last is not None:
+            ends = np.where((last == k)[:, None], gout[steps], 0)
+            dc = ends if dc is None else dc + ends
         gh = gout[steps - 1 - k if reverse else k]
         if dh is not None:
             gh = gh + dh

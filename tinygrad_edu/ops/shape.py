@@ -11,7 +11,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..autograd import backward_rule, record
-from ..tensor import Tensor
+from ..tensor import Tensor, _warn_values_only
 from ._common import NUMERIC_KINDS, as_operand, axis_error, check_numeric, val
 
 
@@ -57,22 +57,46 @@ def flatten(x, start_dim=0, end_dim=-1):
 def transpose(x, *axes):
     """Permute axes (``np.transpose``): reversed by default, as ``.T``.
 
-    ``axes`` as ints or one tuple. The gradient is transposed back with the
-    inverse permutation.
+    ``axes`` as ints or one tuple, a permutation of all the axes. The
+    gradient is transposed back with the inverse permutation.
+
+    PyTorch's ``transpose(a, b)`` swaps two axes; numpy's takes a full
+    permutation. So two separate int axes (``x.transpose(-2, -1)``) are
+    read as numpy's permutation only on a 2-D tensor, where they agree
+    except for the identity ``(0, 1)``: that one warns (PyTorch would
+    swap). On other tensors two axes raise ValueError naming
+    ``swapaxes(a, b)``, the swap PyTorch meant.
+
+    Raises ValueError for axes that are out of range, repeated or not a
+    permutation.
     """
     if not isinstance(x, Tensor):
         x = as_operand("transpose", x)
+    pair = len(axes) == 2 and not isinstance(axes[0], (tuple, list))  # PyTorch's transpose(a, b)?
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
     if not axes:
         axes = tuple(range(x.ndim - 1, -1, -1))
     else:
+        given = axes
         try:
             axes = normalize_axis_tuple(axes, x.ndim)
         except (ValueError, TypeError) as err:
-            raise axis_error("transpose", axes, x.shape, err) from None
+            err = axis_error("transpose", axes, x.shape, err)
+            if pair:
+                err = type(err)(f"{err}; to swap two axes (PyTorch's transpose{given}) use swapaxes{given}")
+            raise err from None
         if len(axes) != x.ndim:
-            raise ValueError(f"transpose: axes {axes} do not match a tensor of shape {x.shape}")
+            hint = (f": numpy's transpose takes a permutation of all {x.ndim} axes; to swap two axes "
+                    f"(PyTorch's transpose{given}) use swapaxes{given}" if pair else "")
+            raise ValueError(f"transpose: axes {given} do not match a tensor of shape {x.shape}{hint}")
+        if pair and axes == (0, 1):
+            import warnings
+
+            warnings.warn(f"transpose{given} on a 2-D tensor keeps the axes in place (numpy's permutation "
+                          f"{axes}), where PyTorch's transpose{given} swaps them: use swapaxes{given}, "
+                          ".T or .mT to swap, or transpose((0, 1)) for the identity", UserWarning,
+                          stacklevel=2)
     return record(x.data.transpose(axes), _transpose_backward, (x,), axes)
 
 
@@ -105,7 +129,11 @@ def squeeze(x, axis=None, *, dim=None):
     try:
         data = np.squeeze(x.data, axis=axis)
     except ValueError as err:
-        raise ValueError(f"squeeze: cannot squeeze axis {axis} of a tensor of shape {x.shape} ({err})") from None
+        hint = ""
+        if "size not equal to one" in str(err):
+            hint = ("; PyTorch's squeeze(dim) would return the tensor unchanged: write "
+                    "`x.squeeze(d) if x.shape[d] == 1 else x` for that")
+        raise ValueError(f"squeeze: cannot squeeze axis {axis} of a tensor of shape {x.shape} ({err}){hint}") from None
     if data is x.data:  # nothing to squeeze: numpy hands back the array itself
         data = data.view()  # a view, so in-place ops see that the memory is x's
     return record(data, _reshape_backward, (x,))
@@ -211,6 +239,9 @@ def getitem(x, idx):
 
     Raises IndexError naming the index and shape when it is out of range.
     """
+    meta = getattr(x, "_meta", None)
+    if meta is not None and "values_only" in meta and type(idx) is int and -2 <= idx <= 1:
+        _warn_values_only(x, f"indexing [{idx}] of")  # PyTorch's x.max(1)[0] means the values
     idx = _index_value(idx)
     try:
         data = x.data[idx]
