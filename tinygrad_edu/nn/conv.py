@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..ops import conv as _conv
+from ..ops._im2col import tuple_arg
 from ._rng import as_generator
 from ._sizes import as_size
 from .module import Module
@@ -39,9 +40,9 @@ class _ConvNd(Module):
         if padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         self.padding_mode = padding_mode
-        self.kernel_size = _conv.tuple_arg(name, "kernel_size", kernel_size, nd, 1)
-        self.stride = _conv.tuple_arg(name, "stride", stride, nd, 1)
-        self.dilation = _conv.tuple_arg(name, "dilation", dilation, nd, 1)
+        self.kernel_size = tuple_arg(name, "kernel_size", kernel_size, nd, 1)
+        self.stride = tuple_arg(name, "stride", stride, nd, 1)
+        self.dilation = tuple_arg(name, "dilation", dilation, nd, 1)
         if isinstance(padding, str):
             if self._transposed or padding not in ("same", "valid"):
                 raise ValueError(f"{name}: padding must be an int or tuple"
@@ -52,8 +53,8 @@ class _ConvNd(Module):
                                  f"convolutions (stride={self.stride})")
             self.padding = padding
         else:
-            self.padding = _conv.tuple_arg(name, "padding", padding, nd, 0)
-        self.output_padding = _conv.tuple_arg(name, "output_padding", output_padding, nd, 0)
+            self.padding = tuple_arg(name, "padding", padding, nd, 0)
+        self.output_padding = tuple_arg(name, "output_padding", output_padding, nd, 0)
         if self._transposed:
             shape = (self.in_channels, self.out_channels // self.groups) + self.kernel_size
         else:

@@ -23,7 +23,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand
-from .conv import Geom, im2col, scratch, tuple_arg
+from ._im2col import Geom, im2col, scratch, tuple_arg
 from .elementwise import where
 from .shape import getitem, index_add
 
