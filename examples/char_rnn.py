@@ -1,6 +1,6 @@
 """Train a character-level LSTM language model on the Python Language Reference, then let it write.
 
-Run:  python examples/char_rnn.py              (defaults: --hidden 128 --seq-len 64 --batch-size 32 --epochs 2)
+Run:  python examples/char_rnn.py              (defaults: --hidden 256 --seq-len 64 --batch-size 32 --epochs 3)
       python examples/char_rnn.py --cell gru --temperature 0.5 0.8 1.0
 
 The text: ``pydoc_data.topics``, which ships with every CPython (it is what
@@ -55,9 +55,9 @@ LN2 = math.log(2)
 def parse_args(argv=None) -> argparse.Namespace:
     """The command line: ``parse_args(["--chars", "20000"])`` for a short run."""
     p = argparse.ArgumentParser(description="Train a character-level LSTM on the Python Language Reference.")
-    p.add_argument("--epochs", type=int, default=2, help="passes over the training text (default 2)")
+    p.add_argument("--epochs", type=int, default=3, help="passes over the training text (default 3)")
     p.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
-    p.add_argument("--hidden", type=int, default=128, help="hidden state size (default 128)")
+    p.add_argument("--hidden", type=int, default=256, help="hidden state size (default 256)")
     p.add_argument("--layers", type=int, default=1, help="stacked recurrent layers (default 1)")
     p.add_argument("--embed", type=int, default=32, help="character embedding size (default 32)")
     p.add_argument("--seq-len", type=int, default=64, help="truncated-BPTT window in characters (default 64)")
@@ -69,7 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--val-fraction", type=float, default=0.1, help="held-out tail of the text (default 0.1)")
     p.add_argument("--eval-every", type=int, default=50,
                    help="steps between held-out evaluations on a slice for the curve (default 50)")
-    p.add_argument("--sample-len", type=int, default=300, help="characters per generated sample (default 300)")
+    p.add_argument("--sample-len", type=int, default=300,
+                   help="characters per generated sample (default 300)")
     p.add_argument("--temperature", type=float, nargs="+", default=[0.5, 1.0],
                    help="sampling temperatures for the final samples (default 0.5 1.0)")
     p.add_argument("--prompt", default="The ", help='text the samples start from (default "The ")')
@@ -174,7 +175,7 @@ def sample(model, vocab: str, prompt: str, length: int, temperature: float, seed
     return prompt + "".join(out)
 
 
-def plot_curves(history: dict, unigram_bits: float, path: str):
+def plot_curves(history: dict, unigram_bits: float, path: str, cell: str = "lstm"):
     """Write a PNG of the training loss per step and the held-out loss, in bits per character."""
     import matplotlib
 
@@ -186,8 +187,8 @@ def plot_curves(history: dict, unigram_bits: float, path: str):
     ax.plot(steps, history["train_bits"], lw=0.7, alpha=0.6, label="training batch")
     ax.plot(history["val_steps"], history["val_bits"], marker="o", label="held-out")
     ax.axhline(unigram_bits, color="gray", ls="--", label=f"unigram entropy ({unigram_bits:.2f})")
-    ax.set(xlabel="step", ylabel="bits per character", title="tinygrad_edu char-LSTM on the Python "
-           "Language Reference", ylim=(0, max(unigram_bits + 1, 5)))
+    ax.set(xlabel="step", ylabel="bits per character", title=f"tinygrad_edu char-{cell.upper()} on the "
+           "Python Language Reference", ylim=(0, max(unigram_bits + 1, 5)))
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -202,8 +203,10 @@ def train(args: argparse.Namespace, log=print) -> dict:
     Returns a dict: ``val_bits`` (held-out bits per character at the end),
     ``unigram_bits`` (the unigram baseline on the same held-out text),
     ``history`` (``train_bits`` per step, ``val_steps``/``val_bits`` of the
-    periodic evaluations on a held-out slice, ``grad_norm`` per step before
-    clipping), ``samples`` ({temperature: text}), ``train_seconds`` and ``cpu_seconds`` (wall-clock and CPU time of the training loop),
+    periodic evaluations on the first 512 characters of each of the 16
+    held-out streams, ``grad_norm`` per step before
+    clipping), ``samples`` ({temperature: text}), ``train_seconds`` and
+    ``cpu_seconds`` (wall-clock and CPU time of the training loop),
     ``checkpoint``, ``plot``, ``vocab``, ``val_ids`` and ``val_logits`` (the
     model's logits for the first 256 held-out characters).
 
@@ -234,7 +237,8 @@ def train(args: argparse.Namespace, log=print) -> dict:
     log(f"model: Embedding({len(vocab)}, {args.embed}) -> {args.cell.upper()}(hidden {args.hidden}, "
         f"{args.layers} layer{'s' * (args.layers > 1)}) -> Linear ({n_params} parameters, float32)")
     log(f"training: {args.batch_size} streams x {args.seq_len}-character windows, {steps_per_epoch} "
-        f"steps per epoch, {args.epochs} epochs, Adam lr={args.lr} (cosine), clip {args.clip}, seed {args.seed}")
+        f"steps per epoch, {args.epochs} epochs, Adam lr={args.lr} (cosine), clip {args.clip}, "
+        f"seed {args.seed}")
     log(f"held-out unigram entropy: {unigram_bits:.3f} bits/char")
 
     history = {"train_bits": [], "grad_norm": [], "val_steps": [], "val_bits": []}
@@ -299,10 +303,11 @@ def train(args: argparse.Namespace, log=print) -> dict:
     log("reloaded into a fresh model: identical held-out logits and samples")
 
     plot = os.path.join(args.out, "char_rnn_loss.png")
-    plot_curves(history, unigram_bits, plot)
+    plot_curves(history, unigram_bits, plot, args.cell)
     log(f"loss curves written to {plot}")
     return {"val_bits": val_bits, "unigram_bits": unigram_bits, "history": history, "samples": samples,
-            "train_seconds": seconds, "cpu_seconds": cpu_seconds, "checkpoint": checkpoint, "plot": plot, "vocab": vocab,
+            "train_seconds": seconds, "cpu_seconds": cpu_seconds, "checkpoint": checkpoint, "plot": plot,
+            "vocab": vocab,
             "val_ids": val_ids, "val_logits": val_logits}
 
 

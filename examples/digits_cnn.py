@@ -63,7 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--shift", type=int, default=1,
                    help="random shifts of the training images by up to this many pixels (default 1; 0: none)")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0, help="seeds the split, the init, the shifts and the shuffling")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the split, the init, the shifts and the shuffling")
     p.add_argument("--seeds", type=int, nargs="+", default=None,
                    help="train once per seed (each with its own split) and report the mean test accuracy")
     p.add_argument("--out", default=os.path.join("out", "digits_cnn"),
@@ -164,7 +165,8 @@ def train(args: argparse.Namespace, log=print) -> dict:
 
     Returns a dict: ``test_accuracy`` (float in [0, 1]), ``predictions``
     (test-set class indices), ``y_test``, ``history`` (per-epoch ``loss``,
-    ``train_acc``, ``test_acc``), ``train_seconds`` and ``cpu_seconds`` (wall-clock and CPU time of the training loop), ``checkpoint`` and
+    ``train_acc``, ``test_acc``), ``train_seconds`` and ``cpu_seconds``
+    (wall-clock and CPU time of the training loop), ``checkpoint`` and
     ``plot`` (paths), ``reloaded_predictions``.
 
     Raises AssertionError if the reloaded model does not predict exactly the same.

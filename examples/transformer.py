@@ -198,7 +198,8 @@ def train(args: argparse.Namespace, log=print) -> dict:
     Returns a dict: ``test_exact`` and ``test_digit`` (held-out exact-string
     and per-digit accuracy, floats in [0, 1]), ``predictions`` (N, L),
     ``X_test``, ``Y_test``, ``history`` (``loss`` per step, ``test_exact``
-    and ``test_digit`` per epoch), ``train_seconds`` and ``cpu_seconds`` (wall-clock and CPU time of the training loop), ``checkpoint``,
+    and ``test_digit`` per epoch), ``train_seconds`` and ``cpu_seconds``
+    (wall-clock and CPU time of the training loop), ``checkpoint``,
     ``plot``, ``reloaded_predictions``.
 
     Raises AssertionError if the reloaded model does not predict exactly the same.
@@ -254,9 +255,11 @@ def train(args: argparse.Namespace, log=print) -> dict:
     predictions = predict(model, X_test)
     exact, digit = accuracies(predictions, Y_test)
     log(f"held-out exact-string accuracy: {exact:.2%} ({int(np.sum(np.all(predictions == Y_test, axis=1)))}"
-        f"/{len(Y_test)}), per digit {digit:.2%}, after {seconds:.1f} s of training ({cpu_seconds:.1f} s of CPU time)")
+        f"/{len(Y_test)}), per digit {digit:.2%}, after {seconds:.1f} s of training "
+        f"({cpu_seconds:.1f} s of CPU time)")
     for x, y, t in list(zip(X_test, predictions, Y_test))[:3]:
-        log(f"  {''.join(map(str, x))} -> {''.join(map(str, y))}  ({'right' if np.array_equal(y, t) else 'wrong'})")
+        verdict = "right" if np.array_equal(y, t) else "wrong"
+        log(f"  {''.join(map(str, x))} -> {''.join(map(str, y))}  ({verdict})")
 
     os.makedirs(args.out, exist_ok=True)
     checkpoint = os.path.join(args.out, "transformer.npz")
@@ -280,7 +283,8 @@ def train(args: argparse.Namespace, log=print) -> dict:
     plot_curves(history, attention_map(model, X_test[0]), X_test[0], predictions[0], plot, args.task)
     log(f"curves and attention written to {plot}")
     return {"test_exact": exact, "test_digit": digit, "predictions": predictions, "X_test": X_test,
-            "Y_test": Y_test, "history": history, "train_seconds": seconds, "cpu_seconds": cpu_seconds, "checkpoint": checkpoint,
+            "Y_test": Y_test, "history": history, "train_seconds": seconds, "cpu_seconds": cpu_seconds,
+            "checkpoint": checkpoint,
             "plot": plot, "reloaded_predictions": reloaded}
 
 

@@ -177,7 +177,8 @@ def test_transformer_short_run_learns_and_checkpoint_round_trips(tfm, tmp_path):
 def test_transformer_data_held_out_and_targets(tfm):
     X_train, Y_train, X_test, Y_test = tfm.make_data("sort", 5, 2000, 500, seed=0)
     assert X_train.shape == Y_train.shape == (2000, 5) and X_test.shape == (500, 5)
-    assert np.array_equal(Y_train, np.sort(X_train, axis=1)) and np.array_equal(Y_test, np.sort(X_test, axis=1))
+    assert np.array_equal(Y_train, np.sort(X_train, axis=1))
+    assert np.array_equal(Y_test, np.sort(X_test, axis=1))
     test_rows = {row.tobytes() for row in X_test}
     assert len(test_rows) == 500
     assert not any(row.tobytes() in test_rows for row in X_train)
