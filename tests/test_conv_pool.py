@@ -250,3 +250,28 @@ def test_a_small_cnn_trains():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_max_pool_of_minus_inf_next_to_the_padding_picks_the_first_real_element():
+    # PyTorch's windows skip the padding, so an all -inf window's maximum is its first real
+    # element (the windows at column 0 see only -inf; values from torch 2.13)
+    x = tg.Tensor(np.array([[[[-np.inf, -np.inf, 1.0], [-np.inf, -np.inf, 2.0]]]]), requires_grad=True)
+    out, idx = F.max_pool2d(x, (3, 2), stride=1, padding=1, return_indices=True)
+    assert np.array_equal(idx.data, [[[[0, 0, 5, 5], [0, 0, 5, 5]]]])
+    out.backward(np.ones(out.shape))
+    assert np.array_equal(x.grad.data, [[[[4.0, 0.0, 0.0], [0.0, 0.0, 4.0]]]])
+
+
+def test_results_and_gradients_never_share_the_reused_scratch_memory():
+    rng = np.random.default_rng(0)
+    w = tg.Tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)
+    xs = [tg.Tensor(rng.standard_normal((2, 3, 5, 5)), requires_grad=True) for _ in range(2)]
+    outs = [F.max_pool2d(F.conv2d(x, w, padding=1), 2) for x in xs]
+    first = outs[0].data.copy()
+    outs[1].sum().backward()  # the same shapes again: every scratch array is reused
+    grad = xs[1].grad.data.copy()
+    outs[0].sum().backward()
+    assert np.array_equal(outs[0].data, first)
+    assert np.array_equal(xs[1].grad.data, grad)
+    for a, b in ((outs[0], outs[1]), (xs[0].grad, xs[1].grad)):
+        assert not np.shares_memory(a.data, b.data)

@@ -35,6 +35,7 @@ reverse direction.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -241,6 +242,9 @@ class _RNNBase(Module):
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout should be a number in range [0, 1] representing the "
                              f"probability of an element being zeroed, got {dropout!r}")
+        if dropout and self.num_layers == 1:  # as PyTorch: it would have no effect
+            warnings.warn(f"{name}: dropout acts between recurrent layers (not after the last), so "
+                          f"dropout={dropout} with num_layers=1 does nothing", UserWarning, stacklevel=3)
         self.mode = mode
         self.bias = bool(bias)
         self.batch_first = bool(batch_first)

@@ -30,8 +30,10 @@ from ..tensor import Tensor
 from ._common import as_operand, describe
 from ._im2col import Geom, _im2col_array, col2im, im2col, out_size, scratch, tuple_arg
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
-NN_FUNCTIONAL = __all__
+# unfold/fold only in nn.functional, where PyTorch has them: ``torch.unfold``/``Tensor.unfold``
+# is another op (sliding windows along one axis), so a top-level ``tg.unfold`` would mislead.
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+NN_FUNCTIONAL = __all__ + ["unfold", "fold"]
 
 
 # ---- layouts: the reshapes around the matrix products (arrays or Tensors) --------
