@@ -135,3 +135,19 @@ def test_a_chain_with_a_wrong_gradient_is_a_mismatch(monkeypatch):
     assert {(r.workload, r.contender): r.status for r in rows} == {
         ("W4 fwd", "numpy"): "ok", ("W4 fwd", "tinygrad_edu"): "MISMATCH",
         ("W4 bwd", "numpy"): "ok", ("W4 bwd", "tinygrad_edu"): "MISMATCH"}
+
+
+def test_layer_workloads_run_against_pytorch_or_say_why_not(quick_run):
+    # W6-W9 (CNN, LSTM, transformer steps) are timed against PyTorch itself.
+    out = quick_run.stdout
+    rows = _table_rows(out)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        for key in ("W6", "W7", "W8", "W9"):
+            assert f"{key} skipped: its reference is PyTorch" in out
+            assert (key, "tinygrad_edu") not in rows
+    else:
+        for key in ("W6", "W7", "W8", "W9"):
+            assert rows[(key, "torch")][4] == "1.00x"
+            assert rows[(key, "tinygrad_edu")][5].startswith("<= ")

@@ -104,3 +104,7 @@ def clip_grad_value_(parameters, clip_value):
     for g in _grads(parameters, "clip_grad_value_"):
         np.clip(g, -clip_value, clip_value, out=g, casting="unsafe")
         mark_modified(g)
+
+
+# PyTorch's path to the packed-sequence helpers: tinygrad_edu.nn.utils.rnn.pack_padded_sequence.
+from . import rnn_utils as rnn  # noqa: E402
