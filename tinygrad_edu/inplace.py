@@ -350,11 +350,7 @@ def inplace(t, op, name, *args):
         )
     recording = grad_on and (t.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args))
     if recording and t.data.base is not None:
-        raise RuntimeError(
-            f"{name}: in-place ops on a view (the result of reshape, transpose, indexing, or "
-            "from_numpy of a view) are not supported while gradients flow, because the viewed "
-            "memory's other tensors would not get the graph; use an out-of-place op or clone() first."
-        )
+        raise RuntimeError(_view_error(t, name))
     if not t.data.flags.writeable:
         raise ValueError(
             f"{name}: the tensor's memory is read-only (e.g. a broadcast_to result, or a "
@@ -399,6 +395,18 @@ def inplace(t, op, name, *args):
     else:
         _write(t.data)
     return t
+
+
+def _view_error(t, name):
+    base = t._ctx.inputs[0] if t._ctx is not None and t._ctx.inputs else None
+    if isinstance(base, Tensor) and base.requires_grad and base._ctx is None:
+        return (f"{name}: a view of a leaf tensor that requires grad (x[i] += v, x[1:] *= w on "
+                "such a leaf) cannot be modified in place; do it under tinygrad_edu.no_grad(), "
+                "or use out-of-place ops")
+    return (f"{name}: in-place ops on a view (the result of reshape, transpose, indexing incl. "
+            "x[i], or from_numpy of a view) are not supported while gradients flow, because the "
+            "viewed memory's other tensors would not get the graph. For x[i] += v write "
+            "x[i] = x[i] + v; otherwise use an out-of-place op, or clone() the view first.")
 
 
 def _unaliased(a, owner):
