@@ -129,6 +129,7 @@ _IMPLICIT = {
     "np.mean(list)": lambda x, y, c: np.mean([x, x + 2]),
     "np.max(np.array)": lambda x, y, c: np.max(np.array([x, x])),
     "ndarray setitem": lambda x, y, c: c.__setitem__(slice(None), y),
+    "Tensor(list)": lambda x, y, c: Tensor([x, y]),
 }
 
 
@@ -230,3 +231,17 @@ def test_integer_indexing_is_a_view():
     with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
         x[0] += 1.0
     assert np.array_equal(x.data, [1.0, 2.0])
+
+
+def test_indexing_backward_ignores_a_later_write_into_its_input():
+    """Fault: getitem's backward counted as reading x's values (it only needs x's shape), so
+    ``v = y[1]; with no_grad(): y.mul_(1.5)`` made backward through v refuse, where PyTorch
+    back-propagates. Fix: getitem saves x's shape; the gradient is PyTorch's."""
+    a = leaf([1.0, 2.0, 3.0])
+    y = a * a
+    v = y[1]
+    with tg.no_grad():
+        y.mul_(1.5)
+    (y + v * 2.0).sum().backward()
+    # d/da sum(a*a + 2 a[1]^2) (v broadcasts over 3): 2a + [0, 12 a[1], 0], the graph's values
+    assert np.array_equal(a.grad.data, [2.0, 28.0, 6.0])

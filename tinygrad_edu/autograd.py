@@ -119,7 +119,8 @@ def record(data, rule, inputs, saved=None, vals=None):
     if mode.grad_enabled:
         needs = [x.requires_grad if isinstance(x, Tensor) else False for x in inputs]
         if True in needs:
-            if data.dtype.kind == "c":
+            dt = data.dtype
+            if dt is not _F64 and dt.kind == "c":  # float64, the usual case: one identity test
                 raise TypeError(_complex_error(rule, inputs, data))
             out.requires_grad = True
             out._ctx = Node(rule, inputs, needs, saved, vals)
@@ -127,6 +128,9 @@ def record(data, rule, inputs, saved=None, vals=None):
     out.requires_grad = False
     out._ctx = None
     return out
+
+
+_F64 = np.dtype(np.float64)
 
 
 def _complex_error(rule, inputs, data):
