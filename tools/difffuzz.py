@@ -208,6 +208,11 @@ def _var(rng, x):
     # Degenerate cases are drawn too: n - ddof <= 0 (a size-1 axis with ddof=1, an empty
     # axis: nan/inf values and gradients). std at zero spread is "std_zero_spread" below.
     ddof = int(rng.integers(0, 2))
+    if not x.shape and ddof:
+        # 0-d with ddof=1: torch's 0-d backward is grad * where(x == mean, nan, inf), whose
+        # derivative is 0; its dim= path (ours) 2 / 0 * (x - mean) gives nan. First derivatives
+        # agree (nan): only second derivatives of a nan gradient would differ.
+        return None
     dims = _torch_dims(axis, len(x.shape))
     if rng.random() < 0.5:
         return x.ours.var(axis=axis, keepdims=keep, ddof=ddof), torch.var(x.theirs, dim=dims, keepdim=keep, correction=ddof)
