@@ -207,30 +207,41 @@ def test_degenerate_var_and_std_follow_pytorch(key):
     assert np.array_equal(np.isinf(x.grad.data), np.isinf(_EDGES[key + "/gx"]))
 
 
-def test_integer_indexing_is_a_view():
+def test_integer_indexing_is_a_view_that_writes_through():
     """Fault (silent): x[i] on 1-D (x[i, j] on 2-D) was numpy's scalar copy, so
     ``y = h[1]; y += b[0]`` never reached ``h`` (PyTorch writes through) and
-    ``t = c[1]; c.zero_()`` left ``t`` stale. Fix: a 0-d view; an in-place op on it
-    while gradients flow raises, as on every view; h[i] = h[i] + v is the way."""
+    ``t = c[1]; c.zero_()`` left ``t`` stale. Fix: a 0-d view; an in-place op on a
+    basic-index view writes into its base as a recorded setitem (PyTorch's CopySlices)."""
     c = Tensor([1.0, 2.0, 3.0])
     t, u = c[1], Tensor([[1.0, 2.0]])[0, 1]
     c.zero_()
     assert t.item() == 0.0 and u.data.base is not None
-    h, b = leaf([1.0, 2.0, 3.0]) * 1, leaf([5.0])
+    a, b = leaf([1.0, 2.0, 3.0]), leaf([5.0])
+    h = a * 1
     y = h[1]
-    with pytest.raises(RuntimeError, match=r"on a view .* x\[i\] = x\[i\] \+ v"):
-        y += b[0]
-    h[1] = h[1] + b[0] * 3.0
+    z = y * 3.0                          # recorded before the write: sees the old y
+    y += b[0]
+    assert np.array_equal(h.data, [1.0, 7.0, 3.0]) and y.item() == 7.0
+    (h * h).sum().backward(retain_graph=True)   # d/da sum(h^2) = 2h; d/db = 2 h[1]
+    assert np.array_equal(a.grad.data, [2.0, 14.0, 6.0]) and np.array_equal(b.grad.data, [14.0])
+    a.grad = b.grad = None
+    (z + h[1]).backward()                # z = 3 a[1] (old y); h[1] = a[1] + b
+    assert np.array_equal(a.grad.data, [0.0, 4.0, 0.0]) and np.array_equal(b.grad.data, [1.0])
+    h = a * 1
+    h[0] += b[0]                         # Python: t = h[0]; t += b[0]; h[0] = t
     h.sum().backward()
-    assert np.array_equal(b.grad.data, [3.0])
-    h = leaf([1.0, 2.0, 3.0]) * 1
-    h[1] = h[1] + b[0] * h[2]            # mul saved the view h[2], then h was written: as torch
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
-        h.sum().backward()
+    assert np.array_equal(h.data, [6.0, 2.0, 3.0]) and np.array_equal(b.grad.data, [2.0])
+    with pytest.raises(RuntimeError, match="in-place ops on a view"):
+        v = (a * 1).reshape(3, 1)[0]     # the base is itself a view: refused, not silent
+        v += 1.0
     x = leaf([1.0, 2.0])
     with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
         x[0] += 1.0
     assert np.array_equal(x.data, [1.0, 2.0])
+    h = leaf([1.0, 2.0, 3.0]) * 1
+    h[1] = h[1] + b[0] * h[2]            # mul saved the view h[2], then h was written: as torch
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        h.sum().backward()
 
 
 def test_indexing_backward_ignores_a_later_write_into_its_input():

@@ -213,8 +213,8 @@ def getitem(x, idx):
     ``x``'s memory, as numpy's and PyTorch's. That includes one int per axis
     (``x[i]`` on 1-D, ``x[i, j]`` on 2-D), a 0-d view here where numpy gives a
     scalar copy: as in PyTorch, ``t = c[1]`` then sees later writes into
-    ``c``, and an in-place op on it while gradients flow raises (as on every
-    view, see ``inplace.py``) instead of silently never reaching ``c``.
+    ``c``, and an in-place op on ``t`` writes into ``c`` with the graph
+    (``y = h[1]; y += b`` changes ``h``; see ``inplace.py``).
     Advanced indexing (integer arrays, masks) gives a copy.
 
     Raises IndexError naming the index and shape when it is out of range.
