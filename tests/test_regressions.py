@@ -170,6 +170,25 @@ def test_complex_tensors_cannot_require_grad(make):
         make()
 
 
+def test_complex_inputs_to_functional_and_function_raise():
+    """The other routes to a complex graph: functional transforms of a complex input, and a
+    custom Function returning a complex output of an input that requires grad."""
+    with pytest.raises(TypeError, match="complex autograd is not supported"):
+        tg.functional.jacobian(lambda x: x * 2, Tensor([1j]))
+
+    class Rotate(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return Tensor(x.data * 1j)
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(TypeError, match="the result would be complex"):
+        Rotate.apply(leaf([1.0]))
+
+
 @pytest.mark.parametrize("op, fn", [
     ("mul", lambda x: x * 1j),
     ("astype", lambda x: x.astype(np.complex128)),

@@ -61,8 +61,9 @@ def _prepare_inputs(inputs, create_graph, fn):
     for i, x in enumerate(inputs):
         if x.dtype.kind != "f":  # complex: no complex autograd
             raise TypeError(
-                f"{fn}: input {i} has dtype {x.dtype}; only floating-point inputs can be "
-                "differentiated (convert it first, e.g. x.astype(np.float64))"
+                f"{fn}: input {i} has dtype {x.dtype}; only real floating-point inputs can be "
+                "differentiated (complex autograd is not supported; convert an integer input "
+                "first, e.g. x.astype(np.float64))"
             )
         if create_graph and x.requires_grad:
             res.append(reshape(x, x.shape))  # a new, recorded identity: keeps the link to x
