@@ -461,7 +461,8 @@ def _view_error(t, name):
                 "such a leaf) cannot be modified in place; do it under tinygrad_edu.no_grad(), "
                 "or use out-of-place ops")
     return (f"{name}: in-place ops on a view (the result of reshape, transpose, swapaxes, an "
-            "index of such a view, a view taken under no_grad, or from_numpy of a view) are not "
+            "index of such a view, a view of a tensor that needed no grad when it was taken or "
+            "taken under no_grad, or from_numpy of a view) are not "
             "supported while gradients flow, because the viewed memory's other tensors would not "
             "get the graph (only views made by indexing a tensor, x[i] or x[1:], write through "
             "to it); use an out-of-place op, or clone() the view first.")
