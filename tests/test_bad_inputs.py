@@ -126,12 +126,15 @@ def test_construction(call, expect, match):
 
 
 def test_construction_documented_results():
-    # NaN and inf are stored as given; empty arrays are fine; complex is accepted
+    # NaN and inf are stored as given; empty arrays are fine; complex is accepted (without grad:
+    # complex autograd is not supported)
     t = Tensor([np.nan, np.inf, -np.inf])
     assert np.array_equal(t.data, [np.nan, np.inf, -np.inf], equal_nan=True)
     assert Tensor(np.zeros((0, 3))).shape == (0, 3)
     assert Tensor([]).shape == (0,) and Tensor([]).dtype == np.float64
-    assert Tensor([1j], requires_grad=True).dtype == np.complex128
+    assert Tensor([1j]).dtype == np.complex128
+    with pytest.raises(TypeError, match="complex autograd is not supported"):
+        Tensor([1j], requires_grad=True)
 
 
 # ---- ops: wrong types -------------------------------------------------------

@@ -66,7 +66,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     if fn is None or method != "__call__":
         what = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
         raise TypeError(f"{what} is not supported on tinygrad_edu Tensors (no gradient rule); "
-                        "use np.asarray(t) or t.data for a plain array without gradient")
+                        "use t.detach().numpy() (or t.data) for a plain array without gradient")
     if kwargs:
         raise TypeError(f"np.{ufunc.__name__}: keyword arguments {sorted(kwargs)} are not "
                         "supported on Tensors")
@@ -88,6 +88,11 @@ def _stack(arrays, axis=0, out=None, dtype=None, casting=None):
 
 def _tensor_arg(x):
     return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+
+
+def _plain(x):
+    """The values of ``x`` (comparisons give no gradient, so no graph is lost)."""
+    return x.data if isinstance(x, Tensor) else x
 
 
 def _reducer(fn):
@@ -125,9 +130,9 @@ FUNCTIONS = {
     np.ndim: lambda a: np.ndim(a.data if isinstance(a, Tensor) else a),
     np.size: lambda a, axis=None: np.size(a.data if isinstance(a, Tensor) else a, axis),
     np.result_type: lambda *args: np.result_type(*(a.data if isinstance(a, Tensor) else a for a in args)),
-    np.array_equal: lambda a1, a2, equal_nan=False: np.array_equal(np.asarray(a1), np.asarray(a2), equal_nan),
+    np.array_equal: lambda a1, a2, equal_nan=False: np.array_equal(_plain(a1), _plain(a2), equal_nan),
     np.allclose: lambda a, b, rtol=1e-05, atol=1e-08, equal_nan=False: np.allclose(
-        np.asarray(a), np.asarray(b), rtol, atol, equal_nan),
+        _plain(a), _plain(b), rtol, atol, equal_nan),
 }
 
 
@@ -151,5 +156,5 @@ def array_function(func, args, kwargs):
     fn = FUNCTIONS.get(func)
     if fn is None:
         raise TypeError(f"np.{func.__name__} is not supported on tinygrad_edu Tensors (no gradient "
-                        "rule); use np.asarray(t) or t.data for a plain array without gradient")
+                        "rule); use t.detach().numpy() (or t.data) for a plain array without gradient")
     return fn(*args, **kwargs)

@@ -106,6 +106,9 @@ def record(data, rule, inputs, saved=None, vals=None):
     result is a leaf that does not require grad when grad mode is off or no
     input requires grad; otherwise it gets a :class:`Node`. This is the hot
     path of every op, so it does as little as possible.
+
+    Raises TypeError when a node would be recorded for a complex result:
+    complex autograd is not supported.
     """
     if type(data) is not np.ndarray:
         data = np.asarray(data)  # numpy returns scalars for 0-d results; .data is always an array
@@ -116,12 +119,27 @@ def record(data, rule, inputs, saved=None, vals=None):
     if mode.grad_enabled:
         needs = [x.requires_grad if isinstance(x, Tensor) else False for x in inputs]
         if True in needs:
+            dt = data.dtype
+            if dt is not _F64 and dt.kind == "c":  # float64, the usual case: one identity test
+                raise TypeError(_complex_error(rule, inputs, data))
             out.requires_grad = True
             out._ctx = Node(rule, inputs, needs, saved, vals)
             return out
     out.requires_grad = False
     out._ctx = None
     return out
+
+
+_F64 = np.dtype(np.float64)
+
+
+def _complex_error(rule, inputs, data):
+    name = getattr(rule, "op", getattr(rule, "__name__", "op"))
+    dtypes = ", ".join(str(x.dtype) if isinstance(x, Tensor) else type(x).__name__ for x in inputs)
+    return (f"{name}: the result would be complex ({data.dtype}, from inputs {dtypes}) while an "
+            "input requires grad, but complex autograd is not supported (no complex gradient "
+            "convention). Differentiate the real and imaginary parts as separate real tensors, "
+            "or detach() the inputs for a plain complex computation.")
 
 
 def unbroadcast(g, shape):

@@ -233,6 +233,8 @@ def _as_output(name, i, o):
 
 
 def _differentiable(arr):
+    # Complex outputs go on to record(), which refuses them (complex autograd is
+    # not supported) rather than silently returning them without a graph.
     return arr.dtype.kind in "fc"
 
 

@@ -59,10 +59,11 @@ def _prepare_inputs(inputs, create_graph, fn):
     """Fresh tensors for ``func`` that require grad (see the module docstring)."""
     res = []
     for i, x in enumerate(inputs):
-        if x.dtype.kind not in "fc":
+        if x.dtype.kind != "f":  # complex: no complex autograd
             raise TypeError(
-                f"{fn}: input {i} has dtype {x.dtype}; only floating-point inputs can be "
-                "differentiated (convert it first, e.g. x.astype(np.float64))"
+                f"{fn}: input {i} has dtype {x.dtype}; only real floating-point inputs can be "
+                "differentiated (complex autograd is not supported; convert an integer input "
+                "first, e.g. x.astype(np.float64))"
             )
         if create_graph and x.requires_grad:
             res.append(reshape(x, x.shape))  # a new, recorded identity: keeps the link to x
@@ -238,7 +239,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         is_out_tuple, outs = _call(func, ins, "jvp", strict)
         # g is linear in w, so the value of w does not matter; zeros keep it finite.
         ws = tuple(Tensor._wrap(np.zeros(o.shape, dtype=o.dtype)).requires_grad_(True)
-                   if o.dtype.kind in "fc" else None for o in outs)
+                   if o.dtype.kind == "f" else None for o in outs)
         keep = [(o, w) for o, w in zip(outs, ws) if w is not None]
         g = _vjp_raw(tuple(o for o, _ in keep), ins, tuple(w for _, w in keep), create_graph=True)
         if strict:

@@ -40,10 +40,15 @@ Views. A recorded write into memory that other graph tensors view (a
 ``reshape`` of ``h``, then ``h += w``) changes their values but not their
 graph; :func:`check_edge` refuses a gradient that would flow through such a
 view into an op that read it after the write (reading it before is fine).
-A recorded in-place op on a tensor that is itself a numpy view of other
-memory is refused outright. Not tracked (we have no view tracking): a view
-taken while its base needed no grad (``v = base[0]``) sees a later recorded
-write into ``base`` as new values without graph, like a ``detach()`` alias.
+A recorded in-place op on a view made by basic indexing (``t = base[idx]``:
+ints, slices; ``base[i] += v`` goes through one) writes through, as
+PyTorch's: it becomes the recorded ``base[idx] = op(t, ...)`` on ``base``
+(:func:`_write_through`), and ``t`` the recorded ``base[idx]`` of the new
+value. A recorded in-place op on any other view of other memory (reshape,
+transpose, a view taken under no_grad) is refused outright. Not tracked (we
+have no general view tracking): a view taken while its base needed no grad
+(``v = base[0]``) sees a later recorded write into ``base`` as new values
+without graph, like a ``detach()`` alias.
 """
 from __future__ import annotations
 
@@ -334,8 +339,9 @@ def inplace(t, op, name, *args):
     """Apply out-of-place ``op(t, *args)`` and write the result into ``t`` itself.
 
     Raises:
-        RuntimeError: ``t`` is a leaf that requires grad (outside no_grad), or
-            a view of other memory while gradients flow.
+        RuntimeError: ``t`` is a leaf that requires grad (outside no_grad), a
+            view of one, or a view of other memory while gradients flow that is
+            not a basic-indexing result of a tensor (those write through).
         ValueError: the result's shape differs from ``t``'s (in place cannot
             broadcast ``t`` itself), its dtype cannot be cast to ``t``'s, or
             ``t``'s memory is read-only.
@@ -350,11 +356,10 @@ def inplace(t, op, name, *args):
         )
     recording = grad_on and (t.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args))
     if recording and t.data.base is not None:
-        raise RuntimeError(
-            f"{name}: in-place ops on a view (the result of reshape, transpose, indexing, or "
-            "from_numpy of a view) are not supported while gradients flow, because the viewed "
-            "memory's other tensors would not get the graph; use an out-of-place op or clone() first."
-        )
+        base = _indexed_base(t)
+        if base is None or (base[0].requires_grad and base[0]._ctx is None):
+            raise RuntimeError(_view_error(t, name))
+        return _write_through(t, op, name, args, *base)
     if not t.data.flags.writeable:
         raise ValueError(
             f"{name}: the tensor's memory is read-only (e.g. a broadcast_to result, or a "
@@ -399,6 +404,68 @@ def inplace(t, op, name, *args):
     else:
         _write(t.data)
     return t
+
+
+def _indexed_base(t):
+    """(base, idx) when ``t`` is ``base[idx]`` by basic indexing and still views base's memory."""
+    from .ops.shape import _is_basic
+
+    node = t._ctx
+    if node is None or node.inputs is None or getattr(node.rule, "op", None) != "getitem":
+        return None
+    base, (idx, _shape) = node.inputs[0], node.saved
+    if not isinstance(base, Tensor) or not _is_basic(idx) or _owner(base.data) is not _owner(t.data):
+        return None  # a snapshot (base was rewritten since), or not a view of base
+    return base, idx
+
+
+def _write_through(t, op, name, args, base, idx):
+    """In place on ``t = base[idx]``: write into ``base`` as ``base[idx] = op(t, *args)``
+    (a recorded setitem, so base gets the graph, as PyTorch's CopySlices), then make
+    ``t`` the recorded ``base[idx]`` again. Earlier consumers of ``t`` keep its old
+    value and graph, as for any recorded in-place op."""
+    from .ops.shape import getitem, setitem
+
+    old = Tensor._wrap(t.data.copy())
+    old.requires_grad, old._ctx = t.requires_grad, t._ctx
+    owner = _owner(t.data)
+    args = tuple(old if a is t else _unaliased(a, owner) for a in args)
+    result = op(old, *args)
+    if result.shape != t.shape:
+        raise ValueError(
+            f"{name}: the result has shape {result.shape} but the tensor modified in place "
+            f"has shape {t.shape}; in place, only the other operand can broadcast"
+        )
+    if not np.can_cast(result.dtype, t.dtype, casting="same_kind"):
+        raise ValueError(
+            f"{name}: cannot store a {result.dtype} result in a {t.dtype} tensor in place; "
+            f"convert first (t = t.astype(...))"
+        )
+    inplace(base, setitem, name, idx, result)  # raises (nothing written) if base is a view too
+    versions = base._meta.get("versions") if base._meta else None
+    if not versions or result._ctx is None:
+        return t  # nothing was recorded: an untracked write, base and t already hold the values
+    w, _snapshot, prev = versions[-1]
+    _add_version(t, w, old, prev)
+    _reroute(t, args)
+    t._ctx, t.requires_grad = getitem(base, idx)._ctx, True
+    if t._meta.get("hooks"):
+        old._meta = {"hooks": t._meta.pop("hooks")}
+    return t
+
+
+def _view_error(t, name):
+    base = t._ctx.inputs[0] if t._ctx is not None and t._ctx.inputs else None
+    if isinstance(base, Tensor) and base.requires_grad and base._ctx is None:
+        return (f"{name}: a view of a leaf tensor that requires grad (x[i] += v, x[1:] *= w on "
+                "such a leaf) cannot be modified in place; do it under tinygrad_edu.no_grad(), "
+                "or use out-of-place ops")
+    return (f"{name}: in-place ops on a view (the result of reshape, transpose, swapaxes, an "
+            "index of such a view, a view of a tensor that needed no grad when it was taken or "
+            "taken under no_grad, or from_numpy of a view) are not "
+            "supported while gradients flow, because the viewed memory's other tensors would not "
+            "get the graph (only views made by indexing a tensor, x[i] or x[1:], write through "
+            "to it); use an out-of-place op, or clone() the view first.")
 
 
 def _unaliased(a, owner):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._mode import mode as _mode
 
 __all__ = ["Tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full",
            "arange", "eye", "rand", "randn"]
@@ -21,8 +22,8 @@ class Tensor:
             It is copied, as ``torch.tensor`` copies; use :func:`from_numpy`
             to share memory with an existing array instead.
         requires_grad: record operations on this tensor so that ``backward``
-            can compute ``.grad``. Only floating-point (and complex) dtypes
-            can require grad.
+            can compute ``.grad``. Only floating-point dtypes can require
+            grad (complex autograd is not supported).
         dtype: numpy dtype to convert to; by default numpy's choice is kept
             (Python floats become float64, ints int64).
 
@@ -31,8 +32,8 @@ class Tensor:
     the dtype and shape of their tensor.
 
     Raises:
-        TypeError: ``requires_grad=True`` with an integer or bool dtype, a
-            dtype numpy does not understand, or data numpy turns into a
+        TypeError: ``requires_grad=True`` with an integer, bool or complex
+            dtype, a dtype numpy does not understand, or data numpy turns into a
             non-numeric array (strings, None, dicts, objects).
         ValueError: ragged nested sequences.
     """
@@ -79,9 +80,15 @@ class Tensor:
         """Set ``requires_grad`` in place on a leaf; returns self.
 
         Raises TypeError for integer/bool dtypes (they have no gradient) and
-        RuntimeError on a non-leaf (its flag comes from its inputs).
+        complex dtypes (complex autograd is not supported), RuntimeError on a
+        non-leaf (its flag comes from its inputs).
         """
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self.data.dtype.kind != "f":
+            if self.data.dtype.kind == "c":
+                raise TypeError(
+                    f"requires_grad: complex autograd is not supported (dtype {self.data.dtype}); "
+                    "use separate real tensors for the real and imaginary parts"
+                )
             raise TypeError(
                 f"only floating-point tensors can require gradients, got dtype "
                 f"{self.data.dtype}; convert first, e.g. Tensor(x, dtype=np.float64)"
@@ -220,7 +227,18 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        # np.asarray(t) gives the data (no graph): lets matplotlib & co. read tensors.
+        """Implicit conversion to an ndarray (``np.asarray(t)``, ``np.array([t, u])``, matplotlib).
+
+        Gives the data without graph for a tensor that needs no gradient.
+
+        Raises:
+            RuntimeError: the tensor requires grad and grad mode is on (as
+                PyTorch): the conversion would silently drop the graph.
+                Use ``tinygrad_edu.stack``/``concatenate`` to combine tensors,
+                ``t.detach().numpy()``, ``t.numpy()`` or ``t.data`` for the values.
+        """
+        if self.requires_grad and _mode.grad_enabled:
+            raise RuntimeError(_IMPLICIT_NUMPY.format(shape=self.data.shape))
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
@@ -308,6 +326,14 @@ class _HookHandle:
 
 _new = object.__new__
 
+_IMPLICIT_NUMPY = (
+    "Can't convert a Tensor that requires grad (shape {shape}) to a numpy array implicitly "
+    "(np.array, np.asarray, a list of Tensors given to a numpy function, np.r_, matplotlib): "
+    "the graph would be silently dropped. To keep the graph, combine Tensors with "
+    "tinygrad_edu.stack / tinygrad_edu.concatenate (or np.stack / np.concatenate, which "
+    "record); for the values without gradient, use t.detach().numpy(), t.numpy() or t.data."
+)
+
 
 # ---- factories (PyTorch names, numpy dtype rules) ------------------------
 def from_numpy(arr: np.ndarray, requires_grad=False) -> Tensor:
@@ -353,13 +379,13 @@ def full(shape, fill_value, dtype=None, requires_grad=False) -> Tensor:
 
 def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
     """Zeros with the shape (and dtype unless given) of ``t``."""
-    return _factory("zeros_like", lambda: np.zeros_like(np.asarray(t), dtype=dtype), (type(t).__name__,),
+    return _factory("zeros_like", lambda: np.zeros_like(_values(t), dtype=dtype), (type(t).__name__,),
                     requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False) -> Tensor:
     """Ones with the shape (and dtype unless given) of ``t``."""
-    return _factory("ones_like", lambda: np.ones_like(np.asarray(t), dtype=dtype), (type(t).__name__,),
+    return _factory("ones_like", lambda: np.ones_like(_values(t), dtype=dtype), (type(t).__name__,),
                     requires_grad)
 
 
@@ -391,6 +417,10 @@ def _generator(rng):
     from .nn._rng import as_generator  # here: nn imports this module
 
     return as_generator(rng)
+
+
+def _values(t):
+    return t.data if isinstance(t, Tensor) else np.asarray(t)
 
 
 def _shape(shape):

@@ -19,7 +19,12 @@ Two kinds of program are drawn:
   has one (an op is drawn only for inputs in its domain).
 * **autograd-state programs**: sequences of backward / retain_graph /
   accumulation / detach / no_grad / in-place calls; after each call the
-  ``.grad`` of every leaf and whether the call raised must agree.
+  ``.grad`` of every leaf and whether the call raised must agree. They include
+  integer indexing (a view in both libraries) followed by a write into the base,
+  and an in-place op on such a view (written through to the base in both).
+
+var/std are also drawn at their edges (a size-1 axis with ddof=1, an empty
+axis, zero spread), where values and gradients are nan, inf or 0 as PyTorch's.
 
 Differences that follow our documented numpy semantics are listed in
 ``tools/difffuzz_known.txt`` (one ``op: reason`` per line); a mismatch in a
@@ -33,6 +38,7 @@ import math
 import pathlib
 import sys
 import traceback
+import warnings
 
 import numpy as np
 
@@ -199,17 +205,35 @@ def _extreme(rng, x):
 @op("var/std", 1)
 def _var(rng, x):
     axis, keep = _axis(rng, len(x.shape)), bool(rng.random() < 0.5)
+    # Degenerate cases are drawn too: n - ddof <= 0 (a size-1 axis with ddof=1, an empty
+    # axis: nan/inf values and gradients). std at zero spread is "std_zero_spread" below.
     ddof = int(rng.integers(0, 2))
-    n = _count(x.shape, axis)
-    if n - ddof <= 0 or x.data.size == 0:
+    if not x.shape and ddof:
+        # 0-d with ddof=1: torch's 0-d backward is grad * where(x == mean, nan, inf), whose
+        # derivative is 0; its dim= path (ours) 2 / 0 * (x - mean) gives nan. First derivatives
+        # agree (nan): only second derivatives of a nan gradient would differ.
         return None
     dims = _torch_dims(axis, len(x.shape))
     if rng.random() < 0.5:
         return x.ours.var(axis=axis, keepdims=keep, ddof=ddof), torch.var(x.theirs, dim=dims, keepdim=keep, correction=ddof)
     d = x.data.reshape(x.shape)
-    spread = np.var(d, axis=axis, keepdims=True)
-    if np.any(spread < 1e-3):  # std is not differentiable at zero spread
+    with np.errstate(all="ignore"):
+        spread = np.var(d, axis=axis, keepdims=True)
+    if np.any(spread < 1e-3):  # zero spread: std_zero_spread; near it: ill-conditioned
         return None
+    return x.ours.std(axis=axis, keepdims=keep, ddof=ddof), torch.std(x.theirs, dim=dims, keepdim=keep, correction=ddof)
+
+
+@op("std_zero_spread", 1, 0.5)
+def _std_zero(rng, x):
+    """std where some reduced slice has all values equal (incl. one value): gradient 0 (torch's)."""
+    axis, keep = _axis(rng, len(x.shape)), bool(rng.random() < 0.5)
+    ddof = int(rng.integers(0, 2))
+    with np.errstate(all="ignore"):
+        spread = np.var(x.data.reshape(x.shape), axis=axis, keepdims=True)
+    if not np.any(spread == 0) or np.any((spread > 0) & (spread < 1e-3)):
+        return None
+    dims = _torch_dims(axis, len(x.shape))
     return x.ours.std(axis=axis, keepdims=keep, ddof=ddof), torch.std(x.theirs, dim=dims, keepdim=keep, correction=ddof)
 
 
@@ -538,6 +562,11 @@ def run_program(rng, known, show=False):
     return used, None, False
 
 
+_STATE_ACTIONS = ["backward", "backward_retain", "detach_mix", "no_grad_mix", "inplace",
+                  "zero_grad", "new_graph", "index_then_write", "view_inplace"]
+_STATE_P = np.full(len(_STATE_ACTIONS), 1 / len(_STATE_ACTIONS))
+
+
 def run_state_program(rng):
     """backward / retain_graph / accumulation / detach / no_grad / in-place sequences."""
     vals = draw_values(rng, (3,), np.float64, gapped=True)
@@ -545,8 +574,7 @@ def run_state_program(rng):
     log = []
     y_o, y_t = a_o * a_o, a_t * a_t
     for _ in range(int(rng.integers(2, 8))):
-        action = str(rng.choice(["backward", "backward_retain", "detach_mix", "no_grad_mix",
-                                 "inplace", "zero_grad", "new_graph"]))
+        action = str(rng.choice(_STATE_ACTIONS, p=_STATE_P))
         log.append(action)
         outcome = []
         for lib, y, a in (("ours", y_o, a_o), ("theirs", y_t, a_t)):
@@ -567,6 +595,18 @@ def run_state_program(rng):
                     y.mul_(1.5) if lib == "theirs" else y.mul_(1.5)
                 elif action == "zero_grad":
                     a.grad = None
+                elif action == "index_then_write":
+                    # x[i] is a view in both: it sees the base's later (untracked) write
+                    v = y[1]
+                    ctx = tg.no_grad() if lib == "ours" else torch.no_grad()
+                    with ctx:
+                        y.mul_(1.5)
+                    y = y + v * 2.0
+                elif action == "view_inplace":
+                    # both write through the view into y (a recorded setitem / CopySlices)
+                    y = y * 1.0
+                    v = y[1]
+                    v += a[0]
                 elif action == "new_graph":
                     y = (a.sin() if lib == "theirs" else tg.sin(a)) * a
                 outcome.append(None)
@@ -602,6 +642,7 @@ def main(argv=None):
         return 0
     torch.set_num_threads(1)
     np.seterr(all="ignore")  # nan/inf are compared, not warned about
+    warnings.filterwarnings("ignore", "(?i).*degrees of freedom")  # degenerate var/std, both sides
     _optional_ops()
     global _WEIGHTS
     _WEIGHTS = np.array([w for _, _, w, _ in OPS]) / sum(w for _, _, w, _ in OPS)
@@ -614,7 +655,7 @@ def main(argv=None):
         try:
             if stateful:
                 used, mismatch = run_state_program(rng)
-                is_known = False
+                is_known = mismatch is not None and mismatch.op in known
                 counts["state programs"] += 1
             else:
                 used, mismatch, is_known = run_program(rng, known)

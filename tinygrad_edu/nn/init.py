@@ -36,8 +36,8 @@ def _array(op, t, random=False):
     arr = t.data if isinstance(t, Tensor) else t
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{op}: expected a Tensor or numpy array, got {type(t).__name__}")
-    if random and arr.dtype.kind not in "fc":
-        raise TypeError(f"{op}: random initialisation needs a floating-point tensor, got dtype {arr.dtype}")
+    if random and arr.dtype.kind != "f":  # complex: numpy would fill the real parts only
+        raise TypeError(f"{op}: random initialisation needs a real floating-point tensor, got dtype {arr.dtype}")
     if not arr.flags.writeable:
         raise ValueError(f"{op}: the tensor's array is read-only (e.g. a broadcast view)")
     return arr

@@ -12,14 +12,14 @@ class Parameter(Tensor):
         requires_grad: default True; a frozen parameter stays registered
             (and in ``state_dict``) but gets no gradient.
 
-    Raises TypeError for integer or bool data (parameters need gradients).
+    Raises TypeError for integer, bool or complex data (parameters need real gradients).
     """
 
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True, dtype=None):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
-        if self.data.dtype.kind not in "fc":
+        if self.data.dtype.kind != "f":  # complex: Tensor raised already (no complex autograd)
             raise TypeError(f"Parameter: data must be floating point, got dtype {self.data.dtype}")
 
     def __repr__(self):

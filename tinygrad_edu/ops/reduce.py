@@ -216,6 +216,11 @@ def var(x, axis=None, *args, keepdims=False, ddof=0, dim=None, keepdim=None, cor
     Everything after ``axis`` is keyword-only: a second positional argument
     is numpy's ``dtype``, old PyTorch's ``unbiased`` and was once our
     ``keepdims``, so ``x.var(0, True)`` raises TypeError rather than guess.
+
+    With ``n - ddof <= 0`` (a size-1 axis with ``ddof=1``, an empty axis)
+    the value is numpy's (nan or inf, with its warning) and the gradient
+    ``2 / 0 * (x - mean)``: nan where x equals the mean, else +-inf, as
+    ``torch.var(..., dim=)`` (an empty input gives an empty gradient).
     """
     return _var("var", x, axis, args, keepdims, ddof, dim, keepdim, correction, unbiased)
 
@@ -237,22 +242,42 @@ def _var(op, x, axis, args, keepdims, ddof, dim, keepdim, correction, unbiased):
     n = 1
     for a in axes:
         n *= x.shape[a]
+    # numpy divides by max(n - ddof, 0); so does the gradient: 2 / 0 is inf, not ZeroDivisionError
+    coef = 2 / (n - ddof) if n > ddof else np.inf
+    if op == "std":
+        data = np.std(x.data, axis=axes, keepdims=keepdims, ddof=ddof)
+        return record(data, _std_backward, (x,), (axes, kshape, coef))
     data = np.var(x.data, axis=axes, keepdims=keepdims, ddof=ddof)
-    return record(data, _var_backward, (x,), (axes, kshape, n - ddof))
+    return record(data, _var_backward, (x,), (axes, kshape, coef))
 
 
 @backward_rule("var")
 def _var_backward(g, out, inputs, saved, needs):
-    axes, kshape, dof = saved
+    axes, kshape, coef = saved
     x = inputs[0]
     centred = x - x.mean(axis=axes, keepdims=True)
-    return (_expand(g, kshape, x.shape) * (centred * (2 / dof)),)
+    return (_expand(g, kshape, x.shape) * (centred * coef),)
 
 
 def std(x, axis=None, *args, keepdims=False, ddof=0, dim=None, keepdim=None, correction=None,
         unbiased=None):
-    """Standard deviation, ``sqrt(var(x, axis, ddof))`` (numpy's ``np.std``); arguments as :func:`var`."""
-    return _var("std", x, axis, args, keepdims, ddof, dim, keepdim, correction, unbiased).sqrt()
+    """Standard deviation, ``sqrt(var(x, axis, ddof))`` (numpy's ``np.std``); arguments as :func:`var`.
+
+    d/dx = (x - mean) / ((n - ddof) std), and 0 where std is 0 (all values
+    equal, or one value with ``ddof=0``): PyTorch's ``std_backward`` masks
+    zero std so, instead of sqrt's infinite slope times zero (nan). Other
+    degenerate cases (``n - ddof <= 0``) give nan/inf as :func:`var`.
+    """
+    return _var("std", x, axis, args, keepdims, ddof, dim, keepdim, correction, unbiased)
+
+
+@backward_rule("std")
+def _std_backward(g, out, inputs, saved, needs):
+    # d std = d var / (2 std), selected to 0 where std == 0 (torch's std_backward); the
+    # safe denominator keeps inf out of the unselected branch, so double backward stays finite.
+    zero = out == 0
+    gvar = np.where(zero, 0, g / (2 * np.where(zero, 1, out)))
+    return _var_backward(gvar, out, inputs, saved, needs)
 
 
 def _quiet_if_empty(d):

@@ -237,6 +237,14 @@ def getitem(x, idx):
     Backward scatters the gradient into zeros of ``x``'s shape; with integer
     arrays a repeated index receives the sum of its gradients.
 
+    Views: basic indexing (ints, slices, None, ``...``) gives a view of
+    ``x``'s memory, as numpy's and PyTorch's. That includes one int per axis
+    (``x[i]`` on 1-D, ``x[i, j]`` on 2-D), a 0-d view here where numpy gives a
+    scalar copy: as in PyTorch, ``t = c[1]`` then sees later writes into
+    ``c``, and an in-place op on ``t`` writes into ``c`` with the graph
+    (``y = h[1]; y += b`` changes ``h``; see ``inplace.py``).
+    Advanced indexing (integer arrays, masks) gives a copy.
+
     Raises IndexError naming the index and shape when it is out of range.
     """
     meta = getattr(x, "_meta", None)
@@ -247,12 +255,16 @@ def getitem(x, idx):
         data = x.data[idx]
     except IndexError as err:
         raise IndexError(f"getitem: index {idx!r} is invalid for a tensor of shape {x.shape} ({err})") from None
-    return record(data, _getitem_backward, (x,), idx)
+    if type(data) is not np.ndarray:  # numpy's scalar for one int per axis: take the 0-d view
+        data = x.data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
+    return record(data, _getitem_backward, (x,), (idx, x.data.shape))
 
 
 @backward_rule("getitem")
-def _getitem_backward(g, out, inputs, idx, needs):
-    return (index_add(g, idx, inputs[0].shape),)
+def _getitem_backward(g, out, inputs, saved, needs):
+    # Only x's shape is needed, not its values: a later write into x must not block backward.
+    idx, shape = saved
+    return (index_add(g, idx, shape),)
 
 
 def index_add(g, idx, shape):

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..autograd import record
-from ..tensor import Tensor, _factory, _shape, rand, randn, zeros, zeros_like
+from ..tensor import Tensor, _factory, _shape, _values, rand, randn, zeros, zeros_like
 from . import shape as _shape_ops
 from ._common import as_operand, axis_error
 
@@ -376,7 +376,7 @@ def full_like(t, fill_value, dtype=None, requires_grad=False, *, shape=None) -> 
     Like numpy (and PyTorch), the value is cast to the dtype: ``full_like``
     of an int tensor with 2.5 holds 2.
     """
-    a = np.asarray(t)
+    a = _values(t)
     return _factory("full_like", lambda: np.full_like(a, fill_value, dtype=dtype, shape=shape),
                     (type(t).__name__, fill_value), requires_grad)
 
@@ -392,7 +392,7 @@ def empty_like(t, dtype=None, requires_grad=False) -> Tensor:
 
 
 def _random_like(op, fn, t, dtype, rng, requires_grad):
-    dt = np.dtype(np.asarray(t).dtype if dtype is None else dtype)
+    dt = np.dtype(_values(t).dtype if dtype is None else dtype)
     if dt.kind not in "fc":
         raise TypeError(f"{op}: needs a floating-point dtype, got {dt} (pass dtype=np.float64)")
     return fn(np.shape(t), rng=rng, dtype=dt, requires_grad=requires_grad)
@@ -452,7 +452,7 @@ def _np_like(op, make):
     def call(a, *args, dtype=None, order="K", subok=True, shape=None, **kw):
         if order not in ("K", "C", "A") or kw.get("device") not in (None, "cpu"):
             raise TypeError(f"np.{op}: order={order!r} and device= are not supported on Tensors")
-        return make(np.asarray(a), *args, dtype=dtype, shape=shape)
+        return make(_values(a), *args, dtype=dtype, shape=shape)
     return call
 
 
