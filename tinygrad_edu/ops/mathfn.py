@@ -8,8 +8,8 @@ and ``FunctionsManual.cpp``), except where noted (sinc's second derivative
 at 0). Piecewise ops (floor, sign, mod, clamp, fmax, nan_to_num, ...) are
 in ``rounding.py``.
 
-Gradients are defined for real floating dtypes: a complex tensor that
-requires grad raises TypeError (the complex conventions differ).
+Gradients are defined for real floating dtypes (complex autograd is refused
+centrally, by ``autograd.record``).
 """
 from __future__ import annotations
 
@@ -31,21 +31,17 @@ __all__ = ["expm1", "exp2", "log2", "log10", "logaddexp", "logaddexp2", "tan", "
 LN2, LN10 = math.log(2.0), math.log(10.0)  # Python floats: weak scalars keep float32 float32
 
 
-def _real_error(name, x):
-    return TypeError(f"{name}: gradients of complex tensors are not supported (got {describe(x)}); "
-                     "use real and imaginary parts as separate real tensors")
-
-
-def _unary(ufunc, name, rule, x):
+def _unary(ufunc, name, rule, x, *args):
+    """``ufunc(x, *args)`` recorded with ``rule`` (``autograd.record`` refuses complex results
+    of inputs that require grad, so no op here needs its own check)."""
     if not isinstance(x, Tensor):
         x = as_operand(name, x)
     d = x.data
-    if x.requires_grad and d.dtype.kind == "c":
-        raise _real_error(name, x)
-    return record(ufunc(d), rule, (x,), None, (d,))
+    return record(ufunc(d, *args), rule, (x,), None, (d,))
 
 
 def _binary(ufunc, name, rule, a, b):
+    """``ufunc(a, b)`` with broadcasting, recorded with ``rule``; errors name ``name`` and the operands."""
     av = a.data if isinstance(a, Tensor) else a
     bv = b.data if isinstance(b, Tensor) else b
     try:
@@ -56,11 +52,8 @@ def _binary(ufunc, name, rule, a, b):
         raise type_error(name, (a, b), err) from None
     if type(data) is not np.ndarray:
         data = np.asarray(data)
-    if data.dtype.kind not in "biuf":
-        if data.dtype.kind == "c" and any(isinstance(x, Tensor) and x.requires_grad for x in (a, b)):
-            raise _real_error(name, a if np.iscomplexobj(av) else b)
-        if data.dtype.kind != "c":
-            raise type_error(name, (a, b), f"the result would have dtype {data.dtype}")
+    if data.dtype.kind not in "biufc":
+        raise type_error(name, (a, b), f"the result would have dtype {data.dtype}")
     return record(data, rule, (a, b), None, (av, bv))
 
 
@@ -413,8 +406,6 @@ def xlogy(x, y):
         except TypeError as err:
             raise type_error("xlogy", (x, y), err) from None
     data = np.where(np.equal(xv, 0) & np.logical_not(np.isnan(yv)), 0, prod).astype(prod.dtype, copy=False)
-    if data.dtype.kind == "c" and any(isinstance(v, Tensor) and v.requires_grad for v in (x, y)):
-        raise _real_error("xlogy", x)
     return record(data, _xlogy_backward, (x, y))
 
 

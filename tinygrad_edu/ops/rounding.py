@@ -23,7 +23,8 @@ import numpy as np
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from . import arith, elementwise
-from ._common import as_operand, broadcast_error, describe, type_error, val
+from ._common import as_operand, describe, val
+from .mathfn import _binary, _unary
 
 __all__ = ["sign", "sgn", "floor", "ceil", "round", "around", "rint", "trunc", "fix", "frac",
            "floor_divide", "mod", "remainder", "fmod", "divmod", "true_divide",
@@ -44,39 +45,6 @@ def _zero_rule(name):
         return tuple(_zeros_for(g, x) if need else None for x, need in zip(inputs, needs))
     rule.__name__ = f"_{name}_backward"
     return rule
-
-
-def _check_real(name, x):
-    if x.requires_grad and x.data.dtype.kind == "c":
-        raise TypeError(f"{name}: gradients of complex tensors are not supported (got {describe(x)})")
-
-
-def _unary(ufunc, name, rule, x, *args):
-    if not isinstance(x, Tensor):
-        x = as_operand(name, x)
-    _check_real(name, x)
-    d = x.data
-    return record(ufunc(d, *args), rule, (x,), None, (d,))
-
-
-def _binary(ufunc, name, rule, a, b):
-    av = a.data if isinstance(a, Tensor) else a
-    bv = b.data if isinstance(b, Tensor) else b
-    try:
-        data = ufunc(av, bv)
-    except ValueError as err:
-        raise broadcast_error(name, a, b, err) from None
-    except TypeError as err:
-        raise type_error(name, (a, b), err) from None
-    if type(data) is not np.ndarray:
-        data = np.asarray(data)
-    if data.dtype.kind not in "biuf":
-        if data.dtype.kind != "c":
-            raise type_error(name, (a, b), f"the result would have dtype {data.dtype}")
-        for x in (a, b):
-            if isinstance(x, Tensor):
-                _check_real(name, x)
-    return record(data, rule, (a, b), None, (av, bv))
 
 
 # ---- rounding: zero gradient -----------------------------------------------------------
