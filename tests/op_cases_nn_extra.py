@@ -81,3 +81,15 @@ def _interpolate(draw, dtype):
         ac = draw(st.booleans())
         return (lambda a: F.interpolate(a, size=size, mode=mode, align_corners=ac)), (x,)
     return (lambda a: F.interpolate(a, size=size, mode=mode)), (x,)
+
+
+@case("normalize / cosine_similarity")
+def _cosine(draw, dtype):
+    n, d = _rows(draw)
+    # no element near 0: the norms (|x| for p = 1) have no derivative there
+    a = leaf(draw, (n, d), dtype, min_magnitude=0.2)
+    b = leaf(draw, (n, d), dtype, min_magnitude=0.2)
+    if draw(st.booleans()):
+        p = draw(st.sampled_from([1.0, 2.0, 3.0]))
+        return (lambda u: F.normalize(u, p=p, dim=1)), (a,)
+    return (lambda u, v: F.cosine_similarity(u, v, dim=1)), (a, b)

@@ -24,7 +24,8 @@ from ._loss_functional import _elementwise_target, _input, _reduce, check_reduct
 
 __all__ = ["cross_entropy_probabilities", "kl_div", "huber_loss", "smooth_l1_loss",
            "soft_margin_loss", "margin_ranking_loss", "cosine_embedding_loss",
-           "triplet_margin_loss", "pairwise_distance", "poisson_nll_loss", "gaussian_nll_loss"]
+           "triplet_margin_loss", "pairwise_distance", "normalize", "cosine_similarity",
+           "poisson_nll_loss", "gaussian_nll_loss"]
 
 
 def cross_entropy_probabilities(x, target, weight, reduction, label_smoothing):
@@ -206,6 +207,47 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     if p == 2:
         return sqrt((d * d).sum(axis=-1, keepdims=keepdim))
     return (abs(d) ** p).sum(axis=-1, keepdims=keepdim) ** (1.0 / p)
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):
+    """``x / max(||x||_p, eps)`` along ``dim`` (``torch.nn.functional.normalize``).
+
+    The norm is :func:`tinygrad_edu.linalg.vector_norm` (gradient 0 at a zero
+    vector); where it is below ``eps`` the divisor is ``eps``, a constant, as
+    PyTorch's ``clamp_min``. Same shape and dtype as ``input``.
+
+    Raises ValueError for a ``dim`` out of range.
+    """
+    from ..ops._norm import vector_norm
+
+    x = _input("normalize", input)
+    return x / clip(vector_norm(x, axis=dim, keepdims=True, ord=p), eps, None)
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
+    """``sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps))`` along ``dim`` (``torch.nn.functional.cosine_similarity``).
+
+    ``x1`` and ``x2`` broadcast; the result drops ``dim``. Each vector is
+    divided by its own clamped 2-norm first, as PyTorch 2 computes it. Values
+    agree with PyTorch's everywhere; where a norm is below ``eps`` the
+    gradient treats the clamped norm as the constant ``eps`` (PyTorch clamps
+    it in place after the norm was recorded, so its gradient there also has a
+    term through the norm, scaled by ``1/eps``).
+
+    Raises ValueError for shapes that do not broadcast or a ``dim`` out of range.
+    """
+    from ..ops._norm import vector_norm
+
+    op = "cosine_similarity"
+    a, b = _input(op, x1), _input(op, x2)
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast") from None
+    a, b = a.broadcast_to(shape), b.broadcast_to(shape)
+    na = clip(vector_norm(a, axis=dim, keepdims=True), eps, None)
+    nb = clip(vector_norm(b, axis=dim, keepdims=True), eps, None)
+    return ((a / na) * (b / nb)).sum(axis=dim)
 
 
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,

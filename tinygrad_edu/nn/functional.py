@@ -258,14 +258,16 @@ def one_hot(tensor, num_classes: int = -1):
 from ._loss_functional import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: E402
                                cross_entropy, l1_loss, mse_loss, nll_loss)
 from ._loss_extra import (cosine_embedding_loss, gaussian_nll_loss, huber_loss,  # noqa: E402
-                          kl_div, margin_ranking_loss, pairwise_distance, poisson_nll_loss,
+                          kl_div, margin_ranking_loss, normalize, cosine_similarity,
+                          pairwise_distance, poisson_nll_loss,
                           smooth_l1_loss, soft_margin_loss, triplet_margin_loss)
 
 from ._interpolate import interpolate  # noqa: E402
 from ._pad_functional import pad  # noqa: E402
 
 __all__ += ["interpolate", "pad", "kl_div", "huber_loss", "smooth_l1_loss", "soft_margin_loss", "margin_ranking_loss",
-            "cosine_embedding_loss", "triplet_margin_loss", "pairwise_distance",
+            "cosine_embedding_loss", "triplet_margin_loss", "pairwise_distance", "normalize",
+            "cosine_similarity",
             "poisson_nll_loss", "gaussian_nll_loss"]
 
 
