@@ -195,14 +195,36 @@ def child_main(key, contender, repeats=1, cross_check=False):
 
 
 # ---- in the parent -----------------------------------------------------------
+def _start(key, contender, quick):
+    cmd = [sys.executable, SCRIPT, CHILD_FLAG, key, contender] + (["--quick"] if quick else [])
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **CHILD_ENV}, cwd=ROOT)
+
+
+def _result(proc, key, contender):
+    stdout, stderr = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{key} memory child for {contender} failed:\n{stderr.strip()}")
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
 def measure(key, contender, quick=False):
     """Run a fresh child measuring ``contender`` on ``key``; returns its dict (see child_main)."""
-    cmd = [sys.executable, SCRIPT, CHILD_FLAG, key, contender] + (["--quick"] if quick else [])
-    env = {**os.environ, **CHILD_ENV}
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=ROOT)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{key} memory child for {contender} failed:\n{proc.stderr.strip()}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return _result(_start(key, contender, quick), key, contender)
+
+
+def measure_pair(key, quick=False):
+    """Both contenders on ``key``, their children running at once (a resident set is
+    per process, so they do not disturb each other's figure): ``{contender: dict or
+    the exception raised}``."""
+    procs = {c: _start(key, c, quick) for c in CONTENDERS}
+    out = {}
+    for contender, proc in procs.items():
+        try:
+            out[contender] = _result(proc, key, contender)
+        except Exception as err:  # reported by the caller, not fatal
+            out[contender] = err
+    return out
 
 
 def workloads(keys=KEYS, quick=False):
@@ -215,21 +237,19 @@ def workloads(keys=KEYS, quick=False):
     """
     rows, checks, notes, raw = [], [], [], {}
     for key in keys:
-        try:
-            ref = measure(key, REFERENCE, quick)
-        except Exception as err:  # reported, not fatal
+        pair = measure_pair(key, quick)
+        ref, got = pair[REFERENCE], pair["tinygrad_edu"]
+        if isinstance(ref, Exception):
             check = Check(f"{key} mem", REFERENCE, "the measurement ran")
-            check.error = f"{type(err).__name__}: {err}"
+            check.error = f"{type(ref).__name__}: {ref}"
             checks.append(check)
             rows.append(Row(f"{key} mem", REFERENCE, unit="B", status="ERROR"))
             continue
         raw[(key, REFERENCE)] = ref
         rows.append(Row(f"{key} mem", REFERENCE, ref["peak"], "B", None, 1.0, note="reference"))
         check = Check(f"{key} mem", "tinygrad_edu", "loss of the measured step (rtol 1e-4)")
-        try:
-            got = measure(key, "tinygrad_edu", quick)
-        except Exception as err:
-            check.error = f"{type(err).__name__}: {err}"
+        if isinstance(got, Exception):
+            check.error = f"{type(got).__name__}: {got}"
             got = None
         else:
             raw[(key, "tinygrad_edu")] = got
