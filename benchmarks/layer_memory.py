@@ -34,6 +34,7 @@ Usage from the repository root::
     python benchmarks/layer_memory.py            # W6-W9, about a minute
     python benchmarks/layer_memory.py --quick    # one measurement each, no cross-checks
     python benchmarks/layer_memory.py --only W6
+    python benchmarks/layer_memory.py --where W7   # what tinygrad_edu holds at its peak
 """
 from __future__ import annotations
 
@@ -194,6 +195,52 @@ def child_main(key, contender, repeats=1, cross_check=False):
     return out
 
 
+def where(key, top=12, min_bytes=64 * 1024):
+    """Lines: the allocation sites of tinygrad_edu's arrays alive at the step's peak on ``key``.
+
+    tracemalloc snapshots (8 frames deep) taken whenever the traced memory
+    grew by 32 KiB since the last one, from a profile hook: the last is the
+    peak, to within 32 KiB. Slow; for finding what to slim, not for figures.
+    """
+    import tracemalloc
+
+    from benchmarks import threads
+
+    torch, make = _factory(key, "tinygrad_edu")
+    threads.after_imports(torch)
+    make().step()
+    trainer = make()
+    _release_free_memory()
+    best = [0, None]
+
+    def hook(frame, event, arg):
+        now = tracemalloc.get_traced_memory()[0]
+        if now > best[0] + 32 * 1024:
+            best[0], best[1] = now, tracemalloc.take_snapshot()
+
+    tracemalloc.start(8)
+    base = tracemalloc.get_traced_memory()[0]
+    sys.setprofile(hook)
+    try:
+        trainer.step()
+    finally:
+        sys.setprofile(None)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    lines = [f"{key} tinygrad_edu: step peak {peak / 2**20:.2f} MiB (tracemalloc); alive at the "
+             f"last snapshot ({(best[0] - base) / 2**20:.2f} MiB), by allocation site:"]
+    if best[1] is None:
+        return lines
+    for stat in best[1].statistics("traceback")[:top]:
+        if stat.size < min_bytes:
+            break
+        frames = [f"{os.path.relpath(f.filename, ROOT)}:{f.lineno}" for f in stat.traceback
+                  if os.path.abspath(f.filename).startswith(ROOT)]
+        lines.append(f"- {stat.size / 2**20:.3f} MiB in {stat.count} block(s): "
+                     + " <- ".join(reversed(frames[-4:])))
+    return lines
+
+
 # ---- in the parent -----------------------------------------------------------
 def _start(key, contender, quick):
     cmd = [sys.executable, SCRIPT, CHILD_FLAG, key, contender] + (["--quick"] if quick else [])
@@ -302,11 +349,16 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="one measurement each, no cross-checks")
     p.add_argument("--only", default=",".join(KEYS))
+    p.add_argument("--where", metavar="KEY",
+                   help="instead: list what tinygrad_edu holds at its peak on workload KEY")
     p.add_argument(CHILD_FLAG, nargs=2, metavar=("KEY", "CONTENDER"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         key, contender = args.child
         print(json.dumps(child_main(key, contender, 1 if args.quick else 3, not args.quick)))
+        return 0
+    if args.where:
+        print("\n".join(where(args.where.strip().upper())))
         return 0
     keys = [k.strip().upper() for k in args.only.split(",") if k.strip()]
     unknown = sorted(set(keys) - set(KEYS))

@@ -48,3 +48,10 @@ def test_w6_quick_gives_both_contenders_a_positive_peak():
     assert by_name["tinygrad_edu"].ratio > 0
     lines = layer_memory.table(rows, raw)
     assert any(line.startswith("| W6 mem | tinygrad_edu |") for line in lines)
+
+
+def test_where_lists_the_allocation_sites_alive_at_the_peak():
+    lines = layer_memory.where("W6", top=3)  # W6's tinygrad_edu side needs no PyTorch
+    assert lines[0].startswith("W6 tinygrad_edu: step peak ")
+    sites = lines[1:]
+    assert sites and all(line.startswith("- ") and "tinygrad_edu/" in line for line in sites)
