@@ -16,7 +16,11 @@ the problem is built, a throw-away model takes one step (lazy imports,
 first-call caches), a fresh model is built, garbage is collected and free
 heap memory given back to the system (``malloc_trim``), then one step
 (zero_grad, forward, loss, backward, SGD update) is measured. The new
-gradients are part of the figure, for both.
+gradients are part of the figure, for both. tinygrad_edu keeps scratch
+buffers of its convolutions and poolings from one step to the next, where
+PyTorch allocates its temporaries within the step: they are emptied before
+the measured step (:func:`clear_caches`), so that both figures count the
+temporaries; the figure on top of the warm caches is reported beside it.
 
 So that the resident set follows the arrays, the children run with glibc's
 mmap threshold fixed at 64 KiB (every array of 64 KiB or more is its own
