@@ -5,6 +5,7 @@ Usage::
     python benchmarks/run.py            # full run, a minute or two
     python benchmarks/run.py --quick    # a few seconds (the test suite's smoke test)
     python benchmarks/run.py --only W1,W4 --no-torch
+    python benchmarks/run.py --memory   # also each layer's peak memory per step (W6-W9)
 
 Prints a Markdown report: the machine, a table of medians and of ratios to
 hand-written numpy measured in the same run, the issue's targets, and the
@@ -45,6 +46,9 @@ def parse_args(argv):
     p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                    help="time with process CPU time (default; robust to other processes "
                         "taking the cores) or wall-clock time")
+    p.add_argument("--memory", action="store_true",
+                   help="also measure the peak memory of one training step of W6-W9 against "
+                        "PyTorch (benchmarks/layer_memory.py; needs PyTorch)")
     args = p.parse_args(argv)
     args.only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     unknown = sorted(set(args.only) - set(WORKLOADS))
@@ -62,6 +66,21 @@ def import_torch(disabled):
     except ImportError:
         return None, "not installed, its column is skipped"
     return torch, None
+
+
+def layer_memory_section(args, torch, no_torch_reason, checks):
+    """The --memory section (W6-W9 among --only); appends its checks to ``checks``."""
+    keys = [k for k in args.only if k in TORCH_REFERENCED]
+    out = ["## Layer memory: peak per training step against PyTorch", ""]
+    if torch is None:
+        return out + [f"Skipped: the reference is PyTorch ({no_torch_reason}).", ""]
+    if not keys:
+        return out + ["Skipped: none of W6-W9 among --only.", ""]
+    from benchmarks import layer_memory
+
+    lines, mem_checks = layer_memory.section(keys, args.quick)
+    checks += mem_checks
+    return out + lines + [""]
 
 
 def main(argv=None):
@@ -150,6 +169,8 @@ def main(argv=None):
     if linear is not None:
         out += ["## W4: time per op against chain length", ""]
         out += report.linear_table(cfg.linear_lengths, linear) + [""]
+    if args.memory:
+        out += layer_memory_section(args, torch, no_torch_reason, checks)
     out += ["## Checks against the reference (same run)", ""] + report.check_lines(checks)
     failed = [c for c in checks if c.status != "ok"]
     out += ["", f"{len(failed)} check(s) failed." if failed else "All checks passed."]
