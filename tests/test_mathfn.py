@@ -313,7 +313,7 @@ def test_complex_inputs_have_no_gradient_but_compute():
 
 
 def test_large_masked_gradients_take_the_fast_product_only_when_it_is_exact():
-    # above 8192 elements relu/maximum/clip multiply by the mask when the gradient is finite
+    # above 2048 elements relu/maximum/clip multiply by the mask when the gradient is finite
     x = leaf(np.linspace(-1, 1, 20001))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
