@@ -136,3 +136,17 @@ def test_kaiming_on_a_conv_weight_uses_pytorchs_fan_in():
     bound = math.sqrt(2.0) * math.sqrt(3.0 / 27)
     w = conv.weight.data
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+
+
+def test_weights_in_pytorchs_out_in_layout_get_pytorchs_fans():
+    # the recurrent/attention/transformer layers keep PyTorch's (out, in) matrices
+    layer = nn.TransformerEncoderLayer(16, 2, 256)
+    assert isinstance(layer.linear1.weight, nn.parameter.OutInParameter)
+    assert init._calculate_fan_in_and_fan_out(layer.linear1.weight) == (16, 256)
+    init.kaiming_uniform_(layer.linear1.weight, nonlinearity="relu", rng=0)
+    bound = math.sqrt(2.0) * math.sqrt(3.0 / 16)
+    assert bound * 0.9 < np.abs(layer.linear1.weight.data).max() <= bound
+    lstm = nn.LSTM(8, 64)
+    assert init._calculate_fan_in_and_fan_out(lstm.weight_ih_l0) == (8, 256)
+    import copy
+    assert isinstance(copy.deepcopy(lstm).weight_hh_l0, nn.parameter.OutInParameter)

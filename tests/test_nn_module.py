@@ -187,3 +187,17 @@ def test_sgd_state_dict_round_trip_continues_identically():
         return p.data
 
     assert np.array_equal(run(6), run(6, resume_at=3))
+
+
+def test_a_pytorch_tensor_for_a_linear_weight_is_refused_with_the_fix():
+    # PyTorch's Linear weight is (out, in); ours (in, out): a square layer would load silently wrong.
+    import types
+
+    torch_like = types.new_class("Tensor", exec_body=lambda ns: ns.update(
+        __module__="torch", __array__=lambda self, dtype=None, copy=None: np.eye(3)))
+    layer = nn.Linear(3, 3)
+    before = layer.weight.data.copy()
+    with pytest.raises(ValueError, match=r"'weight' is a PyTorch tensor for a Linear weight.*\.T"):
+        layer.load_state_dict({"weight": torch_like(), "bias": np.zeros(3)})
+    assert np.array_equal(layer.weight.data, before)  # nothing was written
+    layer.load_state_dict({"weight": np.eye(3), "bias": np.zeros(3)})  # arrays load as they are

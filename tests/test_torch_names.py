@@ -408,3 +408,15 @@ def test_var_std_unbiased_and_keyword_only():
         x.std(1, True)
     with pytest.raises(TypeError, match="var: pass either correction= or unbiased="):
         x.var(correction=1, unbiased=True)
+
+
+def test_std_and_var_with_pytorchs_dim_warn_about_the_default_correction():
+    x = Tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    with pytest.warns(UserWarning, match=r"std\(dim=...\) uses numpy's default ddof=0.*correction=1"):
+        out = x.std(dim=1)
+    assert np.array_equal(out.data, np.std(x.data, axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.allclose(x.var(dim=1, correction=1).data, [1.0, 1.0])
+        x.var(dim=1, ddof=0)
+        x.std(axis=1)

@@ -22,7 +22,7 @@ from . import functional as F
 from ._rng import as_generator
 from ._sizes import as_size
 from .module import Module
-from .parameter import Parameter
+from .parameter import OutInParameter, Parameter
 
 __all__ = ["MultiheadAttention", "TorchLinear"]
 
@@ -59,7 +59,7 @@ class TorchLinear(Module):
         self.out_features = as_size("TorchLinear", "out_features", out_features)
         gen = as_generator(rng)
         k = 1 / math.sqrt(self.in_features) if self.in_features else 0.0
-        self.weight = Parameter(gen.uniform(-k, k, (self.out_features, self.in_features)).astype(dtype))
+        self.weight = OutInParameter(gen.uniform(-k, k, (self.out_features, self.in_features)).astype(dtype))
         if bias:
             self.bias = Parameter(gen.uniform(-k, k, (self.out_features,)).astype(dtype))
         else:
@@ -146,14 +146,14 @@ class MultiheadAttention(Module):
         self._rng = gen = as_generator(rng)
         # Registration order = PyTorch's state_dict order.
         if self._qkv_same_embed_dim:
-            self.in_proj_weight = Parameter(_xavier_uniform(gen, (3 * e, e), dtype))
+            self.in_proj_weight = OutInParameter(_xavier_uniform(gen, (3 * e, e), dtype))
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
                 self.register_parameter(name, None)
         else:
             self.register_parameter("in_proj_weight", None)
-            self.q_proj_weight = Parameter(_xavier_uniform(gen, (e, e), dtype))
-            self.k_proj_weight = Parameter(_xavier_uniform(gen, (e, self.kdim), dtype))
-            self.v_proj_weight = Parameter(_xavier_uniform(gen, (e, self.vdim), dtype))
+            self.q_proj_weight = OutInParameter(_xavier_uniform(gen, (e, e), dtype))
+            self.k_proj_weight = OutInParameter(_xavier_uniform(gen, (e, self.kdim), dtype))
+            self.v_proj_weight = OutInParameter(_xavier_uniform(gen, (e, self.vdim), dtype))
         if bias:
             self.in_proj_bias = Parameter(np.zeros(3 * e, dtype))
         else:

@@ -27,6 +27,7 @@ import numpy as np
 from ..inplace import mark_modified
 from ..tensor import Tensor
 from ._rng import as_generator
+from .parameter import OutInParameter
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "zeros_", "ones_", "constant_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
@@ -93,7 +94,10 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 def _calculate_fan_in_and_fan_out(t) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight: ``Linear``'s ``(in, out)``, or a conv's ``(out, in, *kernel)``.
 
-    2-D (this package's ``Linear`` layout): ``(shape[0], shape[1])``.
+    2-D (this package's ``Linear`` layout): ``(shape[0], shape[1])``; an
+    :class:`~tinygrad_edu.nn.parameter.OutInParameter` (the weights of the
+    recurrent, attention and transformer layers, in PyTorch's ``(out, in)``
+    layout): ``(shape[1], shape[0])``, as PyTorch.
     3-D and more (PyTorch's conv layout, used by ``nn.Conv1d/2d``):
     ``(shape[1] * r, shape[0] * r)`` with ``r = prod(shape[2:])``, as
     ``torch.nn.init`` computes them.
@@ -105,6 +109,8 @@ def _calculate_fan_in_and_fan_out(t) -> tuple[int, int]:
         raise ValueError(f"fan in and fan out can not be computed for a tensor with fewer than 2 "
                          f"dimensions, got shape {shape}")
     if len(shape) == 2:
+        if isinstance(t, OutInParameter):  # PyTorch's layout, kept by the layers ported from it
+            return shape[1], shape[0]
         return shape[0], shape[1]
     receptive = int(np.prod(shape[2:]))
     return shape[1] * receptive, shape[0] * receptive

@@ -39,6 +39,8 @@ class Linear(Module):
     axis is not ``in_features``.
     """
 
+    _weight_is_in_out = True  # load_state_dict refuses PyTorch tensors for it (their layout is the transpose)
+
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None,
                  dtype=np.float64):
         super().__init__()

@@ -328,11 +328,16 @@ class Module:
             raise TypeError(f"load_state_dict for {type(self).__name__}: expected a dict of arrays "
                             f"(e.g. from state_dict() or tinygrad_edu.load), got {type(state_dict).__name__}")
         own = OrderedDict()
+        in_out = set()  # the weights of Linear layers: (in, out) here, (out, in) in PyTorch
         for prefix, mod in self.named_modules():
             for store in (mod._parameters, mod._buffers):
                 for name, t in store.items():
                     if t is not None:
-                        own[f"{prefix}.{name}" if prefix else name] = t
+                        key = f"{prefix}.{name}" if prefix else name
+                        own[key] = t
+                        if name == "weight" and getattr(mod, "_weight_is_in_out", False):
+                            in_out.add(key)
+        _refuse_torch_linear_weights(type(self).__name__, state_dict, in_out)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
@@ -385,3 +390,16 @@ class Module:
 def _holds_modules_or_parameters(value):
     items = value.values() if isinstance(value, dict) else value
     return any(isinstance(v, (Module, Parameter)) for v in items)
+
+
+def _refuse_torch_linear_weights(owner, state_dict, keys):
+    """A PyTorch tensor for a Linear weight is in PyTorch's (out, in) layout: loading it as it
+    is would be silently wrong for a square layer, so it is refused with the fix."""
+    for key in keys:
+        value = state_dict.get(key)
+        if value is not None and type(value).__module__.split(".")[0] == "torch":
+            raise ValueError(
+                f"load_state_dict for {owner}: '{key}' is a PyTorch tensor for a Linear weight. "
+                "tinygrad_edu's Linear stores (in_features, out_features), PyTorch's "
+                "(out_features, in_features): pass value.detach().numpy().T for it (a square "
+                "layer would otherwise load without error and compute the wrong thing)")

@@ -24,3 +24,17 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + Tensor.__repr__(self).replace(", requires_grad=True", "")
+
+
+class OutInParameter(Parameter):
+    """A 2-D weight kept in PyTorch's ``(out_features, in_features)`` layout.
+
+    The layers ported from PyTorch with their own layouts (``RNN``/``LSTM``/``GRU``
+    weights, ``MultiheadAttention``'s projections, the transformer's linear
+    maps) hold their matrices this way so PyTorch state dicts load as they
+    are; ``nn.init`` reads the fans of these as PyTorch does
+    (``fan_in = shape[1]``), while a plain 2-D Parameter is read in
+    ``Linear``'s ``(in, out)`` layout. Otherwise a Parameter in every way.
+    """
+
+    __slots__ = ()

@@ -51,7 +51,7 @@ from . import functional as F
 from ._rng import as_generator
 from ._sizes import as_size
 from .module import Module
-from .parameter import Parameter
+from .parameter import OutInParameter, Parameter
 from .rnn_utils import (PackedSequence, pack_padded_sequence, pack_sequence, packed_index,
                         pad_packed_sequence, pad_sequence)
 
@@ -106,8 +106,8 @@ class _CellBase(Module):
         self.bias = bool(bias)
         self._mode = mode
         g = _GATES[mode] * self.hidden_size
-        self.weight_ih = Parameter(np.zeros((g, self.input_size), dtype))
-        self.weight_hh = Parameter(np.zeros((g, self.hidden_size), dtype))
+        self.weight_ih = OutInParameter(np.zeros((g, self.input_size), dtype))
+        self.weight_hh = OutInParameter(np.zeros((g, self.hidden_size), dtype))
         if bias:
             self.bias_ih = Parameter(np.zeros(g, dtype))
             self.bias_hh = Parameter(np.zeros(g, dtype))
@@ -260,8 +260,8 @@ class _RNNBase(Module):
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 names = [f"weight_ih{sfx}", f"weight_hh{sfx}"]
-                setattr(self, names[0], Parameter(np.zeros((g, n_in), dtype)))
-                setattr(self, names[1], Parameter(np.zeros((g, self.hidden_size), dtype)))
+                setattr(self, names[0], OutInParameter(np.zeros((g, n_in), dtype)))
+                setattr(self, names[1], OutInParameter(np.zeros((g, self.hidden_size), dtype)))
                 if bias:
                     names += [f"bias_ih{sfx}", f"bias_hh{sfx}"]
                     setattr(self, names[2], Parameter(np.zeros(g, dtype)))

@@ -10,6 +10,7 @@ keyword (numpy has none), which gives PyTorch's ``(values, indices)``.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -205,13 +206,17 @@ def _extreme_backward(g, out, inputs, saved, needs):
     return (_expand(g, kshape, x.shape) * share,)
 
 
-def var(x, axis=None, *args, keepdims=False, ddof=0, dim=None, keepdim=None, correction=None,
+def var(x, axis=None, *args, keepdims=False, ddof=None, dim=None, keepdim=None, correction=None,
         unbiased=None):
     """Variance ``sum((x - mean)**2) / (n - ddof)`` over ``axis`` (numpy's ``np.var``).
 
     ``ddof=0`` (numpy's default) is the population variance; ``ddof=1`` (or
     PyTorch's ``correction=1``, or old PyTorch's ``unbiased=True``) the
     unbiased estimate. d/dx = 2 (x - mean) / (n - ddof).
+
+    With PyTorch's ``dim=`` and no ``ddof``/``correction``/``unbiased``, the
+    result is numpy's ``ddof=0`` and a UserWarning names PyTorch's default
+    (``correction=1``), so a PyTorch habit is not silently different.
 
     Everything after ``axis`` is keyword-only: a second positional argument
     is numpy's ``dtype``, old PyTorch's ``unbiased`` and was once our
@@ -230,6 +235,13 @@ def _var(op, x, axis, args, keepdims, ddof, dim, keepdim, correction, unbiased):
         raise TypeError(f"{op}: pass keepdims=, ddof= (or correction=/unbiased=) by keyword: a second "
                         f"positional argument {args[0]!r} means dtype in numpy and unbiased in "
                         f"PyTorch's {op}(dim, unbiased)")
+    if ddof is None and correction is None and unbiased is None:
+        if dim is not None:  # PyTorch's keyword, and PyTorch's default would be correction=1
+            warnings.warn(f"{op}(dim=...) uses numpy's default ddof=0 (the population {op}); "
+                          f"PyTorch's {op}(dim=...) defaults to correction=1. Pass correction=1 "
+                          "(or ddof=1) for PyTorch's, or ddof=0 to keep numpy's and silence this",
+                          UserWarning, stacklevel=3)
+        ddof = 0
     if unbiased is not None:
         if correction is not None:
             raise TypeError(f"{op}: pass either correction= or unbiased=, not both")
@@ -259,7 +271,7 @@ def _var_backward(g, out, inputs, saved, needs):
     return (_expand(g, kshape, x.shape) * (centred * coef),)
 
 
-def std(x, axis=None, *args, keepdims=False, ddof=0, dim=None, keepdim=None, correction=None,
+def std(x, axis=None, *args, keepdims=False, ddof=None, dim=None, keepdim=None, correction=None,
         unbiased=None):
     """Standard deviation, ``sqrt(var(x, axis, ddof))`` (numpy's ``np.std``); arguments as :func:`var`.
 
