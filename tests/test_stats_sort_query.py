@@ -444,3 +444,18 @@ def test_int_inputs_follow_numpy_without_gradient():
                                                                   np.average(a, axis=1, weights=[1, 2, 3]))]:
         same(got, want)
     assert math.isclose(tg.ptp(t).item(), 5)
+
+
+def test_mask_operators_and_nan_queries_give_plain_tensors():
+    a = tg.Tensor([1.0, -2.0, np.nan, 0.5], requires_grad=True)
+    d = a.data
+    with np.errstate(invalid="ignore"):
+        m = (a > 0) | (a < -1)
+        assert np.array_equal(m.data, (d > 0) | (d < -1)) and not m.requires_grad
+        assert np.array_equal((~m).data, ~((d > 0) | (d < -1)))
+        assert np.array_equal(((a > 0) & (a < 1)).data, (d > 0) & (d < 1))
+        assert np.array_equal((True ^ (a > 0)).data, True ^ (d > 0))
+    assert np.array_equal(a.isnan().data, np.isnan(d)) and np.array_equal(tg.isfinite(a).data, np.isfinite(d))
+    assert np.array_equal(np.isnan(a).data, np.isnan(d))
+    i = tg.Tensor([6, 3])
+    assert np.array_equal((i & 5).data, [4, 1]) and np.array_equal((~i).data, [-7, -4])

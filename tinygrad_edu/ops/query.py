@@ -34,7 +34,8 @@ from ._common import axis_args, describe, val
 
 __all__ = ["argmax", "argmin", "argwhere", "nonzero", "flatnonzero", "any", "all", "isclose",
            "allclose", "array_equal", "array_equiv", "count_nonzero", "searchsorted", "unique",
-           "isinf", "isneginf", "isposinf", "signbit", "logical_and", "logical_or", "logical_not",
+           "isinf", "isnan", "isfinite", "isneginf", "isposinf", "signbit", "logical_and", "logical_or", "logical_not",
+           "bitwise_and", "bitwise_or", "bitwise_xor", "invert",
            "logical_xor"]
 
 
@@ -236,10 +237,28 @@ logical_not = _unary("logical_not", np.logical_not)
 logical_and = _binary("logical_and", np.logical_and)
 logical_or = _binary("logical_or", np.logical_or)
 logical_xor = _binary("logical_xor", np.logical_xor)
+isnan = _unary("isnan", np.isnan)
+isfinite = _unary("isfinite", np.isfinite)
+bitwise_and = _binary("bitwise_and", np.bitwise_and)
+bitwise_or = _binary("bitwise_or", np.bitwise_or)
+bitwise_xor = _binary("bitwise_xor", np.bitwise_xor)
+invert = _unary("invert", np.invert)
+
+
+def _reflected(fn):
+    def reflected(self, other):
+        return fn(other, self)
+    return reflected
 
 
 NUMPY_UFUNCS = {
     np.isinf: isinf,
+    np.isnan: isnan,
+    np.isfinite: isfinite,
+    np.bitwise_and: bitwise_and,
+    np.bitwise_or: bitwise_or,
+    np.bitwise_xor: bitwise_xor,
+    np.invert: invert,
     np.signbit: signbit,
     np.logical_not: logical_not,
     np.logical_and: logical_and,
@@ -285,4 +304,14 @@ TENSOR_METHODS = {
     "logical_and": logical_and,
     "logical_or": logical_or,
     "logical_xor": logical_xor,
+    "isnan": isnan,
+    "isfinite": isfinite,
+    # masks combine as in numpy and PyTorch: (a > 0) & (b < 1), ~mask (bool or integer Tensors)
+    "__and__": bitwise_and,
+    "__rand__": _reflected(bitwise_and),
+    "__or__": bitwise_or,
+    "__ror__": _reflected(bitwise_or),
+    "__xor__": bitwise_xor,
+    "__rxor__": _reflected(bitwise_xor),
+    "__invert__": invert,
 }
