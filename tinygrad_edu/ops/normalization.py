@@ -72,6 +72,8 @@ def _normalize(x, weight, bias, plan):
         y = y * weight.data.reshape(plan.pshape)
     if bias is not None:
         y = y + bias.data.reshape(plan.pshape)
+    if y is xhat:  # no affine: the output must not share the saved x_hat's memory
+        y = xhat.copy()
     return record(y.reshape(x.shape), _normalize_backward, (x, weight, bias), (plan, xhat, rstd))
 
 

@@ -1,0 +1,73 @@
+"""Adversarial tests of the op families and layers: each one a fault that was found
+by attacking them (bad inputs, PyTorch habits, graph semantics, module state), kept
+so that it stays fixed. Oracles: numpy, mathematics, or the op's own fresh result."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+import tinygrad_edu.nn.functional as F
+from tinygrad_edu import Tensor
+
+
+def _grad_after_write(make, write):
+    """x's gradient through ``make(x)`` (a tensor), with ``write(result)`` done in place
+    under no_grad between the forward and the backward; None when backward refuses."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 3))
+    x = Tensor(a + a.T, requires_grad=True)
+    y, other = make(x)
+    if write:
+        with tg.no_grad():
+            other *= 1.7
+    try:
+        y.backward(np.arange(1.0, y.data.size + 1).reshape(y.shape))
+    except RuntimeError:
+        return None
+    return x.grad.data
+
+
+# ---- saved arrays that alias a returned output --------------------------------------------
+# A backward rule that keeps an array it also returned, and reads it from `saved` (not
+# from `out`, which the engine checks), silently used values written into that output.
+@pytest.mark.parametrize("make", [
+    lambda x: (tg.linalg.eigh(x)[1], tg.linalg.eigh(x)[1]),
+    lambda x: (lambda r: (r[1], r[1]))(tg.linalg.eigh(x)),
+    lambda x: (lambda r: (r[1], r[0]))(tg.linalg.eigh(x)),
+    lambda x: (lambda r: (r[0], r[1]))(tg.linalg.eigh(x)),
+    lambda x: (lambda r: (r[0], r[1]))(tg.linalg.svd(x)),
+    lambda x: (lambda r: (r[1], r[0]))(tg.linalg.svd(x)),
+    lambda x: (lambda r: (r[2], r[0]))(tg.linalg.svd(x)),
+    lambda x: (lambda r: (r[0], r[0]))(tg.linalg.svd(x)),
+], ids=["eigh-fresh", "eigh-V-self", "eigh-V-via-w", "eigh-w-via-V", "svd-U-via-S",
+        "svd-S-via-U", "svd-Vh-via-U", "svd-U-self"])
+def test_writing_into_a_decomposition_output_never_changes_a_gradient(make):
+    clean = _grad_after_write(make, False)
+    after = _grad_after_write(make, True)
+    assert after is None or np.allclose(after, clean, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("norm", [
+    lambda x: F.layer_norm(x, (3,)),
+    lambda x: F.rms_norm(x, (3,)),
+    lambda x: F.group_norm(x, 1),
+    lambda x: F.instance_norm(x),
+    lambda x: F.batch_norm(x, None, None, training=True),
+], ids=["layer_norm", "rms_norm", "group_norm", "instance_norm", "batch_norm"])
+def test_writing_into_a_normalisation_without_affine_never_changes_a_gradient(norm):
+    a = np.random.default_rng(1).standard_normal((2, 3, 3))
+    g = np.random.default_rng(2).standard_normal((2, 3, 3))
+    grads = []
+    for write in (False, True):
+        x = Tensor(a.copy(), requires_grad=True)
+        y = norm(x)
+        if write:
+            with tg.no_grad():
+                y *= 3.0
+        try:
+            y.backward(g)
+        except RuntimeError:
+            return
+        grads.append(x.grad.data)
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
