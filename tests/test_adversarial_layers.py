@@ -71,3 +71,26 @@ def test_writing_into_a_normalisation_without_affine_never_changes_a_gradient(no
             return
         grads.append(x.grad.data)
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
+
+
+# ---- PyTorch's positional descending flag --------------------------------------------------
+# torch.sort(x, 1, True) / x.argsort(1, True) sort in descending order; numpy's third
+# positional argument is kind=, which was ignored: ascending results, silently.
+@pytest.mark.parametrize("call", [
+    lambda x: tg.argsort(x, 1, True),
+    lambda x: x.argsort(1, True),
+    lambda x: tg.sort(x, 1, True),
+    lambda x: np.sort(x, 1, True),
+    lambda x: np.argsort(x, 1, 1),
+], ids=["tg.argsort", "Tensor.argsort", "tg.sort", "np.sort", "np.argsort"])
+def test_a_positional_descending_flag_raises(call):
+    x = Tensor(np.array([[1.0, 3.0, 2.0], [0.0, -1.0, 5.0]]))
+    with pytest.raises(TypeError, match="descending"):
+        call(x)
+
+
+def test_numpy_sort_kinds_still_work():
+    a = np.array([[1.0, 3.0, 2.0], [0.0, -1.0, 5.0]])
+    for kind in (None, "quicksort", "stable", "mergesort", "heapsort"):
+        assert np.array_equal(tg.argsort(Tensor(a), 1, kind).data, np.argsort(a, 1, stable=True))
+        assert np.array_equal(np.sort(Tensor(a), 1, kind).data, np.sort(a, 1))
