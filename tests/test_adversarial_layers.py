@@ -94,3 +94,35 @@ def test_numpy_sort_kinds_still_work():
     for kind in (None, "quicksort", "stable", "mergesort", "heapsort"):
         assert np.array_equal(tg.argsort(Tensor(a), 1, kind).data, np.argsort(a, 1, stable=True))
         assert np.array_equal(np.sort(Tensor(a), 1, kind).data, np.sort(a, 1))
+
+
+# ---- DataLoader batches ---------------------------------------------------------------------
+# Without shuffle the batches were writable views into the data set: PyTorch's habit of
+# normalising a batch in place (safe there: the collated batch is a copy) changed the data
+# for every later epoch, silently.
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("dataset", [False, True])
+def test_writing_into_a_batch_raises_and_never_changes_the_data(shuffle, dataset):
+    X = np.arange(12.0).reshape(6, 2)
+    before = X.copy()
+    args = (tg.data.TensorDataset(X),) if dataset else (X,)
+    for (xb,) in tg.data.DataLoader(*args, batch_size=4, shuffle=shuffle, rng=0):
+        with pytest.raises(ValueError):
+            xb /= 255
+        t = Tensor(xb)
+        t *= 2.0  # Tensor() copies: harmless
+    assert np.array_equal(X, before)
+
+
+def test_a_loader_never_drops_a_graph():
+    w = Tensor(np.ones((4, 2)), requires_grad=True)
+    with pytest.raises(TypeError, match="detach"):
+        tg.data.DataLoader(w, batch_size=2)
+    with pytest.raises(TypeError, match="detach"):
+        tg.data.TensorDataset(w)
+    # a dataset of samples that require grad: collated with their graph, as PyTorch's
+    samples = [(w[i] * 2.0,) for i in range(4)]
+    ((xb,),) = list(tg.data.DataLoader(samples, batch_size=4))
+    assert isinstance(xb, Tensor) and xb.shape == (4, 2)
+    xb.sum().backward()
+    assert np.array_equal(w.grad.data, np.full((4, 2), 2.0))
