@@ -126,3 +126,23 @@ def test_a_loader_never_drops_a_graph():
     assert isinstance(xb, Tensor) and xb.shape == (4, 2)
     xb.sum().backward()
     assert np.array_equal(w.grad.data, np.full((4, 2), 2.0))
+
+
+# ---- interpolate: PyTorch's kernels ignore the scale factor on some axes -----------------------
+# With scale_factor=1.3 on 3 pixels the output has 3 pixels, and PyTorch copies that axis
+# (linear modes, 2-D nearest; 2-D nearest doubling an axis takes dst // 2); we resampled by
+# 1/1.3, silently giving other values. Reference values: tests/reference/make_adversarial.py.
+_REF = np.load(__import__("pathlib").Path(__file__).parent / "reference" / "adversarial.npz")
+_INTERP = sorted({k.split("/")[0] for k in _REF.files})
+
+
+@pytest.mark.parametrize("name", _INTERP)
+def test_interpolate_with_a_scale_factor_that_keeps_or_doubles_a_size_matches_pytorch(name):
+    import json
+    kw = json.loads(str(_REF[f"{name}/kwargs"]))
+    x = Tensor(_REF[f"{name}/x"].copy(), requires_grad=True)
+    out = F.interpolate(x, **kw)
+    np.testing.assert_allclose(out.data, _REF[f"{name}/out"], rtol=1e-10, atol=1e-12)
+    if f"{name}/grad" in _REF.files:
+        (out * Tensor(_REF[f"{name}/w"])).sum().backward()
+        np.testing.assert_allclose(x.grad.data, _REF[f"{name}/grad"], rtol=1e-10, atol=1e-12)
