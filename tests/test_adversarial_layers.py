@@ -146,3 +146,20 @@ def test_interpolate_with_a_scale_factor_that_keeps_or_doubles_a_size_matches_py
     if f"{name}/grad" in _REF.files:
         (out * Tensor(_REF[f"{name}/w"])).sum().backward()
         np.testing.assert_allclose(x.grad.data, _REF[f"{name}/grad"], rtol=1e-10, atol=1e-12)
+
+
+# ---- nn.Softmax() without dim ---------------------------------------------------------------
+# PyTorch's implicit dim is 0 for a 3-D input and 1 for 4-D (e.g. the channels of a
+# segmentation head); ours is the last axis: the same code gave other values, silently.
+@pytest.mark.parametrize("cls", ["Softmax", "LogSoftmax"])
+def test_softmax_layer_without_dim_warns_where_pytorch_picks_another_axis(cls):
+    import warnings
+    layer = getattr(tg.nn, cls)()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer(np.zeros((2, 3)))  # 1-D and 2-D: PyTorch's implicit dim is the last one too
+        getattr(tg.nn, cls)(dim=-1)(np.zeros((2, 3, 4)))
+    for shape, torch_dim in (((2, 3, 4), 0), ((1, 2, 3, 4), 1)):
+        with pytest.warns(UserWarning, match=f"dim={torch_dim}"):
+            out = layer(np.zeros(shape))
+        assert out.shape == shape
