@@ -163,3 +163,35 @@ def test_softmax_layer_without_dim_warns_where_pytorch_picks_another_axis(cls):
         with pytest.warns(UserWarning, match=f"dim={torch_dim}"):
             out = layer(np.zeros(shape))
         assert out.shape == shape
+
+
+# ---- writes into results that PyTorch makes copies (or views) of ------------------------------
+# x.flip(0), x.fliplr(), x.flipud(), x.rot90() are PyTorch-only method names, and PyTorch's
+# copy; ours returned numpy's views, so writing into the result changed x, silently.
+@pytest.mark.parametrize("method", [lambda x: x.flip(0), lambda x: x.flip(), lambda x: x.fliplr(),
+                                    lambda x: x.flipud(), lambda x: x.rot90(), lambda x: x.rot90(2)],
+                         ids=["flip(0)", "flip()", "fliplr", "flipud", "rot90", "rot90(2)"])
+def test_flip_methods_copy_as_pytorch_and_keep_their_gradient(method):
+    a = np.arange(6.0).reshape(2, 3)
+    x = Tensor(a.copy())
+    y = method(x)
+    y += 100.0
+    assert np.array_equal(x.data, a)
+    x = Tensor(a.copy(), requires_grad=True)
+    y = method(x)
+    (y * Tensor(np.arange(y.data.size, dtype=float).reshape(y.shape))).sum().backward()
+    assert np.array_equal(np.sort(x.grad.data.ravel()), np.arange(6.0))
+    # numpy's functions keep numpy's views
+    assert np.shares_memory(np.flip(x, 0).data, x.data)
+
+
+# diagonal returned a writable copy: PyTorch's x.diagonal() is a view (writing into it
+# changes x), numpy's a read-only view; a write into ours was lost silently.
+def test_writing_into_a_diagonal_raises():
+    x = Tensor(np.arange(9.0).reshape(3, 3))
+    for d in (x.diagonal(), np.diagonal(x), tg.diagonal(x, 1)):
+        with pytest.raises(ValueError, match="read-only"):
+            d += 1.0
+        with pytest.raises(ValueError):
+            d[0] = 5.0
+    assert np.array_equal(x.data, np.arange(9.0).reshape(3, 3))

@@ -388,7 +388,9 @@ def diagonal(a, offset=0, axis1=0, axis2=1, *, dim1=None, dim2=None):
 
     The diagonal becomes the last axis, the other axes keep their order.
     ``torch.diagonal(input, offset, dim1, dim2)`` means the same (``dim1=``/
-    ``dim2=`` accepted). Returns a new array (numpy returns a read-only view).
+    ``dim2=`` accepted). Returns a new, read-only array: numpy returns a
+    read-only view, PyTorch a writable view (``x.diagonal().zero_()`` zeroes
+    ``x``'s diagonal), so a write into it raises instead of being lost silently.
     Gradient: the output gradient written onto that diagonal of zeros
     (:func:`diagonal_scatter`). Raises ValueError for bad axes.
     """
@@ -401,6 +403,7 @@ def _diagonal(op, a, offset, axis1, axis2):
     a1, a2 = _diag_axes(op, x, axis1, axis2)
     offset = int(offset)
     data = np.diagonal(x.data, offset, a1, a2).copy()
+    data.flags.writeable = False  # a write would not reach x (see diagonal's docstring)
     return record(data, _diagonal_backward, (x,), (x.shape, offset, a1, a2))
 
 
