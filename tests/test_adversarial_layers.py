@@ -209,3 +209,19 @@ def test_writing_into_flatten_never_changes_the_source():
     except ValueError:
         pass
     assert np.array_equal(x.data, np.arange(6.0).reshape(2, 3))
+
+
+# ---- Sequential slices keep their modules' names ----------------------------------------------
+# PyTorch's seq[1:] keeps the names ("2.weight"); ours renumbered them, so a slice's
+# checkpoint did not match PyTorch's; and appending to a slice must not replace a module.
+def test_a_sequential_slice_keeps_names_and_append_never_replaces():
+    nn = tg.nn
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    assert list(seq[1:].state_dict()) == ["2.weight", "2.bias"]
+    assert list(seq[::2].state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    part = seq[1:]
+    last = part[-1]
+    part.append(nn.Tanh())
+    assert len(part) == 3 and part[1] is last and isinstance(part[2], nn.Tanh)
+    x = np.ones((4, 2))
+    np.testing.assert_array_equal(seq[1:](seq[0](x)).data, seq(x).data)
