@@ -225,3 +225,21 @@ def test_a_sequential_slice_keeps_names_and_append_never_replaces():
     assert len(part) == 3 and part[1] is last and isinstance(part[2], nn.Tanh)
     x = np.ones((4, 2))
     np.testing.assert_array_equal(seq[1:](seq[0](x)).data, seq(x).data)
+
+
+# ---- batch norm of an empty batch -------------------------------------------------------------
+# PyTorch returns an empty result (running statistics unchanged, the batch counted); ours
+# raised "expected more than 1 value per channel" for 0 values.
+def test_batch_norm_of_an_empty_batch_is_empty_and_leaves_the_running_statistics():
+    bn = tg.nn.BatchNorm2d(3, momentum=None)
+    x = Tensor(np.zeros((0, 3, 2, 2)), requires_grad=True)
+    y = bn(x)
+    y.sum().backward()
+    assert y.shape == (0, 3, 2, 2) and x.grad.shape == (0, 3, 2, 2)
+    assert np.array_equal(bn.running_mean.data, np.zeros(3))
+    assert np.array_equal(bn.running_var.data, np.ones(3))
+    a = np.arange(8.0).reshape(2, 1, 2, 2) * np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1, 1)
+    bn(Tensor(a))  # momentum=None: the cumulative average counts the empty batch too (PyTorch's)
+    np.testing.assert_allclose(bn.running_mean.data, a.mean(axis=(0, 2, 3)) / 2)
+    with pytest.raises(ValueError, match="more than 1 value"):
+        F.batch_norm(np.zeros((1, 3)), None, None, training=True)
