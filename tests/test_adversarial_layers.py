@@ -195,6 +195,9 @@ def test_writing_into_a_diagonal_raises():
         with pytest.raises(ValueError):
             d[0] = 5.0
     assert np.array_equal(x.data, np.arange(9.0).reshape(3, 3))
+    d = tg.diag(x)  # torch.diag copies (numpy's np.diag is a read-only view): writable, x unchanged
+    d += 1.0
+    assert np.array_equal(x.data, np.arange(9.0).reshape(3, 3))
 
 
 # numpy's ndarray.flatten always copies; x.flatten() here returns a view, so numpy's habit of
