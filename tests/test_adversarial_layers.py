@@ -246,3 +246,26 @@ def test_batch_norm_of_an_empty_batch_is_empty_and_leaves_the_running_statistics
     np.testing.assert_allclose(bn.running_mean.data, a.mean(axis=(0, 2, 3)) / 2)
     with pytest.raises(ValueError, match="more than 1 value"):
         F.batch_norm(np.zeros((1, 3)), None, None, training=True)
+
+
+# ---- NaN and inf at the edges of piecewise functions ------------------------------------------
+# hardshrink/softshrink turned NaN into 0 (|nan| > lambd is False), hiding a diverged input;
+# PyTorch's keep NaN. huber/smooth_l1 at d = +-inf back-propagated nan from the unselected
+# quadratic branch (0 * inf); the derivative there is +-delta (+-1 for smooth_l1).
+@pytest.mark.parametrize("fn", [F.hardshrink, F.softshrink])
+def test_shrink_keeps_nan(fn):
+    x = Tensor(np.array([np.nan, 0.2, -3.0, np.inf]), requires_grad=True)
+    y = fn(x)
+    assert np.isnan(y.data[0]) and y.data[1] == 0 and y.data[3] == np.inf
+    y.backward(np.ones(4))
+    assert np.array_equal(x.grad.data, [1.0, 0.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("loss, slope", [(lambda x, y: F.huber_loss(x, y, "sum", delta=0.5), 0.5),
+                                          (lambda x, y: F.smooth_l1_loss(x, y, "sum", beta=0.5), 1.0)],
+                         ids=["huber", "smooth_l1"])
+def test_huber_losses_have_finite_gradients_at_infinite_inputs(loss, slope):
+    x = Tensor(np.array([np.inf, -np.inf, 0.1, 2.0]), requires_grad=True)
+    loss(x, Tensor(np.zeros(4))).backward()
+    expected = np.array([slope, -slope, 0.1 / (0.5 if slope == 1.0 else 1.0), slope])
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)

@@ -99,8 +99,10 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     x = _input(op, input)
     d = x - _elementwise_target(op, x, target)
     small = np.abs(d.data) < delta
-    # each branch is finite everywhere, so where() needs no masking of its inputs
-    return _reduce(where(small, 0.5 * d * d, delta * (abs(d) - 0.5 * delta)), reduction)
+    # the quadratic branch sees only its own elements: at d = +-inf the unselected d * d
+    # would back-propagate 0 * inf = nan (PyTorch: +-delta)
+    dq = where(small, d, 0)
+    return _reduce(where(small, 0.5 * dq * dq, delta * (abs(d) - 0.5 * delta)), reduction)
 
 
 def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
@@ -118,7 +120,8 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
     if beta == 0:
         return _reduce(abs(d), reduction)
     small = np.abs(d.data) < beta
-    return _reduce(where(small, 0.5 * d * d / beta, abs(d) - 0.5 * beta), reduction)
+    dq = where(small, d, 0)  # as in huber_loss: no 0 * inf = nan from the unselected branch
+    return _reduce(where(small, 0.5 * dq * dq / beta, abs(d) - 0.5 * beta), reduction)
 
 
 def soft_margin_loss(input, target, reduction: str = "mean"):
