@@ -269,3 +269,13 @@ def test_huber_losses_have_finite_gradients_at_infinite_inputs(loss, slope):
     loss(x, Tensor(np.zeros(4))).backward()
     expected = np.array([slope, -slope, 0.1 / (0.5 if slope == 1.0 else 1.0), slope])
     np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+
+
+# pairwise_distance of equal inputs with eps=0 back-propagated sqrt's 0/0 = nan; PyTorch's
+# norm gives the subgradient 0 at a zero difference.
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf")])
+def test_pairwise_distance_of_equal_inputs_has_zero_gradient(p):
+    a = Tensor(np.ones((2, 3)), requires_grad=True)
+    d = F.pairwise_distance(a, Tensor(np.ones((2, 3))), p=p, eps=0.0)
+    d.sum().backward()
+    assert np.array_equal(d.data, np.zeros(2)) and np.array_equal(a.grad.data, np.zeros((2, 3)))

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..ops import loss as _ops
 from ..ops.elementwise import clip, exp, log, relu, sqrt, where
+from ..ops._norm import vector_norm
 from ..ops.reduce import log_softmax
 from ..tensor import Tensor
 from ._loss_functional import _elementwise_target, _input, _reduce, check_reduction
@@ -204,11 +205,9 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     except ValueError:
         raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast") from None
     d = a - b + eps
-    if math.isinf(p):
-        return abs(d).max(axis=-1, keepdims=keepdim)
-    if p == 2:
-        return sqrt((d * d).sum(axis=-1, keepdims=keepdim))
-    return (abs(d) ** p).sum(axis=-1, keepdims=keepdim) ** (1.0 / p)
+    # the norm op: at a zero difference (eps=0, equal inputs) its gradient is 0, as
+    # PyTorch's; sqrt(sum(d * d)) gave 0/0 = nan there
+    return vector_norm(d, axis=-1, keepdims=keepdim, ord=p)
 
 
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
