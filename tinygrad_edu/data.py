@@ -26,6 +26,10 @@ def _as_arrays(name, arrays):
         raise ValueError(f"{name}: at least one array is required")
     out = []
     for i, a in enumerate(arrays):
+        if isinstance(a, Tensor) and a.requires_grad:
+            # the batches are plain arrays: the graph would be dropped silently
+            raise TypeError(f"{name}: array {i} is a Tensor that requires grad (shape {a.shape}); "
+                            "batches are numpy arrays without a graph, so pass t.detach()")
         a = a.data if isinstance(a, Tensor) else np.asarray(a)
         if a.ndim == 0:
             raise ValueError(f"{name}: array {i} is a scalar (shape ()); arrays need a first axis to index")
@@ -46,7 +50,8 @@ class TensorDataset:
     ``TensorDataset(X, y)[i] == (X[i], y[i])`` as numpy arrays; ``len`` is N.
     A :class:`DataLoader` over it indexes the arrays once per batch (fast),
     not once per example. Raises ValueError as :class:`DataLoader` does for
-    arrays of different lengths, scalars or object arrays.
+    arrays of different lengths, scalars or object arrays, and TypeError for
+    a Tensor that requires grad (the arrays keep no graph: pass ``t.detach()``).
     """
 
     def __init__(self, *tensors):
@@ -68,7 +73,8 @@ def default_collate(samples):
     Samples that are tuples or lists give a tuple with one batch per field;
     dicts give a dict (same keys); arrays, Tensors and numbers are stacked
     along a new first axis (``np.stack``), so B samples of shape S give
-    ``(B, *S)``. Raises TypeError for samples numpy cannot stack (strings,
+    ``(B, *S)``; Tensors that require grad are stacked with their graph
+    (a Tensor, as PyTorch's). Raises TypeError for samples numpy cannot stack (strings,
     objects) and ValueError for fields of different shapes, naming them.
     """
     first = samples[0]
@@ -79,6 +85,9 @@ def default_collate(samples):
             raise ValueError(f"default_collate: samples have different numbers of fields "
                              f"({sorted({len(s) for s in samples})})")
         return tuple(default_collate([s[i] for s in samples]) for i in range(len(first)))
+    if any(isinstance(s, Tensor) and s.requires_grad for s in samples):
+        from .ops.shape import stack  # PyTorch's collate stacks with the graph: so do we
+        return stack(samples)
     arrays = [s.data if isinstance(s, Tensor) else np.asarray(s) for s in samples]
     if arrays[0].dtype.kind not in "biufc":
         raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__} "
@@ -105,6 +114,11 @@ def _is_dataset(arrays):
     if isinstance(d, (list, tuple)):
         return len(d) > 0 and isinstance(d[0], (tuple, Mapping))
     return hasattr(d, "__getitem__") and hasattr(d, "__len__")
+
+
+def _read_only(a):
+    a.flags.writeable = False  # a view of the data set (or a fresh copy): never written
+    return a
 
 
 class DataLoader:
@@ -138,7 +152,10 @@ class DataLoader:
     Yields:
         Array form: tuples of numpy arrays, one per input array, each
         ``(B, ...)``, even for a single array (``for (xb,) in DataLoader(X, ...)``);
-        without shuffle the batches are views into the arrays (no copy).
+        read-only: without shuffle they are views into the arrays (no copy),
+        so an in-place write (PyTorch's ``xb /= 255``, safe there on a
+        collated copy) would change the data set for every later epoch;
+        it raises instead. Copy first (``xb = xb / 255``).
         Dataset form: whatever ``collate_fn`` returns.
 
     ``len(loader)`` is the number of batches per epoch:
@@ -147,7 +164,9 @@ class DataLoader:
     Raises:
         ValueError: no arrays, arrays of different lengths, a scalar or
             object array, or ``batch_size`` not a positive integer.
-        TypeError: ``collate_fn`` with arrays (they need no collation).
+        TypeError: ``collate_fn`` with arrays (they need no collation), or
+            a Tensor that requires grad among the arrays (its graph would be
+            dropped; pass ``t.detach()``).
     """
 
     def __init__(self, *arrays, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
@@ -187,7 +206,7 @@ class DataLoader:
         for k in range(len(self)):
             if fast:
                 idx = slice(k * b, (k + 1) * b) if order is None else order[k * b:(k + 1) * b]
-                yield tuple(a[idx] for a in self.arrays)
+                yield tuple(_read_only(a[idx]) for a in self.arrays)
             else:
                 idx = range(k * b, min((k + 1) * b, n)) if order is None else order[k * b:(k + 1) * b]
                 yield self.collate_fn([self.dataset[int(i)] for i in idx])

@@ -11,7 +11,11 @@ The source positions are PyTorch's (``aten/src/ATen/native/UpSample.h``):
 * ``linear``, ``align_corners=True``: ``src = dst * (in - 1) / (out - 1)``;
 
 with ``scale = in / out``, or ``1 / scale_factor`` when a scale factor is
-given (and ``recompute_scale_factor`` is not set). Picking is indexing and
+given (and ``recompute_scale_factor`` is not set). PyTorch's CPU kernels
+(2.13) ignore the factor on some axes, and so do we: an axis whose size does
+not change is copied in the linear modes and in 2-D ``nearest``, and 2-D
+``nearest`` doubling an axis takes ``src = dst // 2`` (``scale_factor=1.3``
+on 3 pixels gives 3 pixels, the input itself, not a resampling by 1/1.3). Picking is indexing and
 mixing is multiply-add, so gradients (to the input only) and second
 derivatives come from those ops: the gradient of a source element is the sum
 over the outputs that used it, weighted as they used it.
@@ -123,6 +127,11 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
     out, scales = _sizes(op, spatial, size, scale_factor, bool(recompute_scale_factor))
     for k, (n_in, n_out, scale) in enumerate(zip(spatial, out, scales)):
         axis = k + 2
+        # PyTorch's kernels' shortcuts, which do not look at the factor (see the module docstring)
+        if n_out == n_in and (linear or (mode == "nearest" and spatial_dims == 2)):
+            scale = 1.0
+        elif n_out == 2 * n_in and mode == "nearest" and spatial_dims == 2:
+            scale = 0.5
         if linear:
             x = _linear(x, axis, n_in, n_out, scale, bool(align_corners))
         else:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..ops import loss as _ops
 from ..ops.elementwise import clip, exp, log, relu, sqrt, where
+from ..ops._norm import vector_norm
 from ..ops.reduce import log_softmax
 from ..tensor import Tensor
 from ._loss_functional import _elementwise_target, _input, _reduce, check_reduction
@@ -100,8 +101,10 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
     x = _input(op, input)
     d = x - _elementwise_target(op, x, target)
     small = np.abs(d.data) < delta
-    # each branch is finite everywhere, so where() needs no masking of its inputs
-    return _reduce(where(small, 0.5 * d * d, delta * (abs(d) - 0.5 * delta)), reduction)
+    # the quadratic branch sees only its own elements: at d = +-inf the unselected d * d
+    # would back-propagate 0 * inf = nan (PyTorch: +-delta)
+    dq = where(small, d, 0)
+    return _reduce(where(small, 0.5 * dq * dq, delta * (abs(d) - 0.5 * delta)), reduction)
 
 
 def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
@@ -119,7 +122,8 @@ def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
     if beta == 0:
         return _reduce(abs(d), reduction)
     small = np.abs(d.data) < beta
-    return _reduce(where(small, 0.5 * d * d / beta, abs(d) - 0.5 * beta), reduction)
+    dq = where(small, d, 0)  # as in huber_loss: no 0 * inf = nan from the unselected branch
+    return _reduce(where(small, 0.5 * dq * dq / beta, abs(d) - 0.5 * beta), reduction)
 
 
 def soft_margin_loss(input, target, reduction: str = "mean"):
@@ -202,11 +206,9 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     except ValueError:
         raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast") from None
     d = a - b + eps
-    if math.isinf(p):
-        return abs(d).max(axis=-1, keepdims=keepdim)
-    if p == 2:
-        return sqrt((d * d).sum(axis=-1, keepdims=keepdim))
-    return (abs(d) ** p).sum(axis=-1, keepdims=keepdim) ** (1.0 / p)
+    # the norm op: at a zero difference (eps=0, equal inputs) its gradient is 0, as
+    # PyTorch's; sqrt(sum(d * d)) gave 0/0 = nan there
+    return vector_norm(d, axis=-1, keepdims=keepdim, ord=p)
 
 
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12):

@@ -9,6 +9,8 @@ Inputs may be Tensors or arrays; the output has the input's shape.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import functional as F
@@ -63,18 +65,35 @@ def _axis_arg(cls, axis, dim):
     return -1 if axis is None else int(axis)
 
 
+def _warn_implicit(module, x):
+    """PyTorch's ``nn.Softmax()`` without ``dim`` normalises dim 0 of a 3-D input and dim 1
+    of a 4-D or larger one (its deprecated implicit choice); ours the last axis. The same
+    code would give other values silently: warn, naming the fix."""
+    ndim = getattr(x, "ndim", np.ndim(x))
+    if getattr(module, "_implicit", False) and ndim >= 3:
+        name = type(module).__name__
+        warnings.warn(f"{name}() without dim on a {ndim}-D input normalises the last axis; "
+                      f"PyTorch's {name}() would use dim={0 if ndim == 3 else 1}. Pass dim= "
+                      f"explicitly ({name}(dim=-1) keeps this behaviour)", UserWarning, stacklevel=3)
+
+
 class Softmax(Module):
     """``exp(x) / sum(exp(x))`` along ``axis`` (default the last), stable for any logits.
 
     Args:
         axis: the axis that sums to 1; ``dim=`` is accepted as PyTorch's name.
+
+    Without an axis on an input of 3 or more dimensions it warns (UserWarning):
+    PyTorch's ``Softmax()`` would normalise dim 0 (3-D) or dim 1 (4-D and more).
     """
 
     def __init__(self, axis: int | None = None, *, dim: int | None = None):
         super().__init__()
         self.axis = _axis_arg("Softmax", axis, dim)
+        self._implicit = axis is None and dim is None
 
     def forward(self, x):
+        _warn_implicit(self, x)
         return F.softmax(x, self.axis)
 
     def extra_repr(self):
@@ -86,13 +105,17 @@ class LogSoftmax(Module):
 
     Args:
         axis: the normalised axis; ``dim=`` is accepted as PyTorch's name.
+
+    Without an axis on an input of 3 or more dimensions it warns, as :class:`Softmax`.
     """
 
     def __init__(self, axis: int | None = None, *, dim: int | None = None):
         super().__init__()
         self.axis = _axis_arg("LogSoftmax", axis, dim)
+        self._implicit = axis is None and dim is None
 
     def forward(self, x):
+        _warn_implicit(self, x)
         return F.log_softmax(x, self.axis)
 
     def extra_repr(self):

@@ -14,7 +14,8 @@ class Sequential(Module):
 
     Submodules are named ``"0"``, ``"1"``, ... (so parameters are
     ``"0.weight"``); indexable (ints, negative ints, slices give a new
-    Sequential), iterable, and has ``len``.
+    Sequential whose modules keep their names, as PyTorch's), iterable, and
+    has ``len``.
     """
 
     def __init__(self, *modules: Module):
@@ -32,7 +33,12 @@ class Sequential(Module):
     def __getitem__(self, idx):
         mods = list(self._modules.values())
         if isinstance(idx, slice):
-            return Sequential(*mods[idx])
+            # the slice keeps the modules' names, as PyTorch's: seq[1:].state_dict() has
+            # "2.weight" where it came from "2", so checkpoints of slices match PyTorch's
+            part = Sequential()
+            for name, m in list(self._modules.items())[idx]:
+                part.add_module(name, m)
+            return part
         try:
             return mods[idx]
         except IndexError:
@@ -45,8 +51,12 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> "Sequential":
-        """Add a module at the end."""
-        self.add_module(str(len(self)), module)
+        """Add a module at the end, named by its position (the next free number after a
+        slice, whose names have gaps: PyTorch's would replace a module of that name)."""
+        k = len(self)
+        while str(k) in self._modules:
+            k += 1
+        self.add_module(str(k), module)
         return self
 
 

@@ -380,30 +380,35 @@ def _lambd(op, lambd):
 def softshrink(input, lambd: float = 0.5):
     """``x - lambd`` above lambd, ``x + lambd`` below -lambd, else 0; d/dx = 0 on ``[-lambd, lambd]``.
 
+    NaN stays NaN (gradient passed through), as PyTorch's.
+
     Raises ValueError for a negative ``lambd``.
     """
     lambd = _lambd("softshrink", lambd)
     x = _input("softshrink", input)
     d = x.data
-    data = np.where(d > lambd, d - lambd, np.where(d < -lambd, d + lambd, 0))
+    # "not inside [-lambd, lambd]" rather than "outside": NaN propagates, as PyTorch's
+    data = np.where(np.abs(d) <= lambd, 0, d - np.sign(d) * lambd)
     return record(data.astype(d.dtype, copy=False), _shrink_backward, (x,), lambd)
 
 
 def hardshrink(input, lambd: float = 0.5):
     """``x`` where ``|x| > lambd``, else 0; d/dx = 0 on ``[-lambd, lambd]`` (as PyTorch).
 
+    NaN stays NaN (gradient passed through), as PyTorch's.
+
     Raises ValueError for a negative ``lambd``.
     """
     lambd = _lambd("hardshrink", lambd)
     x = _input("hardshrink", input)
     d = x.data
-    return record(np.where(np.abs(d) > lambd, d, 0).astype(d.dtype, copy=False), _shrink_backward,
+    return record(np.where(np.abs(d) <= lambd, 0, d).astype(d.dtype, copy=False), _shrink_backward,
                   (x,), lambd)
 
 
 @backward_rule("shrink")
 def _shrink_backward(g, out, inputs, lambd, needs):
-    return (np.where(np.abs(val(inputs[0])) > lambd, g, 0),)
+    return (np.where(np.abs(val(inputs[0])) <= lambd, 0, g),)
 
 
 # ---- activations with a second operand ---------------------------------------------------

@@ -99,8 +99,8 @@ def flip(x, axis=None, *more, dims=None):
     """Reverse the order of elements along ``axis`` (``np.flip``; all axes when None).
 
     ``axis`` is an int or a tuple; PyTorch's ``x.flip(dims)`` and ``x.flip(0, 1)``
-    mean the same. The result is a strided view (a basic slice), and the
-    gradient is flipped back.
+    mean the same. The result is a strided view (a basic slice), as numpy's;
+    the method ``x.flip(...)`` copies, as PyTorch's. The gradient is flipped back.
     """
     x = as_operand("flip", x)
     if dims is not None:
@@ -421,16 +421,26 @@ NUMPY_FUNCTIONS = {
     np.triu: lambda m, k=0: triu(m, k),
 }
 
+def _copying(fn):
+    """PyTorch's ``Tensor.flip/fliplr/flipud/rot90`` (ndarray has no such methods) copy;
+    numpy's functions return views. As methods they copy, so that PyTorch's habit of
+    writing into the result never changes the tensor it came from."""
+    def method(self, *args, **kwargs):
+        return clone(fn(self, *args, **kwargs))
+    method.__name__, method.__doc__ = fn.__name__, fn.__doc__
+    return method
+
+
 TENSOR_METHODS = {
     "ravel": ravel,
     "repeat": repeat_method,
     "repeat_interleave": repeat_interleave,
     "moveaxis": moveaxis,
     "movedim": moveaxis,
-    "flip": flip,
-    "fliplr": fliplr,
-    "flipud": flipud,
-    "rot90": rot90,
+    "flip": _copying(flip),
+    "fliplr": _copying(fliplr),
+    "flipud": _copying(flipud),
+    "rot90": _copying(rot90),
     "roll": roll,
     "tile": lambda self, *reps: tile(self, reps[0] if len(reps) == 1 else reps),
     "tril": tril,

@@ -388,7 +388,9 @@ def diagonal(a, offset=0, axis1=0, axis2=1, *, dim1=None, dim2=None):
 
     The diagonal becomes the last axis, the other axes keep their order.
     ``torch.diagonal(input, offset, dim1, dim2)`` means the same (``dim1=``/
-    ``dim2=`` accepted). Returns a new array (numpy returns a read-only view).
+    ``dim2=`` accepted). Returns a new, read-only array: numpy returns a
+    read-only view, PyTorch a writable view (``x.diagonal().zero_()`` zeroes
+    ``x``'s diagonal), so a write into it raises instead of being lost silently.
     Gradient: the output gradient written onto that diagonal of zeros
     (:func:`diagonal_scatter`). Raises ValueError for bad axes.
     """
@@ -396,11 +398,12 @@ def diagonal(a, offset=0, axis1=0, axis2=1, *, dim1=None, dim2=None):
                      axis2 if dim2 is None else dim2)
 
 
-def _diagonal(op, a, offset, axis1, axis2):
+def _diagonal(op, a, offset, axis1, axis2, read_only=True):
     x = a if isinstance(a, Tensor) else as_operand(op, a)
     a1, a2 = _diag_axes(op, x, axis1, axis2)
     offset = int(offset)
     data = np.diagonal(x.data, offset, a1, a2).copy()
+    data.flags.writeable = not read_only  # diagonal: a write would not reach x (see its docstring)
     return record(data, _diagonal_backward, (x,), (x.shape, offset, a1, a2))
 
 
@@ -462,7 +465,7 @@ def diag(v, k=0):
     x = v if isinstance(v, Tensor) else as_operand("diag", v)
     k = int(k)
     if x.ndim == 2:
-        return _diagonal("diag", x, k, 0, 1)
+        return _diagonal("diag", x, k, 0, 1, read_only=False)  # torch.diag copies: writable
     if x.ndim != 1:
         raise ValueError(f"diag: input must be 1-D or 2-D, got shape {x.shape}")
     n = x.shape[0] + abs(k)

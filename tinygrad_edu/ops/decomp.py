@@ -234,8 +234,10 @@ def eigh(a, UPLO="L"):
     """
     x = _matrix("eigh", a)
     w, V = _call("eigh", np.linalg.eigh, x.shape, x.data, UPLO)
-    return EighResult(record(w, _eigh_values_backward, (x,), (V, UPLO)),
-                      record(V, _eigh_vectors_backward, (x,), (w, V, UPLO)))
+    # the rules keep private w, V: an in-place write into a returned factor
+    # (not checked, as the rules never read `out`) must not change a gradient
+    return EighResult(record(w.copy(), _eigh_values_backward, (x,), (V, UPLO)),
+                      record(V.copy(), _eigh_vectors_backward, (x,), (w, V, UPLO)))
 
 
 def eigvalsh(a, UPLO="L"):
@@ -300,9 +302,11 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     m, n = x.shape[-2:]
     k = min(m, n)
     extra = full_matrices and m != n
-    return SVDResult(record(U, _svd_u_backward, (x,), (U, S, Vh, extra, hermitian)),
-                     record(S, _svd_s_backward, (x,), (U[..., :k], Vh[..., :k, :], hermitian)),
-                     record(Vh, _svd_vh_backward, (x,), (U, S, Vh, extra, hermitian)))
+    # the rules keep private factors: an in-place write into a returned one
+    # (not checked, as the rules never read `out`) must not change a gradient
+    return SVDResult(record(U.copy(), _svd_u_backward, (x,), (U, S, Vh, extra, hermitian)),
+                     record(S.copy(), _svd_s_backward, (x,), (U[..., :k], Vh[..., :k, :], hermitian)),
+                     record(Vh.copy(), _svd_vh_backward, (x,), (U, S, Vh, extra, hermitian)))
 
 
 def svdvals(x):

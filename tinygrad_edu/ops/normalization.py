@@ -72,6 +72,8 @@ def _normalize(x, weight, bias, plan):
         y = y * weight.data.reshape(plan.pshape)
     if bias is not None:
         y = y + bias.data.reshape(plan.pshape)
+    if y is xhat:  # no affine: the output must not share the saved x_hat's memory
+        y = xhat.copy()
     return record(y.reshape(x.shape), _normalize_backward, (x, weight, bias), (plan, xhat, rstd))
 
 
@@ -271,7 +273,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     Raises:
         ValueError: input has fewer than 2 axes; a running statistic, weight
             or bias has the wrong shape; training with one value per channel
-            (its variance is undefined); not training without running
+            (its variance is undefined; an empty batch gives an empty result); not training without running
             statistics. Nothing is updated when an error is raised.
     """
     x = _float_input("batch_norm", input)
@@ -286,12 +288,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if rm is None or rv is None:
             raise ValueError("batch_norm: running_mean and running_var are required when training=False")
         return _affine_constant(x, rm, rv, weight, bias, eps)
-    n = x.size // c if c else 0
-    if n <= 1:
+    n = math.prod(x.shape[:1] + x.shape[2:])
+    if n == 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input of shape {x.shape}")
     axes = (0,) + tuple(range(2, x.ndim))
     y = _normalize(x, weight, bias, _channel_plan(x, axes, eps))
+    if n == 0:  # an empty batch: an empty result, running statistics unchanged (PyTorch's)
+        return y
     # Only now that nothing can fail: update the running statistics in place.
     if rm is not None:
         rm[...] = (1 - momentum) * rm + momentum * x.data.mean(axis=axes)

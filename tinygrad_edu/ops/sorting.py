@@ -123,6 +123,19 @@ def sort_order(d, axis, descending=False):
     return (d.shape[axis] - 1) - np.argsort(d[rev], axis=axis, stable=True)[rev]
 
 
+_KINDS = (None, "quicksort", "mergesort", "heapsort", "stable")
+
+
+def _check_kind(op, kind):
+    """numpy's third positional argument is ``kind=``; PyTorch's (``sort(x, dim, True)``)
+    is ``descending``: a bool there would be silently ignored, so it raises."""
+    if isinstance(kind, str) and kind.lower() in _KINDS[1:] or kind is None:
+        return
+    raise TypeError(f"{op}: kind={kind!r} is not a numpy sort kind ({', '.join(map(repr, _KINDS[1:]))}); "
+                    f"the third positional argument is numpy's kind=, not PyTorch's descending: "
+                    f"write {op}(t, dim=d, descending=True)")
+
+
 def _torch_form(op, x, dim):
     """PyTorch's ops work on 0-d tensors with dim 0 or -1: view them as (1,)."""
     if x.ndim == 0:
@@ -144,10 +157,12 @@ def sort(x, axis=-1, kind=None, order=None, *, stable=None, dim=None, descending
     order. Shapes: values like ``x`` (flattened for ``axis=None``).
 
     Raises ValueError for an axis out of range, TypeError for ``order=``
-    (structured arrays) or for ``axis=`` and ``dim=`` together.
+    (structured arrays), for ``axis=`` and ``dim=`` together, or for a ``kind``
+    that is not a numpy sort kind (PyTorch's ``sort(x, dim, True)``: use ``descending=``).
     """
     if order is not None:
         raise TypeError("sort: order= (fields of structured arrays) is not supported on Tensors")
+    _check_kind("sort", kind)
     x = as_operand("sort", x)
     if dim is not None or descending is not None:
         if axis != -1:
@@ -174,10 +189,12 @@ def argsort(x, axis=-1, kind=None, order=None, *, stable=None, dim=None, descend
 
     PyTorch's ``dim=`` and ``descending=`` are accepted. Always stable. The
     result is an int64 Tensor without gradient (indices are not
-    differentiable).
+    differentiable). Raises TypeError for a ``kind`` that is not a numpy sort
+    kind (PyTorch's ``argsort(x, dim, True)``: use ``descending=``).
     """
     if order is not None:
         raise TypeError("argsort: order= (fields of structured arrays) is not supported on Tensors")
+    _check_kind("argsort", kind)
     x = as_operand("argsort", x)
     if dim is not None:
         if axis != -1:
