@@ -59,8 +59,9 @@ def _nll(draw, dtype):
 @case("triplet / cosine_embedding / margin_ranking / soft_margin")
 def _margins(draw, dtype):
     n, d = _rows(draw)
-    # pairwise distinct values: distances stay away from 0, where a norm has no derivative
-    _, (a, p, q) = gapped_leaves(draw, [(n, d)] * 3, dtype)
+    # pairwise distinct values: distances stay away from 0, where a norm has no derivative;
+    # and no element near 0, so no vector is near the zero vector (cosine's norms)
+    _, (a, p, q) = gapped_leaves(draw, [(n, d)] * 3, dtype, min_magnitude=0.2)
     y = np.where(np.arange(n) % 2 == 0, 1.0, -1.0).astype(dtype)
     which = draw(st.sampled_from(["triplet", "cosine", "soft"]))
     if which == "triplet":

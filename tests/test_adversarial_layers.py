@@ -201,9 +201,7 @@ def test_writing_into_a_diagonal_raises():
 
 
 # numpy's ndarray.flatten always copies; x.flatten() here returns a view, so numpy's habit of
-# writing into the flattened copy changes x, silently. Belongs to ops/shape.py (edges branch).
-@pytest.mark.xfail(strict=True, reason="ops/shape.py flatten returns a view (numpy's flatten copies): "
-                   "make Tensor.flatten copy, or its result read-only")
+# writing into the flattened copy changed x, silently; flatten's view is now read-only.
 def test_writing_into_flatten_never_changes_the_source():
     x = Tensor(np.arange(6.0).reshape(2, 3))
     y = x.flatten()

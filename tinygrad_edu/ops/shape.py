@@ -40,18 +40,28 @@ _reshape_backward = backward_rule("reshape")(_same_shape_rule)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
-    """Merge axes ``start_dim..end_dim`` into one (``torch.flatten``; all axes by default)."""
+    """Merge axes ``start_dim..end_dim`` into one (``torch.flatten``; all axes by default).
+
+    Where the memory allows it the result is a view, as PyTorch's, but a
+    read-only one: numpy's ``ndarray.flatten`` returns a copy, so writing
+    into it must never change ``x`` (a write raises instead; ``clone()`` it
+    to write).
+    """
     if not isinstance(x, Tensor):
         x = as_operand("flatten", x)
     if x.ndim == 0:
-        return reshape(x, (1,))
-    try:
-        s = normalize_axis_index(start_dim, x.ndim)
-        e = normalize_axis_index(end_dim, x.ndim)
-    except (ValueError, TypeError) as err:
-        raise axis_error("flatten", (start_dim, end_dim), x.shape, err) from None
-    shape = x.shape
-    return reshape(x, shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:])
+        out = reshape(x, (1,))
+    else:
+        try:
+            s = normalize_axis_index(start_dim, x.ndim)
+            e = normalize_axis_index(end_dim, x.ndim)
+        except (ValueError, TypeError) as err:
+            raise axis_error("flatten", (start_dim, end_dim), x.shape, err) from None
+        shape = x.shape
+        out = reshape(x, shape[:s] + (int(np.prod(shape[s:e + 1])),) + shape[e + 1:])
+    if out.data.base is not None:
+        out.data.flags.writeable = False
+    return out
 
 
 def transpose(x, *axes):
