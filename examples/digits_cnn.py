@@ -36,6 +36,11 @@ import os
 import sys
 import time
 
+# One BLAS thread: these small matrices gain nothing from more, and on a shared or
+# 2-core machine extra threads slow a step several times (set the variables to override).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import numpy as np
 
 # Run from a checkout without installing: the package is one directory up.

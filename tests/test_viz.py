@@ -180,7 +180,7 @@ def _have_graphviz():
 
 
 needs_graphviz = pytest.mark.skipif(not _have_graphviz(),
-                                    reason="graphviz Python package and dot program not installed")
+                                    reason="Graphviz's dot program is not installed (apt-get install graphviz)")
 
 
 @needs_graphviz
