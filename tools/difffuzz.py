@@ -58,25 +58,30 @@ TOL = {np.float64: dict(rtol=1e-9, atol=1e-11), np.float32: dict(rtol=2e-4, atol
 def known_differences():
     """``{op: [(what, reason), ...]}`` from difffuzz_known.txt.
 
-    A line is ``op: reason`` (any mismatch in a program that used ``op``) or
+    A line is ``op: reason`` (any mismatch in a program that used ``op``),
     ``op / what: reason`` (only mismatches whose kind starts with ``what``,
-    e.g. ``second derivative``); ``#`` starts a comment.
+    e.g. ``second derivative``), or ``op / what ~ regex: reason`` (and whose
+    detail matches ``regex``); ``#`` starts a comment.
     """
     out = {}
     if KNOWN_FILE.exists():
         for line in KNOWN_FILE.read_text().splitlines():
             line = line.split("#", 1)[0].strip()
             if line:
-                head, _, reason = line.partition(":")
+                head, _, reason = line.partition(": ")
+                head, _, detail = head.partition("~")
                 op, _, what = head.partition("/")
-                out.setdefault(op.strip(), []).append((what.strip(), reason.strip()))
+                out.setdefault(op.strip(), []).append((what.strip(), detail.strip(), reason.strip()))
     return out
 
 
 def is_known(used, mismatch, known):
-    """Whether a mismatch is listed: some op of the program, with a matching kind of mismatch."""
-    return any(mismatch.what.startswith(what)
-               for u in used for what, _ in known.get(u, ()))
+    """Whether a mismatch is listed: some op of the program, with a matching kind of mismatch
+    (and, where the line gives ``~ pattern``, a detail matching that regular expression)."""
+    import re
+
+    return any(mismatch.what.startswith(what) and (not detail or re.search(detail, mismatch.detail))
+               for u in used for what, detail, _ in known.get(u, ()))
 
 
 class Pair:
