@@ -504,7 +504,7 @@ def _compare(op, what, ours, theirs, dtype):
         raise Mismatch(op, what, f"dtype {a.dtype} vs PyTorch {b.dtype}")
     if not np.allclose(a, b, equal_nan=True, **TOL[dtype]):
         bad = ~np.isclose(a, b, equal_nan=True, **TOL[dtype])
-        raise Mismatch(op, what, f"values differ at {np.argwhere(bad)[:3].tolist()}: "
+        raise Mismatch(op, what, f"{np.dtype(dtype).name}: values differ at {np.argwhere(bad)[:3].tolist()}: "
                                  f"ours {a[bad][:3]} vs PyTorch {b[bad][:3]}")
 
 
