@@ -277,3 +277,25 @@ def test_pairwise_distance_of_equal_inputs_has_zero_gradient(p):
     d = F.pairwise_distance(a, Tensor(np.ones((2, 3))), p=p, eps=0.0)
     d.sum().backward()
     assert np.array_equal(d.data, np.zeros(2)) and np.array_equal(a.grad.data, np.zeros((2, 3)))
+
+
+def test_functional_softmax_without_dim_on_3d_input_warns_like_the_module():
+    F = tg.nn.functional
+    x = np.zeros((2, 3, 4))
+    with pytest.warns(UserWarning, match=r"softmax: no dim given for a 3-D input.*dim=0"):
+        F.softmax(x)
+    with pytest.warns(UserWarning, match=r"log_softmax: no dim given for a 4-D input.*dim=1"):
+        F.log_softmax(np.zeros((1, 2, 3, 4)))
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        F.softmax(np.zeros((2, 3)))
+        F.softmax(x, dim=-1)
+
+
+def test_a_tuple_of_arrays_given_to_dataloader_names_the_fix():
+    X, y = np.zeros((4, 2)), np.zeros(4)
+    with pytest.raises(TypeError, match=r"pass them as separate arguments, DataLoader\(X, y"):
+        tg.data.DataLoader((X, y), batch_size=2)
+    (xb, yb), _ = list(tg.data.DataLoader(X, y, batch_size=2))
+    assert xb.shape == (2, 2)

@@ -112,6 +112,11 @@ def _is_dataset(arrays):
     if isinstance(d, (np.ndarray, Tensor)):
         return False
     if isinstance(d, (list, tuple)):
+        if isinstance(d, tuple) and len(d) > 1 and all(isinstance(a, (np.ndarray, Tensor)) for a in d):
+            shapes = [tuple(a.shape) for a in d]
+            raise TypeError(f"DataLoader: got one tuple of {len(d)} arrays (shapes {shapes}); pass "
+                            "them as separate arguments, DataLoader(X, y, ...), or wrap them: "
+                            "DataLoader(TensorDataset(X, y), ...)")
         return len(d) > 0 and isinstance(d[0], (tuple, Mapping))
     return hasattr(d, "__getitem__") and hasattr(d, "__len__")
 

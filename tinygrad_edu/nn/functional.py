@@ -63,17 +63,35 @@ def sigmoid(x):
     return _sigmoid(as_tensor(x))
 
 
+def _warn_implicit_dim(op, x, axis, dim):
+    """PyTorch's implicit softmax dim is 0 for 3-D and 1 for 4-D+ input; ours is the last axis."""
+    if axis is None and dim is None and x.ndim >= 3:
+        import warnings
+
+        warnings.warn(f"{op}: no dim given for a {x.ndim}-D input: the last axis is used here, "
+                      f"where PyTorch's implicit choice would be dim={0 if x.ndim == 3 else 1}; "
+                      "pass dim= to say which", UserWarning, stacklevel=3)
+
+
 def softmax(x, axis=None, *, dim=None):
     """``exp(x) / sum(exp(x))`` along ``axis`` (or PyTorch's ``dim``; default the last axis).
 
-    Shifted by the maximum, so stable for logits of any size.
+    Shifted by the maximum, so stable for logits of any size. Without an axis
+    on 3-D or larger input it warns (PyTorch's implicit choice differs).
     """
-    return _softmax(as_tensor(x), axis, dim=dim)
+    x = as_tensor(x)
+    _warn_implicit_dim("softmax", x, axis, dim)
+    return _softmax(x, axis, dim=dim)
 
 
 def log_softmax(x, axis=None, *, dim=None):
-    """``x - logsumexp(x)`` along ``axis`` (or ``dim``; default the last), stable for any size."""
-    return _log_softmax(as_tensor(x), axis, dim=dim)
+    """``x - logsumexp(x)`` along ``axis`` (or ``dim``; default the last), stable for any size.
+
+    Warns without an axis on 3-D or larger input, as :func:`softmax`.
+    """
+    x = as_tensor(x)
+    _warn_implicit_dim("log_softmax", x, axis, dim)
+    return _log_softmax(x, axis, dim=dim)
 
 
 # ---- shape and affine -----------------------------------------------------

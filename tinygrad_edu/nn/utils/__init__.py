@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from ..inplace import mark_modified
-from ..tensor import Tensor
+from ...inplace import mark_modified
+from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -106,5 +106,5 @@ def clip_grad_value_(parameters, clip_value):
         mark_modified(g)
 
 
-# PyTorch's path to the packed-sequence helpers: tinygrad_edu.nn.utils.rnn.pack_padded_sequence.
-from . import rnn_utils as rnn  # noqa: E402
+# PyTorch's path to the packed-sequence helpers: from tinygrad_edu.nn.utils.rnn import pack_padded_sequence.
+from . import rnn  # noqa: E402
