@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from . import arith, elementwise
+from .arith import _binary  # the checked broadcasting binary op, shared
 from ._common import as_operand, broadcast_error, describe, type_error, val
 
 __all__ = ["expm1", "exp2", "log2", "log10", "logaddexp", "logaddexp2", "tan", "sinh", "cosh",
@@ -38,23 +39,6 @@ def _unary(ufunc, name, rule, x, *args):
         x = as_operand(name, x)
     d = x.data
     return record(ufunc(d, *args), rule, (x,), None, (d,))
-
-
-def _binary(ufunc, name, rule, a, b):
-    """``ufunc(a, b)`` with broadcasting, recorded with ``rule``; errors name ``name`` and the operands."""
-    av = a.data if isinstance(a, Tensor) else a
-    bv = b.data if isinstance(b, Tensor) else b
-    try:
-        data = ufunc(av, bv)
-    except ValueError as err:
-        raise broadcast_error(name, a, b, err) from None
-    except TypeError as err:
-        raise type_error(name, (a, b), err) from None
-    if type(data) is not np.ndarray:
-        data = np.asarray(data)
-    if data.dtype.kind not in "biufc":
-        raise type_error(name, (a, b), f"the result would have dtype {data.dtype}")
-    return record(data, rule, (a, b), None, (av, bv))
 
 
 # ---- exponentials and logarithms -------------------------------------------------------
