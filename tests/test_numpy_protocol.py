@@ -66,3 +66,22 @@ def test_numpy_keyword_arguments_out_are_refused():
         np.exp(x, out=np.empty(1))
     with pytest.raises(TypeError, match="np.where with one argument"):
         np.where(x)
+
+
+def test_numpy_keywords_without_a_meaning_here_raise_instead_of_being_dropped():
+    # np.sum(t, initial=...), np.std(t, mean=...), np.clip(t, out=/where=), np.reshape(order='F')
+    # used to return a result that silently ignored the keyword (found by the integration probe).
+    a = np.arange(12.0).reshape(3, 4)
+    x = tg.Tensor(a, requires_grad=True)
+    for call, name in ((lambda: np.sum(x, initial=100.0), "initial"),
+                       (lambda: np.max(x, axis=0, initial=100.0), "initial"),
+                       (lambda: np.std(x, axis=1, mean=np.zeros((3, 1))), "mean"),
+                       (lambda: np.clip(x, 2, 5, out=np.zeros((3, 4))), "out"),
+                       (lambda: np.clip(x, 2, 5, where=a > 6), "where"),
+                       (lambda: np.reshape(x, (4, 3), order="F"), "order")):
+        with pytest.raises(TypeError, match=name):
+            call()
+    # the keywords that mean something are honoured
+    assert np.array_equal(np.var(x, correction=1).data, np.var(a, ddof=1))
+    assert np.array_equal(np.concatenate([x, x], axis=None).data, np.concatenate([a, a], axis=None))
+    assert np.array_equal(np.linalg.matmul(x, x.T).data, a @ a.T)

@@ -74,6 +74,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 def _concat(arrays, axis=0, out=None, dtype=None, casting=None):
     if out is not None or dtype is not None:
         raise TypeError("np.concatenate: out= and dtype= are not supported on Tensors")
+    if axis is None:  # numpy flattens every array first
+        arrays = [shape.reshape(_tensor_arg(a), (-1,)) for a in arrays]
+        axis = 0
     return shape.concatenate(arrays, axis)
 
 
@@ -92,13 +95,41 @@ def _plain(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+_WITH_DDOF = ("var", "std")
+
+
 def _reducer(fn):
+    """``np.sum(t, ...)`` and friends: numpy's keywords that have a meaning here are passed on;
+    any other (``initial=``, ``mean=``, a ``where=`` mask, ``out=``, ``dtype=``) raises, naming
+    it, rather than being dropped (the result would silently differ from numpy's)."""
     def call(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-        if dtype is not None or out is not None or kw.get("where") is not None:
-            raise TypeError(f"np.{fn.__name__}: dtype=, out= and where= are not supported on Tensors")
-        extra = {"ddof": kw["ddof"]} if "ddof" in kw else {}
+        kw = {k: v for k, v in kw.items() if not (k == "where" and v is True)}
+        extra = {}
+        if fn.__name__ in _WITH_DDOF:
+            for k in ("ddof", "correction"):
+                if k in kw:
+                    extra[k] = kw.pop(k)
+        bad = sorted(kw) + [k for k, v in (("dtype", dtype), ("out", out)) if v is not None]
+        if bad:
+            raise TypeError(f"np.{fn.__name__}: keyword arguments {bad} are not supported on Tensors")
         return fn(_tensor_arg(a), axis=axis, keepdims=keepdims, **extra)
     return call
+
+
+def _reshape(a, shape_=None, order="C", **kw):
+    if order != "C":
+        raise TypeError(f"np.reshape: order={order!r} is not supported on Tensors (C order only)")
+    return shape.reshape(_tensor_arg(a), kw.pop("shape", kw.pop("newshape", shape_)))
+
+
+def _clip(a, a_min=None, a_max=None, out=None, **kw):
+    lo, hi = kw.pop("min", a_min), kw.pop("max", a_max)
+    bad = sorted(k for k, v in kw.items() if not (k == "where" and v is True))
+    if out is not None:
+        bad.append("out")
+    if bad:
+        raise TypeError(f"np.clip: keyword arguments {bad} are not supported on Tensors")
+    return elementwise.clip(_tensor_arg(a), lo, hi)
 
 
 FUNCTIONS = {
@@ -112,7 +143,8 @@ FUNCTIONS = {
     np.std: _reducer(reduce.std),
     np.dot: linalg.dot,
     np.matmul: linalg.matmul,
-    np.reshape: lambda a, shape_=None, order="C", **kw: shape.reshape(_tensor_arg(a), kw.get("shape", shape_)),
+    np.linalg.matmul: linalg.matmul,
+    np.reshape: _reshape,
     np.transpose: lambda a, axes=None: shape.transpose(_tensor_arg(a), *(() if axes is None else (axes,))),
     np.swapaxes: lambda a, axis1, axis2: shape.swapaxes(_tensor_arg(a), axis1, axis2),
     np.squeeze: lambda a, axis=None: shape.squeeze(_tensor_arg(a), axis),
@@ -121,8 +153,7 @@ FUNCTIONS = {
     np.concatenate: _concat,
     np.stack: _stack,
     np.where: lambda condition, x=None, y=None: _where(condition, x, y),
-    np.clip: lambda a, a_min=None, a_max=None, out=None, **kw: elementwise.clip(
-        _tensor_arg(a), kw.get("min", a_min), kw.get("max", a_max)),
+    np.clip: _clip,
     np.shape: lambda a: np.shape(a.data if isinstance(a, Tensor) else a),
     np.ndim: lambda a: np.ndim(a.data if isinstance(a, Tensor) else a),
     np.size: lambda a, axis=None: np.size(a.data if isinstance(a, Tensor) else a, axis),
