@@ -28,6 +28,7 @@ import numpy as np
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand, describe
+from .shape import astype
 from ._im2col import Geom, _im2col_array, col2im, im2col, out_size, scratch, tuple_arg
 
 # unfold/fold only in nn.functional, where PyTorch has them: ``torch.unfold``/``Tensor.unfold``
@@ -100,10 +101,11 @@ def _float_operands(op, x, weight, bias):
         if t.dtype.kind != "f":
             raise TypeError(f"{op}: expects floating-point tensors, got {describe(t)}")
     dts = {t.dtype for t in (x, weight, bias) if t is not None}
-    if len(dts) > 1:  # as PyTorch: no silent promotion of a float32 input to a float64 weight
-        raise TypeError(f"{op}: input, weight and bias must have the same dtype, got "
-                        + ", ".join(f"{n} {t.dtype}" for n, t in (("input", x), ("weight", weight),
-                                                                 ("bias", bias)) if t is not None))
+    if len(dts) > 1:  # numpy's promotion, as every other op here (float32 data, float64 model)
+        dt = np.result_type(*dts)
+        x, weight = (t if t.dtype == dt else astype(t, dt) for t in (x, weight))
+        if bias is not None and bias.dtype != dt:
+            bias = astype(bias, dt)
     return x, weight, bias
 
 
@@ -149,13 +151,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     ``dilation``: an int or a pair; ``padding`` may also be ``'valid'`` (0) or
     ``'same'`` (stride 1 only; an odd total padding puts the extra row/column
     at the bottom/right, as PyTorch). Zero padding. Floating dtypes only,
-    all operands the same dtype.
+    operands of different float dtypes promoted as numpy does (the gradients
+    are cast back to each operand's dtype).
 
     Gradients: input - a transposed convolution (``W^T @ g`` then col2im);
     weight - ``g @ cols^T``; bias - ``g`` summed over N, oh, ow. All
     twice differentiable.
 
-    Raises TypeError for non-float or mixed dtypes and malformed arguments;
+    Raises TypeError for non-float dtypes and malformed arguments;
     ValueError (naming the shapes) for wrong ranks, channels that do not
     match ``weight.shape[1] * groups``, out channels not divisible by
     ``groups``, a kernel larger than the padded input, a bad bias shape, an
@@ -278,7 +281,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Gradients: input - a convolution (im2col of ``g``, then ``W @ cols``);
     weight - ``x @ cols^T``; bias - summed ``g``. All twice differentiable.
 
-    Raises TypeError for non-float or mixed dtypes; ValueError (naming the
+    Raises TypeError for non-float dtypes; ValueError (naming the
     shapes) for wrong ranks, input channels other than ``weight.shape[0]``
     or not divisible by ``groups``, ``output_padding`` not smaller than
     stride or dilation (PyTorch's rule), a non-positive output size, a bad
