@@ -46,8 +46,6 @@ UFUNCS = {
     np.greater_equal: _compare(np.greater_equal),
     np.equal: _compare(np.equal),
     np.not_equal: _compare(np.not_equal),
-    np.isfinite: lambda x: Tensor._wrap(np.asarray(np.isfinite(x.data))),
-    np.isnan: lambda x: Tensor._wrap(np.asarray(np.isnan(x.data))),
 }
 
 
