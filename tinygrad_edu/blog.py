@@ -1,13 +1,16 @@
 """The two networks of "A Neural Network in 11 lines of Python" (iamtrask, 2015),
 by hand and with autograd, side by side.
 
-``by_hand_*`` are the blog's code (Python 3 spelling): backprop written out as
-``l2_delta = l2_error * nonlin(l2, deriv=True)``. ``with_autograd_*`` build the
-same networks from ``nn.Linear(bias=False)`` and ``nn.Sigmoid()``, minimise
-``0.5 * sum((y - out)**2)`` with ``loss.backward()`` and ``SGD(lr=1)``. The
-blog's update ``syn += l.T.dot(delta)`` is gradient descent on that loss, and
-the engine computes the very same floating-point numbers: the final weights
-are equal bit for bit (``np.array_equal``), which :func:`main` prints.
+:func:`by_hand_two_layer` and :func:`by_hand_three_layer` are the blog's code
+(Python 3 spelling): backprop written out as
+``l2_delta = l2_error * nonlin(l2, deriv=True)``. :func:`blog_network` builds
+the same networks from ``nn.Linear(bias=False)`` and ``nn.Sigmoid()``, with the
+blog's initial weights (:func:`initial_weights`), and
+:func:`train_with_autograd` minimises ``0.5 * sum((y - out)**2)`` with
+``loss.backward()`` and ``SGD(lr=1)``. The blog's update
+``syn += l.T.dot(delta)`` is gradient descent on that loss, and the engine
+computes the very same floating-point numbers: the final weights are equal
+bit for bit (``np.array_equal``), which :func:`main` prints.
 
 Run it: ``python -m tinygrad_edu`` or ``python examples/blog_backprop.py``.
 """

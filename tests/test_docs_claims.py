@@ -1,0 +1,64 @@
+"""Claims the docs and docstrings make about the code, checked against the code."""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+
+import tinygrad_edu
+
+_ROLE = re.compile(r":(?:func|class):`~?([\w.]+)`")
+
+
+def _modules():
+    for info in pkgutil.walk_packages(tinygrad_edu.__path__, "tinygrad_edu."):
+        if info.name.split(".")[-1] in ("__main__",):
+            continue
+        yield importlib.import_module(info.name)
+
+
+def _resolves(module, name):
+    obj = module
+    for part in name.split("."):
+        if not hasattr(obj, part):
+            break
+        obj = getattr(obj, part)
+    else:
+        return True
+    try:  # a dotted path from the package root
+        importlib.import_module(name.rsplit(".", 1)[0])
+        return True
+    except ImportError:
+        return False
+
+
+def test_module_docstrings_name_only_existing_functions():
+    missing = []
+    for module in [tinygrad_edu, *_modules()]:
+        for name in _ROLE.findall(module.__doc__ or ""):
+            if not _resolves(module, name):
+                missing.append(f"{module.__name__}: {name}")
+    assert not missing, f"module docstrings name what does not exist: {missing}"
+
+
+def test_blog_docstring_names_its_functions():
+    from tinygrad_edu import blog
+
+    named = set(_ROLE.findall(blog.__doc__))
+    public = {n for n, f in vars(blog).items() if callable(f) and not n.startswith("_")
+              and getattr(f, "__module__", None) == blog.__name__}
+    assert public <= named | {"nonlin"}, public - named
+
+
+def test_digits_example_default_run_reaches_about_98_percent(tmp_path):
+    """docs/digits.md and the README: the default run of examples/digits.py gets about 98%."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "digits.py"
+    spec = importlib.util.spec_from_file_location("digits_example_default", path)
+    digits = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(digits)
+    args = digits.parse_args(["--out", str(tmp_path), "--no-progress"])
+    result = digits.train(args, log=lambda line: None)
+    assert 0.975 <= result["test_accuracy"] < 0.985, result["test_accuracy"]
