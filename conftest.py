@@ -1,4 +1,4 @@
-"""Run the code in the docs: every ```python block in README.md and docs/*.md is a test.
+"""Run the code in the docs: every ```python block in README.md and docs/ (one folder deep) is a test.
 
 We use Sybil (not pytest-markdown-docs) because a tutorial page is one
 program told in pieces: Sybil runs a page's blocks in order in one shared
@@ -132,7 +132,7 @@ def _setup(namespace):
 if Sybil is not None:
     pytest_collect_file = Sybil(
         parsers=[MarkdownPython()],
-        patterns=["docs/*.md"],
+        patterns=["docs/*.md", "docs/*/*.md"],
         filenames=["README.md"],
         setup=_setup,
     ).pytest()
