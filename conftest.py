@@ -15,7 +15,10 @@ runs. Three kinds of block are understood (see docs/contributing.md):
 
 Any other fence that looks like Python (```py, ```pycon, ```python title=...)
 fails, so no Python block in the docs can silently go unexecuted; an Output
-block that follows no Python block fails too.
+block that follows no Python block fails too. The one exception is explicit:
+```{ .python .not-run } is highlighted as Python and not run (code for another
+library, such as PyTorch's side of a comparison); a brace fence with .python
+and without .not-run fails.
 """
 from __future__ import annotations
 
@@ -102,6 +105,11 @@ class MarkdownPython:
                              _fail("an Output block must directly follow a ```python block"))
                 continue
             if info != "python":
+                if info.startswith("{") and ".python" in info.split() and ".not-run" not in info.split():
+                    yield Region(region.start, region.end, None, _fail(
+                        f"code fence {info!r} is not executed: mark a Python block that must not run "
+                        "(PyTorch's side of a comparison) ```{ .python .not-run }"))
+                    continue
                 if _PYTHONISH.match(info):
                     yield Region(region.start, region.end, None, _fail(
                         f"code fence {info!r} is not executed: write ```python (a doctest may "

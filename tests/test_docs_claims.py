@@ -62,3 +62,25 @@ def test_digits_example_default_run_reaches_about_98_percent(tmp_path):
     args = digits.parse_args(["--out", str(tmp_path), "--no-progress"])
     result = digits.train(args, log=lambda line: None)
     assert 0.975 <= result["test_accuracy"] < 0.985, result["test_accuracy"]
+
+
+def test_only_an_explicit_not_run_python_fence_is_skipped(tmp_path):
+    import pytest
+
+    pytest.importorskip("sybil", reason="the docs' code blocks need sybil (in the test extra)")
+    from sybil import Document
+    from sybil.example import SybilFailure
+
+    import conftest
+
+    page = tmp_path / "page.md"
+    page.write_text("```{ .python .not-run }\nimport torch\n```\n\n```{ .python }\nx = 1\n```\n",
+                    encoding="utf-8")
+    results = []
+    for example in Document.parse(str(page), conftest.MarkdownPython()).examples():
+        try:
+            example.evaluate()
+            results.append("ok")
+        except SybilFailure as failure:
+            results.append(str(failure))
+    assert len(results) == 1 and "not executed" in results[0] and ".not-run" in results[0]
