@@ -132,7 +132,7 @@ def _setup(namespace):
 if Sybil is not None:
     pytest_collect_file = Sybil(
         parsers=[MarkdownPython()],
-        patterns=["docs/*.md"],
+        patterns=["docs/*.md", "docs/*/*.md"],
         filenames=["README.md"],
         setup=_setup,
     ).pytest()

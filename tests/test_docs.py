@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-PAGES = sorted(DOCS.glob("*.md")) + [ROOT / "README.md"]
+PAGES = sorted(DOCS.rglob("*.md")) + [ROOT / "README.md"]
 FIGURE_REF = re.compile(r"\]\((?:\.\./)?figures/([\w.-]+)\)")
 
 
