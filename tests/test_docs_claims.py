@@ -84,3 +84,20 @@ def test_only_an_explicit_not_run_python_fence_is_skipped(tmp_path):
         except SybilFailure as failure:
             results.append(str(failure))
     assert len(results) == 1 and "not executed" in results[0] and ".not-run" in results[0]
+
+
+def test_every_chapter_exercise_shows_its_worked_solution_on_its_page():
+    """The tutorial chapters' exercises (ORDER >= 100) show the module's SOLUTION, folded."""
+    import textwrap
+    from pathlib import Path
+
+    from tinygrad_edu import learn
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    chapters = [ex for ex in learn.all_exercises() if ex.order >= 100]
+    assert chapters
+    for ex in chapters:
+        text = (docs / ex.page).read_text(encoding="utf-8")
+        shown = '??? tip "Solution"\n\n    ```python\n' + textwrap.indent(
+            ex.solution, "    ", lambda line: line.strip() != "") + "    ```\n"
+        assert shown in text, f"docs/{ex.page} does not show {ex.slug}'s SOLUTION in a ??? tip block"
