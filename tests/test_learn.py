@@ -165,3 +165,14 @@ def test_the_engine_path_index_is_true():
     final = [line for line in path[-1].solution.splitlines() if line.strip()]
     assert 90 <= len(final) <= 110, f"the finished engine has {len(final)} non-blank lines"
     assert "about a hundred lines" in text
+
+
+def test_a_learners_file_may_import_its_neighbours(tmp_path, monkeypatch, capsys):
+    ex = EXERCISES[0]
+    (tmp_path / "my_engine.py").write_text(ex.solution)
+    mine = tmp_path / "mine.py"
+    mine.write_text("from my_engine import Value, as_value\n")
+    monkeypatch.chdir(tmp_path.parent)
+    code, out = _cli(capsys, "check", ex.slug, "--file", str(mine))
+    assert code == 0, out
+    assert str(tmp_path) not in sys.path

@@ -164,9 +164,19 @@ def load_source(source, filename="<solution>"):
 
 
 def load_file(path):
-    """Execute the learner's file ``path`` as a fresh module; FileNotFoundError if absent."""
-    path = Path(path)
-    return load_source(path.read_text(encoding="utf-8"), str(path.resolve()))
+    """Execute the learner's file ``path`` as a fresh module; FileNotFoundError if absent.
+
+    While it runs, its folder is first on ``sys.path`` (as for ``python path``), so
+    it can import the learner's other files.
+    """
+    path = Path(path).resolve()
+    source = path.read_text(encoding="utf-8")
+    folder = str(path.parent)
+    sys.path.insert(0, folder)
+    try:
+        return load_source(source, str(path))
+    finally:
+        sys.path.remove(folder)
 
 
 def _learner_frames(tb, filename):
