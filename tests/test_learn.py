@@ -153,3 +153,26 @@ def test_python_dash_m_runs_the_cli(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True,
                          env={"PYTHONPATH": str(ROOT), "PATH": ""})
     assert run.returncode == 2 and "unknown exercise" in run.stderr
+
+
+def test_the_engine_path_index_is_true():
+    """docs/learn/index.md: one linked page per exercise, and "about a hundred lines"."""
+    path = [ex for ex in EXERCISES if ex.order < 100]
+    text = (DOCS / "learn" / "index.md").read_text(encoding="utf-8")
+    linked = re.findall(r"^\d+\. \[.*\]\(([\w.-]+\.md)\)$", text, re.MULTILINE)
+    assert linked == [Path(ex.page).name for ex in path]
+    assert "Nine short pages" in text and len(path) == 9
+    final = [line for line in path[-1].solution.splitlines() if line.strip()]
+    assert 90 <= len(final) <= 110, f"the finished engine has {len(final)} non-blank lines"
+    assert "about a hundred lines" in text
+
+
+def test_a_learners_file_may_import_its_neighbours(tmp_path, monkeypatch, capsys):
+    ex = EXERCISES[0]
+    (tmp_path / "my_engine.py").write_text(ex.solution)
+    mine = tmp_path / "mine.py"
+    mine.write_text("from my_engine import Value, as_value\n")
+    monkeypatch.chdir(tmp_path.parent)
+    code, out = _cli(capsys, "check", ex.slug, "--file", str(mine))
+    assert code == 0, out
+    assert str(tmp_path) not in sys.path

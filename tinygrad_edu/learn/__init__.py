@@ -19,9 +19,20 @@ Every module ``tinygrad_edu/learn/exercises/<slug>.py`` (names starting with
 * optionally ``HINT`` (str): printed under a failure (default: read the page).
 
 An exercise is named on the command line by its slug or by its number, its
-1-based position in ORDER (``list`` shows both). ``tests/test_learn.py``
-checks, for every discovered exercise, that SOLUTION passes ``check`` and
-SKELETON fails it; the CLI is in :mod:`tinygrad_edu.learn.__main__`.
+1-based position in ORDER (``list`` shows both; ``-`` and ``_`` are alike in
+slugs). The CLI is in :mod:`tinygrad_edu.learn.__main__`.
+
+``tests/test_learn.py`` checks, for every discovered exercise: SOLUTION
+passes ``check``; SKELETON runs, contains ``TODO`` and fails ``check`` (with
+AssertionError or NotImplementedError); ``docs/<PAGE>`` exists and shows the
+command ``python -m tinygrad_edu.learn check <slug>``; and a worked solution
+shown on that page is the module's SOLUTION itself, not a copy that can
+drift: every ``??? tip "Solution"`` block of a page (its title may go on,
+``"Solution: ..."``) holds one ``python`` block whose text, dedented, equals
+the SOLUTION of one of the page's exercises. Sybil runs that block with the
+page's other blocks, in the page's namespace, so put it where redefining
+its names does no harm (e.g. after the page's own code). The engine path
+(ORDER < 100) must show every solution that way.
 
 Python API: :func:`all_exercises` (all, in order), :func:`find` (by slug or
 number), :func:`load_file` / :func:`load_source` (a learner's module),
@@ -153,9 +164,19 @@ def load_source(source, filename="<solution>"):
 
 
 def load_file(path):
-    """Execute the learner's file ``path`` as a fresh module; FileNotFoundError if absent."""
-    path = Path(path)
-    return load_source(path.read_text(encoding="utf-8"), str(path.resolve()))
+    """Execute the learner's file ``path`` as a fresh module; FileNotFoundError if absent.
+
+    While it runs, its folder is first on ``sys.path`` (as for ``python path``), so
+    it can import the learner's other files.
+    """
+    path = Path(path).resolve()
+    source = path.read_text(encoding="utf-8")
+    folder = str(path.parent)
+    sys.path.insert(0, folder)
+    try:
+        return load_source(source, str(path))
+    finally:
+        sys.path.remove(folder)
 
 
 def _learner_frames(tb, filename):

@@ -90,6 +90,8 @@ def check(ns):
     assert isinstance(c, Value), f"a + b should be a Value, got {type(c).__name__}"
     assert np.array_equal(c.data, [11.0, 22.0, 33.0]), f"(a + b).data is {c.data!r}"
     assert c.op == "+", f"(a + b).op should be \"+\", got {c.op!r}"
+    assert isinstance(c.parents, tuple), (
+        f"(a + b).parents should be a tuple, (self, other), got a {type(c.parents).__name__}")
     assert len(c.parents) == 2 and c.parents[0] is a and c.parents[1] is b, (
         "(a + b).parents should be the tuple (a, b) of the Values themselves (not copies)")
     d = a * b
