@@ -3,9 +3,9 @@
 The site is built once per module into a temporary folder. The first test
 reads every built page and stylesheet and fails on any script, stylesheet,
 font or image that would be fetched from another host. The second opens the
-pages that have math in a real headless Chromium (Debian's build, driven by
-Playwright), served from localhost, and checks that KaTeX typeset every
-formula, that none is a KaTeX error, that KaTeX's fonts loaded, and that no
+pages in a real headless Chromium (Debian's build, driven by Playwright),
+served from localhost, and checks that every image loaded and, on the pages
+with math, that KaTeX typeset every formula, that none is a KaTeX error, that KaTeX's fonts loaded, and that no
 request failed or tried to leave the machine. It is skipped, with the
 reason, where Chromium or Playwright is missing (CI has neither); see
 docs/contributing.md, "Checking the site in a real browser".
@@ -134,9 +134,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def test_math_is_typeset_by_katex_in_a_headless_browser(site, served):
+def test_every_page_renders_offline_in_a_headless_browser_with_math_typeset(site, served):
     sync_api = _browser()
-    pages = _math_pages(site)
+    math_pages = _math_pages(site)
+    pages = sorted(site.rglob("index.html"))
     shot = os.environ.get("SITE_SCREENSHOT")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -159,6 +160,12 @@ def test_math_is_typeset_by_katex_in_a_headless_browser(site, served):
                 response = page.goto(url, wait_until="load")
                 assert response is not None and response.ok, url
                 page.wait_for_function("() => document.fonts.status === 'loaded'")
+                where = html.relative_to(site).as_posix()
+                broken = page.evaluate("""() => [...document.images]
+                    .filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)""")
+                assert not broken, f"{where}: images that did not load: {broken}"
+                if html not in math_pages:
+                    continue
                 counts = page.evaluate("""() => ({
                     math: document.querySelectorAll('.arithmatex').length,
                     typeset: document.querySelectorAll('.arithmatex > .katex, .arithmatex > .katex-display').length,
@@ -170,13 +177,12 @@ def test_math_is_typeset_by_katex_in_a_headless_browser(site, served):
                     fontFaces: [...document.fonts].filter(f => f.family.startsWith('KaTeX')
                                                           && f.status === 'loaded').length,
                 })""")
-                where = html.relative_to(site).as_posix()
                 assert counts["math"] > 0, where
                 assert counts["typeset"] == counts["math"], f"{where}: formulas left as text: {counts['raw']}"
                 assert counts["html"] == counts["math"], where
                 assert not counts["errors"], f"{where}: KaTeX errors: {counts['errors']}"
                 assert counts["font"] and counts["fontFaces"] > 0, f"{where}: KaTeX's fonts did not load"
-                if shot and html == pages[0]:
+                if shot and html == math_pages[0]:
                     page.locator(".arithmatex").first.scroll_into_view_if_needed()
                     page.screenshot(path=shot)
             assert not errors, f"script errors: {errors}"
