@@ -63,6 +63,28 @@ def _ranks(ids, edges):
     return rank
 
 
+def _place(layer, want, across, y):
+    """Put the nodes of ``layer``, in this order and at least GAP_ACROSS apart, as close as
+    possible (least squares) to the positions ``want``: pool-adjacent-violators, where a block
+    of nodes pushed together sits at the mean of what its nodes want."""
+    blocks = []  # [nodes, offsets from the block's first node, sum of (want - offset), count]
+    for n, w in zip(layer, want):
+        blocks.append([[n], [0.0], w, 1])
+        while len(blocks) > 1:
+            a, b = blocks[-2], blocks[-1]
+            d = a[1][-1] + (across[a[0][-1]] + across[b[0][0]]) / 2 + GAP_ACROSS
+            if b[2] / b[3] >= a[2] / a[3] + d:
+                break
+            a[0] += b[0]
+            a[1] += [o + d for o in b[1]]
+            a[2] += b[2] - d * b[3]
+            a[3] += b[3]
+            blocks.pop()
+    for members, offsets, total, count in blocks:
+        for n, o in zip(members, offsets):
+            y[n] = total / count + o
+
+
 def layout(nodes, edges, rankdir="LR"):
     """Positions and edge routes: ({id: (x, y, w, h)} with (x, y) the centre,
     [(a, b, style, [points...]) per edge], (width, height))."""
@@ -113,21 +135,14 @@ def layout(nodes, edges, rankdir="LR"):
         for n in layer:
             y[n] = at + across[n] / 2
             at += across[n] + GAP_ACROSS
-    for _ in range(12):
-        for layer in levels:
-            want = [sum(y[m] for m in up.get(n, []) + down.get(n, [])) / len(up.get(n, []) + down.get(n, []))
-                    if up.get(n) or down.get(n) else y[n] for n in layer]
-            for i, n in enumerate(layer):
-                y[n] = want[i]
-            for i in range(1, len(layer)):  # push apart, keeping the order
-                a, b = layer[i - 1], layer[i]
-                lo = y[a] + (across[a] + across[b]) / 2 + GAP_ACROSS
-                y[b] = max(y[b], lo)
-            for i in range(len(layer) - 2, -1, -1):
-                a, b = layer[i], layer[i + 1]
-                hi = y[b] - (across[a] + across[b]) / 2 - GAP_ACROSS
-                if y[a] > hi:
-                    y[a] = hi
+    for sweep in range(10):  # alternately towards the inputs' and the outputs' positions, then both
+        nbrs = [up, down][sweep % 2] if sweep < 8 else None
+        for layer in (levels if sweep % 2 == 0 else levels[::-1]):
+            want = []
+            for n in layer:
+                near = (nbrs.get(n, []) if nbrs is not None else up.get(n, []) + down.get(n, []))
+                want.append(sum(y[m] for m in near) / len(near) if near else y[n])
+            _place(layer, want, across, y)
     top = min(y[n] - across[n] / 2 for n in y)
     for n in y:
         y[n] -= top - PAD
