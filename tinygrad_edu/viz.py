@@ -121,8 +121,24 @@ def retain_grads(tensor):
     """Call ``retain_grad()`` on every non-leaf of the graph of ``tensor`` that requires grad,
     so that after ``backward(retain_graph=True)`` the picture shows a gradient on every node.
 
-    Args: tensor: a Tensor or a list/tuple of Tensors. Returns the list of
-    tensors it was called on. Raises TypeError as :func:`to_dot`.
+    Args:
+        tensor: a Tensor, or a list/tuple of Tensors.
+
+    Returns:
+        The list of tensors ``retain_grad()`` was called on.
+
+    Raises:
+        TypeError: ``tensor`` is not a Tensor (or a sequence of them).
+
+    Example:
+        >>> import tinygrad_edu as tg
+        >>> from tinygrad_edu import viz
+        >>> x = tg.Tensor(3.0, requires_grad=True)
+        >>> y = x * x + x
+        >>> len(viz.retain_grads(y))            # y and x * x
+        2
+        >>> y.backward(retain_graph=True)
+        >>> svg = viz.to_svg(y, names={x: "x"}, highlight=[x])   # grad on every node
     """
     seen, stack, done = set(), list(_roots(tensor)), []
     while stack:
