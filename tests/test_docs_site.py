@@ -190,3 +190,25 @@ def test_every_page_renders_offline_in_a_headless_browser_with_math_typeset(site
             assert not failed, f"failed requests: {failed}"
         finally:
             browser.close()
+
+
+def test_each_page_with_code_links_its_notebook(site):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_notebooks", ROOT / "docs" / "notebooks.py")
+    nbs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nbs)
+    pages = nbs.notebook_pages()
+    assert "backprop.md" in pages and "contributing.md" not in pages
+    link = re.compile(r'<p class="notebook-note"><a download="[\w.-]+" href="([^"]+\.ipynb)">')
+    for page in pages:
+        stem = page[:-3]
+        html = site / ("index.html" if stem == "index" else stem.removesuffix("/index") + "/index.html")
+        text = html.read_text(encoding="utf-8")
+        m = link.search(text)
+        assert m, f"{page}: no notebook link under the title"
+        assert text.index('class="notebook-note"') < text.find("<h2") % (len(text) + 1)  # under the title
+        target = (html.parent / m[1]).resolve()
+        assert target == (site / nbs.notebook_path(page)).resolve() and target.is_file(), page
+        assert "form one program" in text
+    assert 'class="notebook-note"' not in (site / "contributing" / "index.html").read_text(encoding="utf-8")
