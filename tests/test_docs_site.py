@@ -160,6 +160,9 @@ def test_every_page_renders_offline_in_a_headless_browser_with_math_typeset(site
                 response = page.goto(url, wait_until="load")
                 assert response is not None and response.ok, url
                 page.wait_for_function("() => document.fonts.status === 'loaded'")
+                # let late requests (the favicon, the search index) finish before the next
+                # page, or leaving the page aborts them and they would count as failed
+                page.wait_for_load_state("networkidle")
                 where = html.relative_to(site).as_posix()
                 broken = page.evaluate("""() => [...document.images]
                     .filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)""")
