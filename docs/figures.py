@@ -17,7 +17,6 @@ import doctest
 import functools
 import io
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -284,39 +283,56 @@ def xor_loss_graph():
     return loss, net
 
 
-def render_dot(dot_source, path, top_down=False):
-    """Render DOT text to ``path`` (.svg/.png): with Graphviz when it is installed,
-    else with the small layered drawing below (so a fresh clone builds the docs).
-    ``top_down`` lays the graph out from top to bottom instead of left to right,
-    which suits a long chain in a page's narrow column."""
-    if top_down:
-        dot_source = dot_source.replace("rankdir=LR;", "rankdir=TB;", 1)
-    if shutil.which("dot"):
-        try:
-            import graphviz
-
-            Path(path).write_bytes(graphviz.Source(dot_source).pipe(format=Path(path).suffix[1:]))
-            return
-        except ImportError:
-            pass
-    _draw_dot_with_matplotlib(dot_source, path, top_down)
-
-
 @figure("xor_graph.svg")
 def fig_xor_graph(path):
     loss, net = xor_loss_graph()
-    render_dot(viz.to_dot(loss, params=net, show_data=False), path, top_down=True)
+    # top down: a long chain suits a page's narrow column
+    viz.draw(loss, path, params=net, show_data=False, rankdir="TB")
 
 
 @figure("used_twice_graph.svg")
 def fig_used_twice_graph(path):
     x = tg.Tensor(3.0, requires_grad=True)
     y = x * x + x
+    viz.retain_grads(y)  # every node shows its gradient
     y.backward(retain_graph=True)
-    render_dot(viz.to_dot(y, params={"x": x}), path)
+    viz.draw(y, path, names={x: "x"}, highlight=[x])
 
 
-# ---- a fallback renderer for DOT text when Graphviz is missing --------------------------------
+def blog_graph():
+    """Chapter 2's engine step with the blog's names: (loss, {tensor: label}, highlighted).
+
+    The same computation as backprop.md's (``blog_network`` from the blog's
+    seed, the loss ``0.5 * sum((y - l2)**2)``), with every node's gradient
+    retained: the blog's ``l2_delta`` and ``l1_delta`` are minus the gradients
+    at the two layers' weighted sums, highlighted.
+    """
+    net = blog.blog_network(3, 4, 1)
+    X = blog.X
+    l0 = tg.Tensor(X)
+    z1 = net[0](l0)
+    l1 = net[1](z1)
+    z2 = net[2](l1)
+    l2 = net[3](z2)
+    l2_error = blog.Y_PART2 - l2
+    loss = 0.5 * (l2_error ** 2).sum()
+    viz.retain_grads(loss)
+    loss.backward(retain_graph=True)
+    names = {l0: "l0 (X)", net[0].weight: "syn0", z1: "l0.dot(syn0)\ngrad = -l1_delta",
+             l1: "l1", net[2].weight: "syn1", z2: "l1.dot(syn1)\ngrad = -l2_delta", l2: "l2",
+             l2_error: "l2_error = y - l2\ngrad = -l2_error", loss: "loss"}
+    return loss, names, [z1, z2]
+
+
+@figure("blog_graph.svg")
+def fig_blog_graph(path):
+    loss, names, deltas = blog_graph()
+    viz.draw(loss, path, names=names, highlight=deltas, rankdir="TB")
+
+
+# ---- the fallback renderer, before it moved into tinygrad_edu.viz --------------------------------
+# viz.draw draws SVG without Graphviz itself now (tinygrad_edu/_viz_layout.py); these two
+# helpers stay for tests/test_docs.py, which renders DOT text through them.
 _NODE = re.compile(r'^  (\w+) \[(.*)\];$')
 _EDGE = re.compile(r'^  (\w+) -> (\w+)(?: \[(.*)\])?;$')
 _LABEL = re.compile(r'label="((?:[^"\\]|\\.)*)"')
@@ -340,53 +356,18 @@ def _parse_dot(dot_source):
 
 
 def _draw_dot_with_matplotlib(dot_source, path, top_down=False):
-    """Layers left to right (or top down): a node's layer is its longest path from an input."""
-    nodes, edges = _parse_dot(dot_source)
-    preds = {n: [a for a, b, _ in edges if b == n] for n in nodes}
-    col = {}
+    """DOT text (as viz.to_dot writes it) to an SVG file by viz's built-in layout (the name is
+    historical: it no longer needs matplotlib)."""
+    from tinygrad_edu import _viz_layout
 
-    def column(n):
-        if n not in col:
-            col[n] = 1 + max((column(p) for p in preds[n]), default=-1)
-        return col[n]
-
-    for n in nodes:
-        column(n)
-    for n in nodes:  # inputs sit just left of their first use, not all in column 0
-        succ = [col[b] for a, b, _ in edges if a == n]
-        if not preds[n] and succ:
-            col[n] = min(succ) - 1
-    rows = {}
-    for n in nodes:
-        rows.setdefault(col[n], []).append(n)
-    ncols, nrows = max(col.values()) + 1, max(len(r) for r in rows.values())
-    if top_down:
-        fig, ax = plt.subplots(figsize=(2.2 * nrows + 1, 0.75 * ncols + 0.5))
-        ax.set_xlim(-0.7, nrows - 0.3)
-        ax.set_ylim(-0.7, ncols - 0.3)
-    else:
-        fig, ax = plt.subplots(figsize=(1.6 * ncols + 1, 1.1 * nrows + 0.8))
-        ax.set_xlim(-0.7, ncols - 0.3)
-        ax.set_ylim(-0.7, nrows - 0.3)
-    ax.set_axis_off()
-    style = {"op": dict(boxstyle="round,pad=0.4", fc="white", ec="black"),
-             "tensor": dict(boxstyle="square,pad=0.3", fc="white", ec="black"),
-             "param": dict(boxstyle="square,pad=0.3", fc="lightblue", ec="black"),
-             "const": dict(boxstyle="square,pad=0.2", fc="none", ec="none")}
-    text = {}
-    for c, members in rows.items():
-        for i, n in enumerate(members):
-            label, kind = nodes[n]
-            across = (nrows - 1) / 2 + (len(members) - 1) / 2 - i
-            xy = (nrows - 1 - across, ncols - 1 - c) if top_down else (c, across)
-            text[n] = ax.text(*xy, label, ha="center", va="center", fontsize=7,
-                              family="monospace", bbox=style[kind])
-    for a, b, dashed in edges:
-        ax.annotate("", xy=text[b].get_position(), xytext=text[a].get_position(),
-                    arrowprops=dict(arrowstyle="->", linestyle="--" if dashed else "-",
-                                    patchA=text[a].get_bbox_patch(), patchB=text[b].get_bbox_patch(),
-                                    shrinkA=2, shrinkB=2))
-    fig.savefig(path, bbox_inches="tight")
+    parsed, edges = _parse_dot(dot_source)
+    shapes = {"op": "ellipse", "const": "text", "param": "record", "tensor": "record"}
+    nodes = {n: {"shape": shapes[kind], "fields": [[line] for line in label.split("\n")],
+                 "style": {"filled"} if kind == "param" else set()}
+             for n, (label, kind) in parsed.items()}
+    svg = _viz_layout.to_svg(nodes, [(a, b, {"dashed"} if d else set()) for a, b, d in edges],
+                             "TB" if top_down else "LR")
+    Path(path).write_text(svg, encoding="utf-8")
 
 
 def main(argv=None):

@@ -154,10 +154,13 @@ def test_draw_without_graphviz_package_says_what_to_install(monkeypatch, tmp_pat
     monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` fail
     _, _, _, y = small_graph()
     with pytest.raises(ImportError) as info:
-        draw(y, tmp_path / "g.svg")
+        draw(y, tmp_path / "g.svg", engine="dot")
     assert "pip install graphviz" in str(info.value)
     assert "apt-get install graphviz" in str(info.value)
     assert not (tmp_path / "g.svg").exists()
+    with pytest.raises(ImportError, match="pip install graphviz"):
+        draw(y, tmp_path / "g.png")  # PNG needs Graphviz
+    assert not (tmp_path / "g.png").exists()
 
 
 def test_draw_without_dot_binary_says_what_to_install(monkeypatch, tmp_path):
