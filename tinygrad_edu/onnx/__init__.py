@@ -89,7 +89,7 @@ def export(model, example_inputs, path, *, opset=17, input_names=None, output_na
         raise ValueError(f"onnx.export: opset must be an int from 17 to {latest}, got {opset!r}")
     if np.dtype(dtype) not in [np.dtype(f) for f in _FLOATS]:
         raise ValueError(f"onnx.export: dtype must be float16, float32 or float64, got {dtype!r}")
-    ta, tb, arrays = trace(model, example_inputs, dynamic_batch)
+    ta, tb, tc, arrays = trace(model, example_inputs, dynamic_batch)
     in_names = _names(input_names, len(arrays), "input", "input_names")
     out_names = _names(output_names, len(ta.outputs), "output", "output_names")
     builder = Builder(onnx, dtype, opset)
@@ -97,12 +97,12 @@ def export(model, example_inputs, path, *, opset=17, input_names=None, output_na
     builder.used.update(in_names + out_names)
     params = {id(p): key for key, p in model.named_parameters()}
     buffers = [(key, buf.data) for key, buf in model.named_buffers()] if hasattr(model, "named_buffers") else []
-    walker = Walker(builder, ta, tb, params, buffers, in_names, MAPPINGS)
+    walker = Walker(builder, (ta, tb, tc), params, buffers, in_names, MAPPINGS)
     walker.run()
 
     batches = walker.batches
-    for name, oa, ob in zip(out_names, ta.outputs, tb.outputs):
-        builder.node("Identity", [walker.value(oa, ob, None, _OutputView(name))], outputs=[name])
+    for name, *outs in zip(out_names, ta.outputs, tb.outputs, tc.outputs):
+        builder.node("Identity", [walker.value(outs, None, _OutputView(name))], outputs=[name])
     inputs = [_value_info(onnx, n, builder.value_dtype(a), a.shape, b.shape if isinstance(b, np.ndarray)
                           else b.data.shape, batches)
               for n, a, b in zip(in_names, arrays, tb.inputs)]

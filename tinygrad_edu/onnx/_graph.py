@@ -37,6 +37,9 @@ class Builder:
         """Add one ONNX node; return its output name (a list when ``outputs > 1``).
         ``outputs`` may also be a list of names."""
         outs = [self.fresh(op) for _ in range(outputs)] if isinstance(outputs, int) else list(outputs)
+        inputs = list(inputs)
+        while inputs and inputs[-1] is None:  # absent trailing optional inputs are left out, not ""
+            inputs.pop()
         self.nodes.append(self.helper.make_node(op, ["" if i is None else i for i in inputs], outs,
                                                 name=self.fresh(f"n_{op}"), **attrs))
         return outs[0] if len(outs) == 1 else outs
@@ -87,12 +90,12 @@ class OpView:
     ``batches``: the two batch sizes. ``x(j)`` is the ONNX name of input ``j``.
     """
 
-    def __init__(self, walker, out, outb):
+    def __init__(self, walker, out, outb, outc):
         self.w, self.b = walker, walker.builder
         self.out, self.outb = out, outb
-        self.node, self.nodeb = out._ctx, outb._ctx
+        self.node, self.nodeb, self.nodec = out._ctx, outb._ctx, outc._ctx
         self.name = self.node.name
-        self.saved, self.savedb = self.node.saved, self.nodeb.saved
+        self.saved, self.savedb, self.savedc = self.node.saved, self.nodeb.saved, self.nodec.saved
         self.batches = walker.batches
 
     @property
@@ -113,11 +116,16 @@ class OpView:
     def x(self, j, like_output=False):
         """The ONNX name of input ``j``; constants become initializers (cast to the
         output's type with ``like_output``, as binary arithmetic needs)."""
-        a, b = self.node.inputs[j], self.nodeb.inputs[j]
+        a, b, c = self.node.inputs[j], self.nodeb.inputs[j], self.nodec.inputs[j]
         if a is None:
             return None
         dtype = self.b.value_dtype(self.out.data) if like_output else None
-        return self.w.value(a, b, dtype, self)
+        name = self.w.value((a, b, c), dtype, self)
+        kind = np.asarray(a.data if isinstance(a, Tensor) else a).dtype.kind
+        if like_output and kind != "f" and self.out.dtype.kind == "f" and not self.w.is_const(name):
+            # an int input (numpy promotes it in float arithmetic; ONNX wants one type)
+            name = self.b.node("Cast", [name], to=self.b.helper.np_dtype_to_tensor_dtype(dtype))
+        return name
 
     def dyn(self, sa, sb):
         return _dyn_dims(sa, sb)
@@ -162,8 +170,9 @@ class OpView:
 class Walker:
     """Maps the recorded ops of two traces to ONNX nodes, in creation order."""
 
-    def __init__(self, builder, ta, tb, params, buffers, input_names, mappings):
-        self.builder, self.ta, self.tb = builder, ta, tb
+    def __init__(self, builder, traces, params, buffers, input_names, mappings):
+        self.builder, (self.ta, self.tb, self.tc) = builder, traces
+        ta, tb, tc = traces
         self.params = params  # id(Parameter) -> state_dict key
         self.buffers = buffers  # [(key, array)]: to name the constants read from buffers
         self.mappings = mappings
@@ -172,21 +181,23 @@ class Walker:
         self.int_inputs = {}  # id(int array input of trace a or b) -> input name
         self.batches = (ta.inputs[0].shape[0], tb.inputs[0].shape[0])
         self.param_names = set()
-        for name, xa, xb in zip(input_names, ta.inputs, tb.inputs):
-            if isinstance(xa, Tensor):
-                self.names[id(xa)] = name
+        for name, *xs in zip(input_names, ta.inputs, tb.inputs, tc.inputs):
+            if isinstance(xs[0], Tensor):
+                self.names[id(xs[0])] = name
             else:
-                self.int_inputs[id(xa)] = name
-                self.int_inputs[id(xb)] = name
+                self.int_inputs.update((id(x), name) for x in xs)
 
     def input_name_of(self, arr):
         """The graph input an int array is (by identity, or a view of it), else None."""
         name = self.int_inputs.get(id(arr))
         if name is None and isinstance(arr, np.ndarray):
-            for x in self.ta.inputs:
+            for x in self.ta.inputs + self.tb.inputs + self.tc.inputs:
                 if not isinstance(x, Tensor) and arr.shape == x.shape and np.shares_memory(arr, x):
                     return self.int_inputs[id(x)]
         return name
+
+    def is_const(self, name):
+        return name in self.consts.values() or name in self.param_names
 
     def _buffer_name(self, arr):
         for key, buf in self.buffers:
@@ -194,8 +205,9 @@ class Walker:
                 return key if arr.shape == buf.shape else f"{key}.reshaped"
         return None
 
-    def value(self, a, b, dtype, view):
-        """The ONNX name for one operand (``a`` in trace a, ``b`` in trace b)."""
+    def value(self, abc, dtype, view):
+        """The ONNX name for one operand, given as it is in the three traces."""
+        a, b, c = abc
         if isinstance(a, Tensor):
             name = self.names.get(id(a))
             if name is not None:
@@ -206,18 +218,22 @@ class Walker:
                     self.builder.const(a.data, name=key)
                     self.param_names.add(key)
                 return key
-            a, b = a.data, b.data  # a leaf constant Tensor
+            a, b, c = a.data, b.data, c.data  # a leaf constant Tensor
         name = self.input_name_of(a)
         if name is not None:
             return name
         key = (id(a), dtype)
         if key in self.consts:
             return self.consts[key]
-        arr_a, arr_b = np.asarray(a), np.asarray(b)
+        arr_a, arr_b, arr_c = np.asarray(a), np.asarray(b), np.asarray(c)
+        nan = arr_a.dtype.kind in "fc"
+        if not np.array_equal(arr_b, arr_c, equal_nan=nan) or (
+                arr_a.shape == arr_b.shape and not np.array_equal(arr_a, arr_b, equal_nan=nan)):
+            raise NotImplementedError(
+                f"onnx.export: op '{view.name}' uses a constant of shape {arr_a.shape} computed from the "
+                "input's values outside the recorded graph (comparisons such as x > 0, numpy calls on .data, "
+                "Python control flow on values are not recorded); it cannot be exported")
         if arr_a.shape == arr_b.shape:
-            if not np.array_equal(arr_a, arr_b, equal_nan=arr_a.dtype.kind in "fc"):
-                raise NotImplementedError(f"onnx.export: op '{view.name}' uses a constant of shape {arr_a.shape} "
-                                          "whose values depend on the input's values; it cannot be exported")
             if self._buffer_name(arr_a) is None:
                 name = self.builder.const(arr_a, "const", dtype=dtype)
             else:
@@ -245,8 +261,8 @@ class Walker:
                                    f"input shapes {shapes}{where}")
 
     def run(self):
-        for out, outb in zip(self.ta.order, self.tb.order):
-            view = OpView(self, out, outb)
+        for out, outb, outc in zip(self.ta.order, self.tb.order, self.tc.order):
+            view = OpView(self, out, outb, outc)
             fn = self.mappings.get(view.name)
             if fn is None:
                 raise self.unsupported(view, "this op is not supported by the exporter")

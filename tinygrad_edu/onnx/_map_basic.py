@@ -87,7 +87,7 @@ def _astype(v):
 
 
 def _linear(v):
-    y = v.b.node("MatMul", [v.x(0), v.x(1)])
+    y = v.b.node("MatMul", [v.x(0, True), v.x(1, True)])
     return y if v.input(2) is None else v.b.node("Add", [y, v.x(2, True)])
 
 
@@ -166,8 +166,8 @@ def _getitem(v):
     if arrays:
         if len(parts) != 1 or parts[0].dtype.kind not in "iu":
             raise v.unsupported(f"advanced indexing other than one integer array on axis 0 ({idx!r:.80})")
-        idxb = v.savedb[0]
-        name = v.w.value(idx, idxb[0] if isinstance(idxb, tuple) else idxb, np.dtype(np.int64), v)
+        others = [i[0] if isinstance(i, tuple) else i for i in (v.savedb[0], v.savedc[0])]
+        name = v.w.value((parts[0], *others), np.dtype(np.int64), v)
         return v.b.node("Gather", [v.x(0), name], axis=0)  # an embedding lookup
     return _basic_index(v, parts, len(shape))
 

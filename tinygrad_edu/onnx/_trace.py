@@ -1,10 +1,14 @@
 """Record a model's forward pass for export: the same graph ``backward`` walks.
 
-The export runs the forward twice, on the example inputs (batch ``B``) and on
-them with their first row appended (batch ``B + 1``). Both recordings hold the
-same ops in the same order; an axis whose size differs between the two is
-batch-dependent, which is how the exporter knows which sizes it must not bake
-into the ONNX graph (a ``Reshape`` to ``(B * L, d)`` becomes ``(-1, d)``).
+The export runs the forward three times: on the example inputs (batch ``B``),
+on them with their first row appended (batch ``B + 1``), and on those with other
+values. All recordings hold the same ops in the same order. An axis whose size
+differs between the first two is batch-dependent, which is how the exporter
+knows which sizes it must not bake into the ONNX graph (a ``Reshape`` to
+``(B * L, d)`` becomes ``(-1, d)``); a constant whose values differ between the
+last two was computed from the input's values outside the graph (a comparison
+``x > 0`` feeding ``where``: comparisons are not recorded), and is refused
+rather than baked in.
 """
 from __future__ import annotations
 
@@ -47,7 +51,7 @@ def _as_example(op, x):
     if arr.ndim == 0 or arr.dtype.kind not in "biuf":
         raise TypeError(f"{op}: example inputs must be int, bool or float arrays with a batch axis, "
                         f"got {arr.dtype} of shape {arr.shape}")
-    return arr
+    return arr.astype(np.int64) if arr.dtype.kind in "iu" else arr  # ONNX's index type
 
 
 def grow_batch(arrays):
@@ -112,8 +116,9 @@ class eval_params:
 
 
 def trace(model, example_inputs, dynamic_batch):
-    """``(trace_a, trace_b, arrays)``: the two recordings (the same one twice when
-    ``dynamic_batch`` is False) and the example arrays.
+    """``(a, b, c, arrays)``: three recordings and the example arrays. ``a`` runs the
+    example inputs, ``b`` them with one more row (or rolled rows without ``dynamic_batch``),
+    ``c`` the inputs of ``b`` with other values (see :func:`perturb`).
 
     Raises ValueError when the two recordings differ in their ops (the graph's
     structure depends on the batch size) and TypeError for unusable inputs.
@@ -128,8 +133,25 @@ def trace(model, example_inputs, dynamic_batch):
                          f"shapes {[a.shape for a in arrays]}")
     with eval_params(model):
         a = record_forward(model, arrays)
-        b = record_forward(model, grow_batch(arrays)) if dynamic_batch else a
-    if [t._ctx.name for t in a.order] != [t._ctx.name for t in b.order] or len(a.outputs) != len(b.outputs):
-        raise ValueError("onnx.export: the model records different ops for batch sizes "
-                         f"{arrays[0].shape[0]} and {arrays[0].shape[0] + 1}; export it with dynamic_batch=False")
-    return a, b, arrays
+        grown = grow_batch(arrays) if dynamic_batch else [np.roll(x, 1, axis=0) for x in arrays]
+        b = record_forward(model, grown)
+        c = record_forward(model, perturb(grown))
+    names = [t._ctx.name for t in a.order]
+    for other in (b, c):
+        if names != [t._ctx.name for t in other.order] or len(a.outputs) != len(other.outputs):
+            raise ValueError("onnx.export: the model records different ops for other inputs (batch sizes "
+                             f"{arrays[0].shape[0]} and {grown[0].shape[0]}, or other values); export it with "
+                             "dynamic_batch=False, or make its control flow independent of the input")
+    return a, b, c, arrays
+
+
+def perturb(arrays):
+    """Other values of the same shapes (float inputs scaled and shifted, rows rolled), for
+    the third trace: a constant that changes with them was computed from the input's values."""
+    out = []
+    for x in arrays:
+        y = np.roll(x, 1, axis=0)
+        if x.ndim > 1:
+            y = np.roll(y, 1, axis=-1)
+        out.append(y * 1.25 + 0.5 if x.dtype.kind == "f" else y)
+    return out
