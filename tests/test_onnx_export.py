@@ -189,10 +189,24 @@ class Cumulative(nn.Module):
 def test_unsupported_op_raises_naming_it_and_writes_nothing(tmp_path):
     path = tmp_path / "model.onnx"
     path.write_bytes(b"previous file")
-    with pytest.raises(NotImplementedError, match="'cumsum'"):
+    with pytest.raises(NotImplementedError, match=r"no ONNX mapping for the op 'cumsum' \(input shapes \(2, 3\)"):
         tg.onnx.export(Cumulative().eval(), np.ones((2, 3)), path)
     assert path.read_bytes() == b"previous file"
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]  # no temporary file left
+
+
+class JointSoftmax(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return tg.softmax(self.lin(x), axis=(0, 1))  # over the batch too: no ONNX Softmax does that
+
+
+def test_an_unsupported_case_of_a_mapped_op_raises_naming_it(tmp_path):
+    with pytest.raises(NotImplementedError, match="'softmax' cannot be exported: softmax over several axes"):
+        tg.onnx.export(JointSoftmax().eval(), np.ones((2, 3)), tmp_path / "m.onnx")
 
 
 class ValueMask(nn.Module):

@@ -164,6 +164,7 @@ class OpView:
         return self.reshape(x, self.out.shape, self.outb.shape)
 
     def unsupported(self, why):
+        """The NotImplementedError to raise for a case of this op the exporter cannot write."""
         return self.w.unsupported(self, why)
 
 
@@ -253,17 +254,20 @@ class Walker:
         name = base if base not in self.builder.used else self.builder.fresh(base)
         return self.builder.const(arr, name=name, dtype=dtype)
 
-    def unsupported(self, view, why):
+    def unsupported(self, view, why=None):
+        """The NotImplementedError for an op without a mapping (``why``: for a case of a mapped op)."""
         params = [self.params[id(x)] for x in view.node.inputs if isinstance(x, Tensor) and id(x) in self.params]
         shapes = ", ".join(str(view.shape(j)) for j in range(view.n_inputs))
-        where = f" (parameters: {', '.join(params)})" if params else ""
-        return NotImplementedError(f"onnx.export: op '{view.name}' has no ONNX mapping: {why}; "
-                                   f"input shapes {shapes}{where}")
+        about = f"input shapes {shapes}" + (f"; parameters {', '.join(params)}" if params else "")
+        if why is None:
+            return NotImplementedError(f"onnx.export: no ONNX mapping for the op '{view.name}' ({about}); "
+                                       "tinygrad_edu.onnx.MAPPINGS lists the ops it can export")
+        return NotImplementedError(f"onnx.export: the op '{view.name}' cannot be exported: {why} ({about})")
 
     def run(self):
         for out, outb, outc in zip(self.ta.order, self.tb.order, self.tc.order):
             view = OpView(self, out, outb, outc)
             fn = self.mappings.get(view.name)
             if fn is None:
-                raise self.unsupported(view, "this op is not supported by the exporter")
+                raise self.unsupported(view)
             self.names[id(out)] = fn(view)
