@@ -131,7 +131,7 @@ def _foreign(head):
         return ("it is a zip archive (an .npz checkpoint, or PyTorch's torch.save format), not "
                 "safetensors; an .npz checkpoint loads under a name ending in .npz")
     if head[:1] == b"\x80":
-        return "it is a pickle file, not safetensors; it is never unpickled"
+        return "it looks like a pickle file, not safetensors; it is never unpickled"
     if head.startswith(b"\x93NUMPY"):
         return "it is a single .npy array, not a safetensors file"
     return None
@@ -165,18 +165,20 @@ def _check_entry(path, key, entry, data_len):
 def _read_header(path, f, size):
     """(header entries, metadata, header size) of the open file ``f``, after checking them."""
     head = f.read(8)
-    why = _foreign(head)
-    if why:
-        raise _refuse(path, why)
-    if len(head) < 8:
-        raise _refuse(path, f"it is truncated or not a safetensors file: {size} bytes, fewer than "
-                            "the 8-byte header length")
-    (n,) = struct.unpack("<Q", head)
+    n = struct.unpack("<Q", head)[0] if len(head) == 8 else None
     first = f.read(1)
-    if n > min(size - 8, _MAX_HEADER) or first != b"{":
-        if first == b"{" and n <= _MAX_HEADER:
+    if n is None or n > min(size - 8, _MAX_HEADER) or first != b"{":
+        # Not the start of a safetensors file: say what it is. (Checked only now: a
+        # safetensors header length can begin with any byte, e.g. pickle's 0x80.)
+        if n is not None and first == b"{" and n <= _MAX_HEADER:
             raise _refuse(path, f"it is truncated: its header announces {n} bytes, only "
                                 f"{size - 8} follow")
+        if n is None:
+            raise _refuse(path, f"it is truncated or not a safetensors file: {size} bytes, fewer "
+                                "than the 8-byte header length")
+        why = _foreign(head)
+        if why:
+            raise _refuse(path, why)
         raise _refuse(path, "it is not a safetensors file (its first 8 bytes are not the length "
                             "of a JSON header that follows)")
     raw = first + f.read(n - 1)
