@@ -405,7 +405,7 @@ def load(path) -> dict:
 
 
 def load_metadata(path) -> dict:
-    """The ``{str: str}`` metadata of a ``.safetensors`` file (its ``__metadata__``; {} if none).
+    """The ``{str: str}`` metadata of a ``.safetensors`` file (its ``__metadata__``; {} if none), keys sorted.
 
     Includes the key ``"tinygrad_edu.layout"`` (``"tinygrad_edu"`` or ``"torch"``)
     in files written by :func:`save`. Raises ValueError for a path that does
@@ -418,4 +418,4 @@ def load_metadata(path) -> dict:
                          "an .npz checkpoint keeps strings in its dict (tinygrad_edu.load)")
     from . import _safetensors
 
-    return _safetensors.read_header(path)[1]
+    return dict(sorted(_safetensors.read_header(path)[1].items()))  # the file's order is arbitrary

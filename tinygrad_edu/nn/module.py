@@ -398,7 +398,7 @@ def _refuse_torch_linear_weights(owner, state_dict, keys):
     state marked as PyTorch's layout (``serialization.TorchStateDict``: from
     ``interop.to_torch_state_dict`` or a ``.safetensors`` file tinygrad_edu did not write)."""
     if getattr(state_dict, "layout", None) == "torch":
-        present = [k for k in keys if k in state_dict]
+        present = sorted(k for k in keys if k in state_dict)
         if present:
             raise ValueError(
                 f"load_state_dict for {owner}: this state comes from "
