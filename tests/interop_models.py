@@ -79,10 +79,32 @@ def attention(nn):
     return Attend()
 
 
+def decoder(nn):
+    """The remaining layer types: decoder layers (pre-norm), the LSTM/GRU cells, ConvTranspose2d, BatchNorm3d."""
+    class Decode(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dec = nn.TransformerDecoder(
+                nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True,
+                                           norm_first=True), num_layers=1)
+            self.lstm_cell = nn.LSTMCell(8, 8)
+            self.gru_cell = nn.GRUCell(8, 8)
+            self.up = nn.ConvTranspose2d(2, 3, 2, stride=2)
+            self.bn = nn.BatchNorm3d(3)
+
+        def forward(self, tgt, memory, img):
+            y = self.dec(tgt, memory)
+            h, c = self.lstm_cell(y[:, 0])
+            h = self.gru_cell(y[:, 1], h + c)
+            return h + self.bn(self.up(img).unsqueeze(2)).mean()
+
+    return Decode()
+
+
 BUILDERS = {"blog": blog, "mlp": mlp, "cnn": cnn, "norms": norms, "recurrent": recurrent,
-            "transformer": transformer, "attention": attention}
+            "transformer": transformer, "attention": attention, "decoder": decoder}
 
 # name -> list of input shapes (float64 normal inputs), or ("tokens", shape, vocabulary)
 INPUTS = {"blog": [(4, 3)], "mlp": [(5, 8)], "cnn": [(3, 1, 8, 8)], "norms": [(2, 3, 4)],
           "recurrent": [(2, 7, 5)], "transformer": ("tokens", (2, 6), 20),
-          "attention": [(4, 2, 8), (3, 2, 5), (3, 2, 6)]}
+          "attention": [(4, 2, 8), (3, 2, 5), (3, 2, 6)], "decoder": [(2, 3, 8), (2, 4, 8), (2, 2, 3, 3)]}
