@@ -13,9 +13,11 @@ runs. Three kinds of block are understood (see docs/contributing.md):
   block is executed with stdout captured, and what it printed must equal the
   Output block (doctest's ``...`` ellipsis allowed, trailing spaces ignored).
 
-Any other fence that looks like Python (```py, ```pycon, ```python title=...)
-fails, so no Python block in the docs can silently go unexecuted; an Output
-block that follows no Python block fails too.
+Any other fence that looks like Python (```py, ```pycon, ```python title=...,
+```{.python ...}) fails, so no Python block in the docs can silently go
+unexecuted; an Output block that follows no Python block fails too. The one
+exception is PyTorch code shown to readers, fenced ```{.python .pytorch}:
+it is highlighted as Python and not run (PyTorch is not a test dependency).
 """
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ except ImportError:  # the docs tooling is in the test extra; tests/test_docs.py
     Sybil = None
 
 OUTPUT_INFO = 'text title="Output"'
-_PYTHONISH = re.compile(r"^(py|python|python3|pycon)\b")
+PYTORCH_INFO = "{.python .pytorch}"
+_PYTHONISH = re.compile(r"^(py|python|python3|pycon)\b|^\{.*\.(py|python|python3|pycon)\b")
 _OPTIONS = doctest.ELLIPSIS
 
 
@@ -100,6 +103,8 @@ class MarkdownPython:
             if info == OUTPUT_INFO:
                 yield Region(region.start, region.end, None,
                              _fail("an Output block must directly follow a ```python block"))
+                continue
+            if info == PYTORCH_INFO:  # PyTorch code for readers: not run, said so by its fence
                 continue
             if info != "python":
                 if _PYTHONISH.match(info):

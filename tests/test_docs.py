@@ -72,6 +72,21 @@ def test_a_wrong_output_or_an_unrun_python_fence_fails(tmp_path):
     assert len(results) == 4
 
 
+def test_pytorch_fence_is_not_run_and_other_brace_python_fences_fail(tmp_path):
+    from sybil.example import SybilFailure
+
+    page = tmp_path / "page.md"
+    page.write_text("```{.python .pytorch}\nimport torch\nraise SystemExit\n```\n\n"
+                    "```{.python}\nx = 1\n```\n\n```{ .python .other }\nx = 1\n```\n",
+                    encoding="utf-8")
+    results = []
+    for example in _sybil_document(page).examples():
+        with pytest.raises(SybilFailure, match="is not executed"):
+            example.evaluate()
+        results.append(example)
+    assert len(results) == 2  # the PyTorch block is shown, not run
+
+
 def test_the_graph_fallback_renders_without_graphviz(tmp_path):
     pytest.importorskip("matplotlib")
     import importlib.util
