@@ -177,19 +177,47 @@ def test_op_zoo(tmp_path, opset):
     check_round_trip(Zoo().eval(), rng.normal(size=(3, 6)), rng.normal(size=(5, 6)), tmp_path / "zoo.onnx", opset=opset)
 
 
+class Pools(nn.Module):
+    """Convolutions (groups, stride, dilation, 1-D) and every pooling layer."""
+
+    def __init__(self):
+        super().__init__()
+        gen = np.random.default_rng(10)
+        self.conv = nn.Conv2d(2, 4, 3, stride=1, padding=2, dilation=2, groups=2, rng=gen)
+        self.conv1d = nn.Conv1d(4, 3, 2, stride=2, rng=gen)
+        self.avg = nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)
+        self.max = nn.MaxPool2d(2, stride=1, padding=1, dilation=2)
+        self.adaptive = nn.AdaptiveAvgPool2d(1)
+        self.max1d = nn.MaxPool1d(2)
+
+    def forward(self, x):
+        y = tg.relu(self.conv(x))  # (N, 4, 7, 6)
+        a = self.avg(y) + self.max(y)[:, :, :4, :4]  # (N, 4, 4, 4)
+        seq = self.max1d(self.conv1d(a.reshape(x.shape[0], 4, 16)))  # (N, 3, 4)
+        return tg.concatenate([self.adaptive(a).reshape(-1, 4), seq.reshape(-1, 12)], axis=1)
+
+
+def test_convolutions_and_pooling(tmp_path):
+    rng = np.random.default_rng(11)
+    proto, _, _ = check_round_trip(Pools().eval(), rng.normal(size=(2, 2, 7, 6)), rng.normal(size=(3, 2, 7, 6)),
+                                   tmp_path / "pools.onnx")
+    assert {"Conv", "MaxPool"} <= {n.op_type for n in proto.graph.node}
+
+
 class Cumulative(nn.Module):
     def __init__(self):
         super().__init__()
         self.lin = nn.Linear(3, 3)
 
     def forward(self, x):
-        return tg.cumsum(self.lin(x), axis=1)
+        return tg.cumsum(tg.tanh(self.lin(x)), axis=1)
 
 
 def test_unsupported_op_raises_naming_it_and_writes_nothing(tmp_path):
     path = tmp_path / "model.onnx"
     path.write_bytes(b"previous file")
-    with pytest.raises(NotImplementedError, match=r"no ONNX mapping for the op 'cumsum' \(input shapes \(2, 3\)"):
+    with pytest.raises(NotImplementedError, match=r"no ONNX mapping for the op 'cumsum' \(input shapes \(2, 3\); "
+                       "it follows the parameter lin.(weight|bias)"):
         tg.onnx.export(Cumulative().eval(), np.ones((2, 3)), path)
     assert path.read_bytes() == b"previous file"
     assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]  # no temporary file left

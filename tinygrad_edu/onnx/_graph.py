@@ -259,10 +259,27 @@ class Walker:
         params = [self.params[id(x)] for x in view.node.inputs if isinstance(x, Tensor) and id(x) in self.params]
         shapes = ", ".join(str(view.shape(j)) for j in range(view.n_inputs))
         about = f"input shapes {shapes}" + (f"; parameters {', '.join(params)}" if params else "")
+        if not params:
+            near = self._upstream_parameter(view.out)
+            about += f"; it follows the parameter {near}" if near else ""
         if why is None:
             return NotImplementedError(f"onnx.export: no ONNX mapping for the op '{view.name}' ({about}); "
                                        "tinygrad_edu.onnx.MAPPINGS lists the ops it can export")
         return NotImplementedError(f"onnx.export: the op '{view.name}' cannot be exported: {why} ({about})")
+
+    def _upstream_parameter(self, out, limit=200):
+        """The state_dict key of the nearest parameter feeding ``out`` (to say where an op is)."""
+        queue, seen = [out], set()
+        while queue and len(seen) < limit:
+            t = queue.pop(0)
+            for x in t._ctx.inputs:
+                if isinstance(x, Tensor) and id(x) not in seen:
+                    seen.add(id(x))
+                    if id(x) in self.params:
+                        return self.params[id(x)]
+                    if x._ctx is not None:
+                        queue.append(x)
+        return None
 
     def run(self):
         for out, outb, outc in zip(self.ta.order, self.tb.order, self.tc.order):

@@ -25,6 +25,28 @@ def _max_pool(v):
                     dilations=[g.dh, g.dw], pads=[g.pt, g.pl, g.pb, g.pr])
 
 
+def _im2col(v):
+    """Columns ``(G, N, oh, ow, kh, kw, C/G)`` (average pooling, ``unfold``): a grouped ``Conv``
+    whose kernels are one-hot, one output channel per (channel, kernel offset), then a
+    reshape and transpose into the columns' layout. Exact: each output is 1 * x plus zeros."""
+    from ..ops._im2col import _im2col_array
+
+    g, x = v.saved, v.input(0).data
+    groups, n, c = v.out.shape[0], x.shape[0], x.shape[1]
+    if not np.array_equal(_im2col_array(x, g, groups, 0), v.out.data):  # padding other than 0 is not saved
+        raise v.unsupported("im2col with a padding value other than 0")
+    k = g.kh * g.kw
+    w = np.zeros((c * k, 1, g.kh, g.kw))
+    w[np.arange(c * k), 0, np.tile(np.arange(k) // g.kw, c), np.tile(np.arange(k) % g.kw, c)] = 1
+    b = v.b
+    y = b.node("Conv", [v.x(0), b.const(w, "one_hot")], kernel_shape=[g.kh, g.kw], strides=[g.sh, g.sw],
+               dilations=[g.dh, g.dw], pads=[g.pt, g.pl, g.pb, g.pr], group=c)
+    nb = v.shapeb(0)[0]
+    rest = (groups, c // groups)
+    y = v.reshape(y, (n,) + rest + (g.kh, g.kw, g.oh, g.ow), (nb,) + rest + (g.kh, g.kw, g.oh, g.ow))
+    return b.node("Transpose", [y], perm=[1, 0, 5, 6, 3, 4, 2])
+
+
 def _normalize(v):
     """Layer norm as ``LayerNormalization``; the others (group, instance, RMS norm) as
     the forward's formula ``(x - mean) / sqrt(mean((x - mean)^2) + eps) * w + b``."""
@@ -123,6 +145,6 @@ def _rnn_sequence(v):
 
 
 MAPPINGS = {
-    "conv2d": _conv2d, "max_pool": _max_pool, "normalize": _normalize,
+    "conv2d": _conv2d, "max_pool": _max_pool, "im2col": _im2col, "normalize": _normalize,
     "lstm_sequence": _lstm_sequence, "gru_sequence": _gru_sequence, "rnn_sequence": _rnn_sequence,
 }
