@@ -6,6 +6,7 @@ Needs the ``onnx`` extra (onnx, onnxruntime); skipped without it.
 """
 import importlib.util
 import pathlib
+import sys
 import warnings
 
 import numpy as np
@@ -270,3 +271,10 @@ def test_fixed_batch_and_bad_arguments(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an eval-mode model exports without warnings
         tg.onnx.export(net.eval(), tg.blog.X, tmp_path / "ok.onnx")
+
+
+def test_without_the_onnx_package_the_error_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r'pip install "tinygrad_edu\[onnx\]"'):
+        tg.onnx.export(tg.blog.blog_network(3, 1).eval(), tg.blog.X, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

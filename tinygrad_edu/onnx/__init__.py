@@ -24,7 +24,7 @@ __all__ = ["export", "MAPPINGS"]
 #: recorded op name -> mapping function (see ``_map_basic.py``, ``_map_nn.py``).
 MAPPINGS = {**_BASIC, **_NN}
 
-_FLOATS = (np.float16, np.float32, np.float64)
+_FLOATS = (np.float32, np.float64)
 
 
 def _require_onnx():
@@ -56,8 +56,7 @@ def export(model, example_inputs, path, *, opset=17, input_names=None, output_na
     """Write ``model`` as an ONNX file at ``path``; return the ``onnx.ModelProto``.
 
     Args:
-        model: a ``nn.Module`` (or any callable whose parameters are given by
-            ``model.named_parameters()``), called as ``model(*example_inputs)``.
+        model: an ``nn.Module``, called as ``model(*example_inputs)``.
         example_inputs: an array/Tensor or a tuple of them, axis 0 the batch. Float
             inputs become graph inputs of type ``dtype``; int inputs (token ids) int64.
         path: the file to write (atomically: a temporary file renamed over it).
@@ -76,7 +75,10 @@ def export(model, example_inputs, path, *, opset=17, input_names=None, output_na
     The model is exported in eval semantics (Dropout off, BatchNorm with its
     running statistics): a model in training mode is switched to eval for the
     trace, with a ``UserWarning``, and restored after. Parameters are
-    initializers named by their ``state_dict`` keys.
+    initializers named by their ``state_dict`` keys, in this package's layouts
+    (a ``Linear`` weight is ``(in, out)``, as ONNX's ``MatMul`` takes it; PyTorch's
+    exporter writes ``(out, in)`` for ``Gemm``): to carry weights to PyTorch use
+    ``tinygrad_edu.interop``, not the ONNX initializers.
 
     Raises NotImplementedError naming the op (and its parameters) for a recorded
     op without an ONNX mapping (``MAPPINGS`` lists those with one), ValueError
@@ -88,7 +90,7 @@ def export(model, example_inputs, path, *, opset=17, input_names=None, output_na
     if not isinstance(opset, int) or not 17 <= opset <= latest:
         raise ValueError(f"onnx.export: opset must be an int from 17 to {latest}, got {opset!r}")
     if np.dtype(dtype) not in [np.dtype(f) for f in _FLOATS]:
-        raise ValueError(f"onnx.export: dtype must be float16, float32 or float64, got {dtype!r}")
+        raise ValueError(f"onnx.export: dtype must be float32 or float64, got {dtype!r}")
     ta, tb, tc, arrays = trace(model, example_inputs, dynamic_batch)
     in_names = _names(input_names, len(arrays), "input", "input_names")
     out_names = _names(output_names, len(ta.outputs), "output", "output_names")
