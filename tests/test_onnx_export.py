@@ -205,6 +205,32 @@ def test_convolutions_and_pooling(tmp_path):
     assert {"Conv", "MaxPool"} <= {n.op_type for n in proto.graph.node}
 
 
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(5, 4, rng=np.random.default_rng(12))
+        self.lin = nn.Linear(4, 4, rng=np.random.default_rng(13))
+
+    def forward(self, tokens, weights):  # tokens int (N, L), weights float (N, L)
+        pooled = (self.emb(tokens) * weights[:, :, None]).sum(axis=1)
+        return self.lin(pooled), pooled.max(axis=-1)
+
+
+def test_several_inputs_and_outputs(tmp_path):
+    rng = np.random.default_rng(14)
+    model = TwoInputs().eval()
+    example = (rng.integers(0, 5, (2, 3)), rng.random((2, 3)))
+    tg.onnx.export(model, example, tmp_path / "two.onnx", input_names=["tokens", "weights"],
+                   output_names=["out", "peak"])
+    sess = ort.InferenceSession(str(tmp_path / "two.onnx"), providers=["CPUExecutionProvider"])
+    tokens, weights = rng.integers(0, 5, (6, 3)), rng.random((6, 3))
+    theirs = sess.run(["out", "peak"], {"tokens": tokens, "weights": weights.astype(np.float32)})
+    with tg.no_grad():
+        ours = model(tokens, weights)
+    for a, b in zip(theirs, ours):
+        np.testing.assert_allclose(a, b.data, rtol=1e-6, atol=1e-6)
+
+
 class Cumulative(nn.Module):
     def __init__(self):
         super().__init__()
