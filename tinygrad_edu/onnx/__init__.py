@@ -124,6 +124,10 @@ class _OutputView:
     def __init__(self, name):
         self.name = f"output {name}"
 
+    def shape_value(self, *args, **kwargs):
+        raise NotImplementedError(f"onnx.export: {self.name} is a constant whose shape depends on the batch "
+                                  "size (no recorded op computes it); export with dynamic_batch=False")
+
 
 def _write_atomic(data, path):
     folder = os.path.dirname(os.path.abspath(path))

@@ -179,7 +179,7 @@ class Walker:
         self.mappings = mappings
         self.names = {}  # id(Tensor of trace a) -> ONNX value name
         self.consts = {}  # id(array or Tensor) -> initializer name
-        self.int_inputs = {}  # id(int array input of trace a or b) -> input name
+        self.int_inputs = {}  # id(int array input, in any trace) -> input name
         self.batches = (ta.inputs[0].shape[0], tb.inputs[0].shape[0])
         self.param_names = set()
         for name, *xs in zip(input_names, ta.inputs, tb.inputs, tc.inputs):
