@@ -178,6 +178,33 @@ def test_op_zoo(tmp_path, opset):
     check_round_trip(Zoo().eval(), rng.normal(size=(3, 6)), rng.normal(size=(5, 6)), tmp_path / "zoo.onnx", opset=opset)
 
 
+class Activations(nn.Module):
+    """The remaining elementwise mappings, and an Elman RNN (tanh and relu)."""
+
+    def __init__(self):
+        super().__init__()
+        gen = np.random.default_rng(15)
+        self.lin = nn.Linear(4, 6, rng=gen)
+        self.rnn = nn.RNN(6, 5, num_layers=2, nonlinearity="relu", batch_first=True, rng=gen)
+        self.rnn_tanh = nn.RNN(5, 3, bidirectional=True, rng=gen)
+
+    def forward(self, x):  # x (N, 4)
+        F = nn.functional
+        h = self.lin(x) * 3
+        acts = [F.elu(h, 0.7), F.hardsigmoid(h), F.hardswish(h), F.hardtanh(h, -0.5, 2.0), F.logsigmoid(h),
+                F.softsign(h), F.gelu(h, approximate="tanh"), tg.clip(h, -1.0, 1.5), tg.sin(h), tg.cos(h),
+                tg.reciprocal(h * h + 1), tg.minimum(h, 0.2), tg.erf(h), h.astype(np.float64).clone()]
+        seq = tg.stack(acts, axis=1)  # (N, 14, 6)
+        out, _ = self.rnn(seq)  # (N, 14, 5)
+        y, _ = self.rnn_tanh(out.transpose(1, 0, 2))  # (14, N, 6), time first
+        return tg.logsumexp(y, axis=0) + y.sum(axis=0)
+
+
+def test_activations_and_elman_rnn(tmp_path):
+    rng = np.random.default_rng(16)
+    check_round_trip(Activations().eval(), rng.normal(size=(2, 4)), rng.normal(size=(5, 4)), tmp_path / "act.onnx")
+
+
 class Pools(nn.Module):
     """Convolutions (groups, stride, dilation, 1-D) and every pooling layer."""
 
