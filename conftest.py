@@ -40,7 +40,7 @@ except ImportError:  # the docs tooling is in the test extra; tests/test_docs.py
     Sybil = None
 
 OUTPUT_INFO = 'text title="Output"'
-_PYTHONISH = re.compile(r"^(py|python|python3|pycon)\b")
+_PYTHONISH = re.compile(r"^(py|python|python3|pycon)\b|^\{.*\.(py|python|python3|pycon)\b")
 _OPTIONS = doctest.ELLIPSIS
 
 

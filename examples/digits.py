@@ -2,6 +2,7 @@
 
 Run:  python examples/digits.py     (defaults: --hidden 256 --optimizer adam --lr 3e-3 --epochs 30 --seed 0)
       python examples/digits.py --epochs 40 --hidden 128 64 --optimizer sgd --lr 0.05
+      python examples/digits.py --export model.onnx     (also writes the model as ONNX)
 
 Needs the ``examples`` extra (``pip install ".[examples]"``): scikit-learn
 (the data set ships inside the package, nothing is downloaded), tqdm and
@@ -12,7 +13,10 @@ prints the test accuracy; then saves a checkpoint (model, optimizer, the
 standardisation and the config) with ``tinygrad_edu.save``, rebuilds a
 fresh model from it, checks that it predicts exactly the same, and writes
 a PNG of the loss and accuracy curves. Everything goes to ``--out``
-(default ``out/digits``).
+(default ``out/digits``). With ``--export model.onnx`` it also writes the
+trained model, standardisation included (raw 0-16 pixels in, 10 logits out),
+as an ONNX file (needs the ``onnx`` extra) and, when ``onnxruntime`` is
+installed, checks that ONNX Runtime gives the same logits.
 
 ``train(args)`` does the work and returns the results, so tests can import
 this file and run a short training.
@@ -54,6 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default=os.path.join("out", "digits"),
                    help="directory for the checkpoint and the plot (default out/digits)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    p.add_argument("--export", metavar="PATH", default=None,
+                   help="also write the trained model as ONNX to PATH, e.g. model.onnx (needs the onnx extra)")
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or any(h < 1 for h in args.hidden):
         p.error("--epochs, --batch-size and --hidden sizes must be positive")
@@ -93,6 +99,50 @@ def build_model(sizes, seed: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class Standardized(nn.Module):
+    """The exported model: raw pixels ``(N, 64)`` (0-16) in, logits ``(N, 10)`` out.
+
+    ``(x - mean) / std`` then ``model``: the standardisation travels with the weights,
+    so whoever runs the ONNX file feeds the pixels as they are.
+    """
+
+    def __init__(self, model, stats):
+        super().__init__()
+        self.model, self.mean, self.std = model, stats["mean"], stats["std"]
+
+    def forward(self, x):
+        return self.model((x - self.mean) / self.std)
+
+
+def export_onnx(model, stats, pixels, path, log=print):
+    """Write ``Standardized(model, stats)`` to ``path`` as ONNX; check it with ONNX Runtime if installed.
+
+    ``pixels``: raw test images ``(N, 64)``, the first two used as the example batch.
+    Returns the largest absolute difference between ONNX Runtime's logits on all
+    of ``pixels`` and ours (None without onnxruntime). Raises AssertionError if
+    it exceeds 1e-5 of the logits' scale (float32 against our float64).
+    """
+    net = Standardized(model, stats).eval()
+    tg.onnx.export(net, pixels[:2], path, input_names=["pixels"], output_names=["logits"])
+    log(f"ONNX model written to {os.path.abspath(path)} (input 'pixels': raw 0-16 values, (batch, 64); "
+        "output 'logits': (batch, 10))")
+    try:
+        import onnxruntime
+    except ImportError:
+        log("onnxruntime is not installed: the ONNX file was not run")
+        return None
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    (theirs,) = session.run(None, {"pixels": pixels.astype(np.float32)})
+    with tg.no_grad():
+        ours = net(pixels).data
+    diff = float(np.abs(theirs - ours).max())
+    assert diff <= 1e-5 * max(1.0, float(np.abs(ours).max())), f"ONNX Runtime's logits differ by {diff}"
+    same = int(np.sum(theirs.argmax(axis=1) == ours.argmax(axis=1)))
+    log(f"ONNX Runtime on the {len(pixels)} test images: largest logit difference {diff:.1e}, "
+        f"{same}/{len(pixels)} predictions identical")
+    return diff
+
+
 def predict(model, X) -> np.ndarray:
     """Class indices ``(N,)`` predicted by ``model`` (in eval mode, without recording a graph)."""
     model.eval()
@@ -129,7 +179,8 @@ def train(args: argparse.Namespace, log=print) -> dict:
     Returns a dict: ``test_accuracy`` (float in [0, 1]), ``predictions``
     (test-set class indices), ``y_test``, ``history`` (per-epoch ``loss``,
     ``train_acc``, ``test_acc``), ``train_seconds``, ``checkpoint`` and
-    ``plot`` (paths), ``reloaded_accuracy``.
+    ``plot`` (paths), ``reloaded_accuracy``, ``onnx`` (the ``--export`` path or None)
+    and ``onnx_max_diff`` (see :func:`export_onnx`; None without export or onnxruntime).
 
     Raises AssertionError if the reloaded model does not predict exactly the same.
     """
@@ -202,9 +253,10 @@ def train(args: argparse.Namespace, log=print) -> dict:
     plot = os.path.join(args.out, "digits_curves.png")
     plot_curves(history, plot)
     log(f"loss and accuracy curves written to {plot}")
+    onnx_diff = export_onnx(model, stats, pixels_test, args.export, log) if args.export else None
     return {"test_accuracy": accuracy, "predictions": predictions, "y_test": y_test, "history": history,
             "train_seconds": seconds, "checkpoint": checkpoint, "plot": plot,
-            "reloaded_accuracy": reloaded_accuracy}
+            "reloaded_accuracy": reloaded_accuracy, "onnx": args.export, "onnx_max_diff": onnx_diff}
 
 
 def main(argv=None):

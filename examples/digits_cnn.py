@@ -23,7 +23,10 @@ At the end it saves a checkpoint (model with the BatchNorm running
 statistics, optimizer, scheduler, config) with ``tinygrad_edu.save``,
 rebuilds a fresh model from it alone, checks that it predicts exactly the
 same, and writes a PNG of the loss/accuracy curves and of the first layer's
-filters. Everything goes to ``--out`` (default ``out/digits_cnn``).
+filters. Everything goes to ``--out`` (default ``out/digits_cnn``). With
+``--export cnn.onnx`` it also writes the trained network as ONNX (images
+``(N, 1, 8, 8)`` scaled to [0, 1] in, 10 logits out; needs the ``onnx`` extra)
+and checks it with ONNX Runtime when that is installed.
 
 Needs the ``examples`` extra: scikit-learn (the data ships inside the
 package, nothing is downloaded), tqdm and matplotlib. ``train(args)``
@@ -86,6 +89,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default=os.path.join("out", "digits_cnn"),
                    help="directory for the checkpoint and the plot (default out/digits_cnn)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    p.add_argument("--export", metavar="PATH", default=None,
+                   help="also write the trained network as ONNX to PATH, e.g. cnn.onnx (needs the onnx extra)")
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or min(args.channels) < 1 or args.shift < 0:
         p.error("--epochs, --batch-size and --channels must be positive, --shift non-negative")
@@ -174,6 +179,32 @@ def plot_curves(history: dict, filters: np.ndarray, path: str):
     plt.close(fig)
 
 
+def export_onnx(model, images, path, log=print):
+    """Write ``model`` (eval semantics) to ``path`` as ONNX; check it with ONNX Runtime if installed.
+
+    ``images``: test images ``(N, 1, 8, 8)``, the first two the example batch.
+    Returns the largest absolute logit difference between ONNX Runtime and us
+    on all of them (None without onnxruntime); raises AssertionError above
+    1e-5 of the logits' scale.
+    """
+    model.eval()
+    tg.onnx.export(model, images[:2], path, input_names=["images"], output_names=["logits"])
+    log(f"ONNX model written to {os.path.abspath(path)} (input 'images': (batch, 1, 8, 8) in [0, 1]; "
+        "output 'logits': (batch, 10))")
+    try:
+        import onnxruntime
+    except ImportError:
+        log("onnxruntime is not installed: the ONNX file was not run")
+        return None
+    (theirs,) = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"images": images})
+    with tg.no_grad():
+        ours = model(images).data
+    diff = float(np.abs(theirs - ours).max())
+    assert diff <= 1e-5 * max(1.0, float(np.abs(ours).max())), f"ONNX Runtime's logits differ by {diff}"
+    log(f"ONNX Runtime on the {len(images)} test images: largest logit difference {diff:.1e}")
+    return diff
+
+
 def train(args: argparse.Namespace, log=print) -> dict:
     """Train, evaluate, checkpoint, reload and plot for ``args.seed``; return the results.
 
@@ -183,7 +214,8 @@ def train(args: argparse.Namespace, log=print) -> dict:
     (test-set class indices), ``y_test``, ``history`` (per-epoch ``loss``,
     ``train_acc``, ``test_acc``), ``train_seconds`` and ``cpu_seconds``
     (wall-clock and CPU time of the training loop), ``checkpoint`` and
-    ``plot`` (paths), ``reloaded_predictions``.
+    ``plot`` (paths), ``reloaded_predictions``, ``onnx`` (the ``--export`` path or
+    None) and ``onnx_max_diff`` (see :func:`export_onnx`).
 
     Raises AssertionError if the reloaded model does not predict exactly the same.
     """
@@ -248,9 +280,10 @@ def train(args: argparse.Namespace, log=print) -> dict:
     plot = os.path.join(args.out, f"digits_cnn_seed{args.seed}.png")
     plot_curves(history, model[0].weight.data, plot)
     log(f"curves and filters written to {plot}")
+    onnx_diff = export_onnx(model, X_test, args.export, log) if args.export else None
     return {"test_accuracy": accuracy, "predictions": predictions, "y_test": y_test, "history": history,
             "train_seconds": seconds, "cpu_seconds": cpu_seconds, "checkpoint": checkpoint, "plot": plot,
-            "reloaded_predictions": reloaded}
+            "reloaded_predictions": reloaded, "onnx": args.export, "onnx_max_diff": onnx_diff}
 
 
 def main(argv=None):

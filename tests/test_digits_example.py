@@ -62,3 +62,26 @@ def test_bad_flags_exit(digits):
         digits.parse_args(["--optimizer", "lbfgs"])
     with pytest.raises(SystemExit):
         digits.parse_args(["--epochs", "0"])
+
+
+def test_export_flag_writes_an_onnx_file_that_onnx_runtime_agrees_with(digits, tmp_path):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    lines = []
+    path = tmp_path / "model.onnx"
+    args = digits.parse_args(["--epochs", "1", "--hidden", "16", "--seed", "2", "--out", str(tmp_path / "out"),
+                              "--no-progress", "--export", str(path)])
+    result = digits.train(args, log=lines.append)
+    assert result["onnx"] == str(path) and any(str(path) in line for line in lines)
+    onnx.checker.check_model(onnx.load(str(path)))
+    assert result["onnx_max_diff"] is not None and result["onnx_max_diff"] < 1e-4
+    # Independently: the file takes raw pixels and predicts what the trained checkpoint predicts.
+    ck = tg.load(result["checkpoint"])
+    model = digits.build_model(ck["config"]["sizes"], seed=99)
+    model.load_state_dict(ck["model"])
+    _, pixels_test, _, _ = digits.load_data(2)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(["logits"], {"pixels": pixels_test[:7].astype(np.float32)})
+    with tg.no_grad():
+        ours = model(digits.standardize(pixels_test[:7], ck["standardize"])).data
+    np.testing.assert_allclose(logits, ours, rtol=1e-5, atol=1e-5 * np.abs(ours).max())

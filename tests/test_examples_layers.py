@@ -42,9 +42,13 @@ def tfm():
 # ---- digits_cnn ----------------------------------------------------------------------------
 def test_cnn_short_run_learns_and_checkpoint_round_trips(cnn, tmp_path):
     lines = []
+    has_onnx = all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime"))
+    export = ["--export", str(tmp_path / "cnn.onnx")] if has_onnx else []  # the onnx extra, when installed
     args = cnn.parse_args(["--epochs", "2", "--channels", "8", "16", "--seed", "1", "--out", str(tmp_path),
-                           "--no-progress"])
+                           "--no-progress", *export])
     result = cnn.train(args, log=lines.append)
+    if has_onnx:  # written, run by ONNX Runtime, and its logits checked against ours inside train
+        assert result["onnx_max_diff"] is not None and (tmp_path / "cnn.onnx").stat().st_size > 0
 
     # Chance is 10%; two epochs of a small CNN get far above it.
     assert result["test_accuracy"] > 0.6

@@ -21,7 +21,8 @@ from .ops.linalg import matmul, dot
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numerical_jacobian
 from .serialization import save, load
 
-from . import data, functional, linalg, nn, optim, viz  # noqa: E402  (tg.nn.Linear, tg.optim.SGD, ...)
+from . import data, functional, interop, linalg, nn, optim, viz  # noqa: E402  (tg.nn.Linear, tg.optim.SGD, ...)
+from . import onnx  # noqa: E402  (tg.onnx.export; the onnx package itself is imported lazily)
 from .nn._rng import initial_seed, manual_seed  # noqa: E402
 
 # ``tinygrad_edu.tensor`` is the submodule tinygrad_edu/tensor.py, made callable there:

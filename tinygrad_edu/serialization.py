@@ -49,7 +49,7 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["save", "load", "FORMAT_VERSION"]
+__all__ = ["save", "load", "load_metadata", "TorchStateDict", "FORMAT_VERSION"]
 
 #: The version of the layout written by :func:`save`; :func:`load` reads versions up to it.
 FORMAT_VERSION = 1
@@ -57,6 +57,31 @@ _FORMAT = "tinygrad_edu.checkpoint"
 _META = "__tinygrad_edu__"
 _NUMERIC = "biufc"  # bool, signed/unsigned int, float, complex
 _SCALARS = {"int": "i", "float": "f", "bool": "b", "complex": "c", "str": "U"}
+
+
+class TorchStateDict(dict):
+    """A plain dict of arrays in **PyTorch's layout**: ``Linear`` weights are ``(out, in)``.
+
+    Returned by ``interop.to_torch_state_dict`` and by :func:`load` for a
+    state in PyTorch's layout (a ``.safetensors`` file that tinygrad_edu did
+    not write is taken to be one: its layout is unknown, and PyTorch's is
+    the usual). ``Module.load_state_dict`` refuses it for a model with
+    ``Linear`` layers, because loading ``(out, in)`` weights as ``(in, out)``
+    would be silently wrong for a square layer: convert it with
+    ``interop.from_torch_state_dict(model, state)``. :func:`save` records the
+    layout in the file, so it survives a round trip. ``dict(state)`` drops
+    the mark (for a state you know is in tinygrad_edu's layout).
+
+    Attributes:
+        layout: ``"torch"``.
+        origin: where the state came from, for error messages.
+    """
+
+    layout = "torch"
+
+    def __init__(self, *args, origin="a PyTorch-layout state dict", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.origin = origin
 
 
 # ---- writing --------------------------------------------------------------
@@ -145,40 +170,16 @@ def _open_temp(directory, base):
             continue
 
 
-def save(state_dict, path):
-    """Write ``state_dict`` to ``path`` atomically, in the layout described in this module's docstring.
+def _atomic_write(path, op, write):
+    """Call ``write(f)`` on a new temporary file next to ``path``, fsync it and rename it over ``path``.
 
-    Args:
-        state_dict: a dict such as ``model.state_dict()``, ``optimizer.state_dict()``,
-            ``scheduler.state_dict()``, or a dict of several of them (nested
-            dicts, lists and tuples of arrays, Tensors, numbers, strings, None).
-        path: the file to write (str or PathLike), exactly as given: no
-            ``.npz`` suffix is added. An existing file is replaced only once
-            the new one is completely written and synced to disk, and keeps
-            its permission bits.
-
-    Raises:
-        TypeError: ``state_dict`` is not a dict; a value of an unsupported
-            type, or a dict key that is not a str or int (with its location).
-        ValueError: a non-numeric array, an int outside int64, a string
-            ending with a NUL character, a structure that contains itself,
-            or the reserved top-level key ``"__tinygrad_edu__"``.
-        OSError: from the filesystem (e.g. a missing directory).
-
-    All checks run before anything is written; on any error the target is
-    untouched and no temporary file is left.
+    On any error the temporary file is removed and ``path`` is untouched: a
+    crash or error mid-write leaves the previous file intact. The new file
+    keeps an existing file's permission bits.
     """
-    if not isinstance(state_dict, Mapping):
-        raise TypeError("tinygrad_edu.save: expected a dict (e.g. model.state_dict()), "
-                        f"got {type(state_dict).__name__}")
-    path = os.fspath(path)
-    arrays = {}
-    tree = _flatten(state_dict, [], arrays, set())
-    meta = json.dumps({"format": _FORMAT, "version": FORMAT_VERSION, "tree": tree}, allow_nan=False)
-    arrays = {_META: np.asarray(meta, dtype=np.str_), **arrays}
     directory, base = os.path.split(os.path.abspath(path))
     if not os.path.isdir(directory):  # say so before the temporary file's name appears in an error
-        raise FileNotFoundError(f"tinygrad_edu.save: cannot write {path!r}: the directory "
+        raise FileNotFoundError(f"{op}: cannot write {path!r}: the directory "
                                 f"{directory!r} does not exist")
     tmp, fd = _open_temp(directory, base)
     try:
@@ -187,7 +188,7 @@ def save(state_dict, path):
                 os.fchmod(f.fileno(), os.stat(path).st_mode & 0o7777)
             except (FileNotFoundError, AttributeError):  # no old file; no fchmod on Windows
                 pass
-            _write_npz(f, arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -207,6 +208,67 @@ def save(state_dict, path):
         pass
     finally:
         os.close(dfd)
+
+
+def _is_safetensors(path):
+    return path.lower().endswith(".safetensors")
+
+
+def save(state_dict, path, *, metadata=None):
+    """Write ``state_dict`` to ``path`` atomically: ``.npz`` (the default) or ``.safetensors``.
+
+    The format is chosen by the suffix: a path ending in ``.safetensors``
+    (any case) is written in the safetensors format (a flat dict of arrays,
+    read by PyTorch and Hugging Face tools; needs the ``safetensors``
+    package: ``pip install "tinygrad_edu[safetensors]"``), see
+    :mod:`tinygrad_edu._safetensors`. Any other path gets the ``.npz``
+    layout described in this module's docstring, numpy only.
+
+    Args:
+        state_dict: a dict such as ``model.state_dict()``, ``optimizer.state_dict()``,
+            ``scheduler.state_dict()``, or a dict of several of them (nested
+            dicts, lists and tuples of arrays, Tensors, numbers, strings, None).
+            A ``.safetensors`` file holds a flat ``{str: array}`` dict only.
+        path: the file to write (str or PathLike), exactly as given: no
+            suffix is added. An existing file is replaced only once
+            the new one is completely written and synced to disk, and keeps
+            its permission bits.
+        metadata: ``.safetensors`` only: a ``{str: str}`` dict stored in the
+            file's ``__metadata__`` (read back by :func:`load_metadata`).
+
+    Raises:
+        TypeError: ``state_dict`` is not a dict; a value of an unsupported
+            type, or a dict key that is not a str or int (with its location);
+            for ``.safetensors``, a nested or non-array value.
+        ValueError: a non-numeric array, an int outside int64, a string
+            ending with a NUL character, a structure that contains itself,
+            the reserved top-level key ``"__tinygrad_edu__"``; ``metadata``
+            for a ``.npz`` file; a dtype safetensors cannot hold.
+        ImportError: ``.safetensors`` without the ``safetensors`` package.
+        OSError: from the filesystem (e.g. a missing directory).
+
+    All checks run before anything is written; on any error the target is
+    untouched and no temporary file is left.
+    """
+    if not isinstance(state_dict, Mapping):
+        raise TypeError("tinygrad_edu.save: expected a dict (e.g. model.state_dict()), "
+                        f"got {type(state_dict).__name__}")
+    path = os.fspath(path)
+    if _is_safetensors(path):
+        from . import _safetensors
+
+        return _safetensors.save(state_dict, path, metadata)
+    if metadata is not None:
+        raise ValueError(f"tinygrad_edu.save: metadata= is for .safetensors files, not {path!r}; "
+                         "an .npz checkpoint holds strings in the dict itself")
+    arrays = {}
+    tree = _flatten(state_dict, [], arrays, set())
+    meta = {"format": _FORMAT, "version": FORMAT_VERSION, "tree": tree}
+    if getattr(state_dict, "layout", None) == "torch":  # to_torch_state_dict's output: say so in the file
+        meta["layout"] = "torch"
+    meta = json.dumps(meta, allow_nan=False)
+    arrays = {_META: np.asarray(meta, dtype=np.str_), **arrays}
+    _atomic_write(path, "tinygrad_edu.save", lambda f: _write_npz(f, arrays))
 
 
 # ---- reading --------------------------------------------------------------
@@ -232,6 +294,12 @@ def _read_members(path):
             for info in zf.infolist():
                 if info.is_dir():
                     continue
+                if info.filename.endswith("/data.pkl"):  # torch.save: <name>/data.pkl
+                    raise _refuse(path, "it is a PyTorch torch.save checkpoint (pickled Python objects); "
+                                        "it is never unpickled. In PyTorch, save the weights with "
+                                        "safetensors.torch.save_file(model.state_dict(), "
+                                        "'model.safetensors') and use "
+                                        "tinygrad_edu.interop.from_torch_state_dict")
                 if not info.filename.endswith(".npy"):
                     raise _refuse(path, f"member {info.filename!r} is not a .npy array")
                 with zf.open(info) as fh:
@@ -279,15 +347,22 @@ def _unflatten(node, members, used, path):
 
 
 def load(path) -> dict:
-    """Read a checkpoint written by :func:`save`; never unpickles.
+    """Read a checkpoint written by :func:`save` (``.npz``), or a ``.safetensors`` file; never unpickles.
 
     Args:
-        path: str or PathLike of the file.
+        path: str or PathLike of the file. A name ending in ``.safetensors``
+            is read as safetensors (needs the ``safetensors`` package, see
+            :mod:`tinygrad_edu._safetensors`), any other as ``.npz``.
 
     Returns:
         The saved dict (nested dicts, lists, tuples, numbers, strings and
         None as saved; arrays and Tensors as numpy arrays). A plain ``.npz``
-        without tinygrad_edu metadata gives ``{name: array}``.
+        without tinygrad_edu metadata gives ``{name: array}``. A state in
+        PyTorch's layout (saved from ``interop.to_torch_state_dict``, or a
+        ``.safetensors`` file tinygrad_edu did not write) comes back as a
+        :class:`TorchStateDict`, which ``Module.load_state_dict`` refuses
+        for ``Linear`` weights (convert it with
+        ``tinygrad_edu.interop.from_torch_state_dict``).
 
     Raises:
         ValueError: the file is a pickle, a single ``.npy``, not a zip, a
@@ -297,6 +372,10 @@ def load(path) -> dict:
         FileNotFoundError: no such file.
     """
     path = os.fspath(path)
+    if _is_safetensors(path):
+        from . import _safetensors
+
+        return _safetensors.load(path)
     members = _read_members(path)
     if _META not in members:
         return members
@@ -320,4 +399,23 @@ def load(path) -> dict:
         raise _refuse(path, "its metadata is nested too deeply") from None
     if not isinstance(out, dict) or used != set(members):
         raise _refuse(path, "its metadata does not match its arrays (corrupt checkpoint)")
+    if meta.get("layout") == "torch":
+        out = TorchStateDict(out, origin=f"the file {path!r}, saved from to_torch_state_dict")
     return out
+
+
+def load_metadata(path) -> dict:
+    """The ``{str: str}`` metadata of a ``.safetensors`` file (its ``__metadata__``; {} if none), keys sorted.
+
+    Includes the key ``"tinygrad_edu.layout"`` (``"tinygrad_edu"`` or ``"torch"``)
+    in files written by :func:`save`. Raises ValueError for a path that does
+    not end in ``.safetensors`` (an ``.npz`` checkpoint keeps such strings in
+    its dict) and the errors of :func:`load` for a bad file.
+    """
+    path = os.fspath(path)
+    if not _is_safetensors(path):
+        raise ValueError(f"tinygrad_edu.load_metadata: {path!r} is not a .safetensors file; "
+                         "an .npz checkpoint keeps strings in its dict (tinygrad_edu.load)")
+    from . import _safetensors
+
+    return dict(sorted(_safetensors.read_header(path)[1].items()))  # the file's order is arbitrary

@@ -394,7 +394,20 @@ def _holds_modules_or_parameters(value):
 
 def _refuse_torch_linear_weights(owner, state_dict, keys):
     """A PyTorch tensor for a Linear weight is in PyTorch's (out, in) layout: loading it as it
-    is would be silently wrong for a square layer, so it is refused with the fix."""
+    is would be silently wrong for a square layer, so it is refused with the fix. So is a whole
+    state marked as PyTorch's layout (``serialization.TorchStateDict``: from
+    ``interop.to_torch_state_dict`` or a ``.safetensors`` file tinygrad_edu did not write)."""
+    if getattr(state_dict, "layout", None) == "torch":
+        present = sorted(k for k in keys if k in state_dict)
+        if present:
+            raise ValueError(
+                f"load_state_dict for {owner}: this state comes from "
+                f"{getattr(state_dict, 'origin', 'a PyTorch-layout state dict')}, where Linear "
+                f"weights are (out_features, in_features), the transpose of tinygrad_edu's "
+                f"(in_features, out_features) (keys {present}); convert it with "
+                "tinygrad_edu.interop.from_torch_state_dict(model, state) (a square layer would "
+                "otherwise load without error and compute the wrong thing). If you know its "
+                "Linear weights are already (in, out), pass dict(state)")
     for key in keys:
         value = state_dict.get(key)
         if value is not None and type(value).__module__.split(".")[0] == "torch":
