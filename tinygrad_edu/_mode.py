@@ -41,6 +41,19 @@ class _Mode(threading.local):
 mode = _Mode()
 
 
+def guard(x) -> bool:
+    """``bool(x)`` for an engine decision on values (validation, a fast path).
+
+    While a jitted function records, the value is logged as a guard: the replay
+    recomputes it and, if it differs, runs that call eagerly instead (or raises
+    TraceError if the call already changed state). Eager cost: one call.
+    """
+    tracer = mode.tracing
+    if tracer is not None:
+        return tracer.guard(x)
+    return bool(x)
+
+
 def read_error(what):
     """The TraceError for reading a tensor's value while a jitted function records."""
     from ._jit.errors import TraceError

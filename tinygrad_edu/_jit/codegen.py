@@ -129,11 +129,19 @@ def build(trace, helpers):
             obj = refs.get(id(who)) or names.const(who, "tensor " + str(tuple(who.shape)))
             src = f"{obj}.data" if kind == "data" else f"{obj}._grad.data"
         body.append(f"s{i} = {src}")
+    dirty = False  # has the program changed state yet? (a failed guard then cannot fall back)
     for op in ops:
+        if op.kind == "guard":
+            body.append(f"if bool(s{op.args[0].i}) is not {op.kwargs['expected']}: "
+                        f"_guard_failed({len(body)}, {not dirty})")
+            continue
+        if op.kind in ("macro", "setdata", "setgrad", "draw") or any(
+                w not in trace.fresh for w in op.writes):
+            dirty = True
         if op.kind == "macro":
             body.append(f"{names.const(op.fn)}.step()")
             continue
-        if op.kind in ("setdata", "setgrad"):
+        if op.kind in ("setdata", "setgrad"):  # noqa: SIM102
             who = refs.get(id(op.fn)) or names.const(op.fn, "tensor " + str(tuple(op.fn.shape)))
             val = op.args[0]
             if op.kind == "setdata":

@@ -51,7 +51,17 @@ def _w(arr):
     return t
 
 
-_HELPERS = {"_w": _w, "_ret": _ret}
+class _GuardFailed(Exception):
+    def __init__(self, line, clean):
+        super().__init__(line, clean)
+        self.line, self.clean = line, clean
+
+
+def _guard_failed(line, clean):
+    raise _GuardFailed(line, clean)
+
+
+_HELPERS = {"_w": _w, "_ret": _ret, "_guard_failed": _guard_failed}
 
 
 class _Trace:
@@ -64,6 +74,7 @@ class _Trace:
         self.inputs = inputs
         self.input_is_array = input_is_array
         self.grad_pattern = grad_pattern
+        self.fresh = rec.fresh
 
 
 class _Entry:
@@ -167,12 +178,27 @@ class JitFunction:
                     if want is None or want == pattern:
                         self._hits += 1
                         self.program = src
-                        return fn(leaves)
+                        try:
+                            return fn(leaves)
+                        except _GuardFailed as failed:
+                            return self._guard_fallback(failed, src, args, kwargs)
         else:
             entry = self._cache[key] = _Entry()
             while len(self._cache) > self.max_cache:
                 self._cache.popitem(last=False)
         return self._record(entry, args, kwargs, leaves, captured)
+
+    def _guard_fallback(self, failed, src, args, kwargs):
+        """A value the recording branched on differs now (labels equal to ignore_index,
+        out-of-range labels...): run this call eagerly, if the replay changed nothing yet."""
+        self._hits -= 1
+        if not failed.clean:
+            line = src.split("def program(_in):\n", 1)[1].splitlines()[failed.line]
+            raise TraceError(f"jit: a value the recorded program branched on changed after the "
+                             f"program had already changed state ({line.strip()}): this call "
+                             "cannot be replayed nor rerun eagerly. Call the function unjitted "
+                             "for such inputs (jit(fn).__wrapped__)")
+        return self.__wrapped__(*args, **kwargs)
 
     @staticmethod
     def _state(captured, leaves):

@@ -85,6 +85,7 @@ class Recorder:
         self.restore = []        # (object, attribute, value) to put back at the end
         self.last_grad = {}
         self.closed = False
+        self.fresh = set()       # slots holding arrays the program allocates (not views)
 
     # ---- slots ----------------------------------------------------------
     def _register(self, plain, pbase=None):
@@ -182,6 +183,7 @@ class Recorder:
         i = len(self.slots)
         self.slots.append(plain)
         self.by_plain[id(plain)] = i
+        self.fresh.add(i)
         self.ops.append(Op("call", np.ndarray.copy, (snap,), {}, outs=i))
 
     # ---- logging ------------------------------------------------------------
@@ -215,7 +217,7 @@ class Recorder:
         """A random draw: the replay calls the same generator method again."""
         result = method(*args, **kwargs)
         wrapped, outs, scalar = self._wrap(result, _fn_name(method))
-        self.ops.append(Op("call", method, self.template(args, "draw"),
+        self.ops.append(Op("draw", method, self.template(args, "draw"),
                            self.template(kwargs, "draw"), outs, scalar, effect=True))
         return wrapped
 
@@ -244,6 +246,8 @@ class Recorder:
                 s = self.slots[i]
                 return (s if isinstance(s, _Traced) else r), i, False
             t = self._register(r, r.base)
+            if r.base is None:
+                self.fresh.add(t._tr)
             return t, t._tr, False
         if isinstance(r, np.generic):
             t = self._register(np.asarray(r))
@@ -267,6 +271,17 @@ class Recorder:
             return type(result)(*wrapped), outs, scalar
         w, i, s = self._wrap_one(result, where)
         return w, i, ((0,) if s else ())
+
+    def guard(self, x):
+        """An engine decision on a traced value: logged with the value it had."""
+        if not isinstance(x, np.ndarray):
+            return bool(x)
+        i = self.slot_of(x, "a guarded decision")
+        if i is None:
+            return bool(x)
+        value = bool(self.plain(x))
+        self.ops.append(Op("guard", None, (Slot(i),), {"expected": value}, effect=True))
+        return value
 
     # ---- macros and syncs ---------------------------------------------------
     def sync(self):
