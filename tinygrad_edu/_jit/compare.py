@@ -59,7 +59,7 @@ def first_difference(a, b):
         return f"{len(a.ops)} calls, then {len(b.ops)} calls (they part at call {k}, {where})"
     for k, (p, q) in enumerate(zip(a.ops, b.ops)):
         if not _same_op(p, q, ca, cb):
-            return f"call {k} ({p.name()}) has different arguments or constants"
+            return f"call {k} ({p.name()}, at {p.where}) has {_what_differs(p, q, ca, cb)}"
     ra = {ca.slots[i]: r for i, r in a.reads.items() if i in ca.slots}
     rb = {cb.slots[i]: r for i, r in b.reads.items() if i in cb.slots}
     if set(ra) != set(rb) or not all(ra[i][0] == rb[i][0] and _eq(ra[i][1], rb[i][1], ca, cb)
@@ -68,6 +68,16 @@ def first_difference(a, b):
     if not _eq(a.output, b.output, ca, cb):
         return "the returned values differ"
     return None
+
+
+def _what_differs(p, q, ca, cb):
+    for k, (x, y) in enumerate(zip(p.args, q.args)):
+        if not _eq(x, y, ca, cb):
+            if isinstance(x, np.ndarray):
+                return (f"a different constant as argument {k} (an array {x.shape} {x.dtype} that "
+                        "was not computed from traced values)")
+            return f"a different argument {k}"
+    return "different keywords or results"
 
 
 def _outs(op, canon):

@@ -224,6 +224,10 @@ class JitFunction:
         self._records += 1
         prev = mode.tracing
         mode.tracing = rec
+        # Buffers made by np.empty/zeros/ones/full while recording are traced slots, made
+        # afresh by the replay: the engine writes into them with out= and slices.
+        for name, create in _CREATORS.items():
+            setattr(np, name, create)
         try:
             rec.start()
             call_args = _rebuild(args, iter(arrays))
@@ -232,6 +236,8 @@ class JitFunction:
             rec.sync()
             output, result = _output(rec, out, state, set(map(id, tensor_inputs)))
         finally:
+            for name, orig in _ORIGINAL.items():
+                setattr(np, name, orig)
             mode.tracing = prev
             rec.finish()
         trace = _Trace(rec, output, leaves, input_is_array, pattern)
@@ -254,6 +260,23 @@ class JitFunction:
                                  "as an argument, or draw random numbers with tinygrad_edu's "
                                  "generator (rng=) functions")
         return result
+
+
+_ORIGINAL = {name: getattr(np, name) for name in ("empty", "zeros", "ones", "full")}
+
+
+def _creator(orig):
+    def create(*args, **kwargs):
+        rec = mode.tracing
+        if rec is None or rec.inside or kwargs.get("like") is not None:
+            return orig(*args, **kwargs)
+        return rec.create(orig, args, kwargs)
+
+    create.__name__ = orig.__name__
+    return create
+
+
+_CREATORS = {name: _creator(orig) for name, orig in _ORIGINAL.items()}
 
 
 class _Holder:

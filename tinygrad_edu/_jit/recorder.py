@@ -9,7 +9,11 @@ value. ``codegen.py`` turns it into Python source.
 """
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .._mode import mode
 from .errors import TraceError
@@ -42,11 +46,12 @@ class Op:
     (made 0-d arrays, in the recording and in the replay); ``effect``: must run even
     if no result is used (writes, random draws, optimizer steps)."""
 
-    __slots__ = ("kind", "fn", "args", "kwargs", "outs", "scalar", "effect", "writes")
+    __slots__ = ("kind", "fn", "args", "kwargs", "outs", "scalar", "effect", "writes", "where")
 
     def __init__(self, kind, fn, args=(), kwargs=None, outs=None, scalar=(), effect=False, writes=()):
         self.kind, self.fn, self.args, self.kwargs = kind, fn, args, kwargs or {}
         self.outs, self.scalar, self.effect, self.writes = outs, scalar, effect, writes
+        self.where = _caller()
 
     def name(self):
         fn = self.fn
@@ -65,6 +70,29 @@ _STATIC = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrea
 # Functions whose result's shape depends on the values.
 _DATA_SHAPED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.extract, np.compress,
                 np.trim_zeros, np.setdiff1d, np.intersect1d, np.union1d, np.setxor1d}
+
+
+def _view_at(x, offset, shape, strides):
+    """The view of ``x``'s memory at element ``offset`` with ``shape``/``strides``: how the
+    replay remakes a view the eager code took without numpy telling the recorder."""
+    if offset > 0:
+        x = as_strided(x, (offset + 1,), (x.itemsize,))[offset:]
+    elif offset < 0:
+        x = as_strided(x, (1 - offset,), (-x.itemsize,))[-offset:]
+    return as_strided(x, shape, strides)
+
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller():
+    """'file:line' of the innermost frame outside the jit package (error messages)."""
+    f = sys._getframe(2)
+    while f is not None and f.f_code.co_filename.startswith(_HERE):
+        f = f.f_back
+    if f is None:
+        return "?"
+    return f"{os.path.relpath(f.f_code.co_filename)}:{f.f_lineno}"
 
 
 def _fn_name(fn):
@@ -86,6 +114,7 @@ class Recorder:
         self.last_grad = {}
         self.closed = False
         self.fresh = set()       # slots holding arrays the program allocates (not views)
+        self.inside = False      # running a logged call (numpy's own code): creation is plain
 
     # ---- slots ----------------------------------------------------------
     def _register(self, plain, pbase=None):
@@ -146,7 +175,7 @@ class Recorder:
         if isinstance(x, _Traced):
             if x._tr is None or getattr(x, "_p", None) is None or x._tr >= len(self.slots) \
                     or self.slots[x._tr] is not x:
-                raise TraceError(f"{where}: an array derived from a traced value by a route the "
+                raise TraceError(f"{where} (at {_caller()}): an array derived from a traced value by a route the "
                                  "recorder does not log (as_strided, .flat, a view numpy made "
                                  "internally, or an array from another recording)")
             return x._tr
@@ -156,11 +185,24 @@ class Recorder:
         b = x.base
         while b is not None:
             if isinstance(b, _Traced) or id(b) in self.by_plain:
-                raise TraceError(f"{where}: a plain numpy view of a traced array reached numpy "
-                                 "(np.asarray/np.array(copy=False) of a tensor's data, or a view "
-                                 "taken outside the recording): its values would be frozen")
+                # A plain view of a recorded array (np.asarray of a traced array, a
+                # reshape of a buffer the program writes): the replay makes the same view.
+                return self._alias(x, b, where)
             b = getattr(b, "base", None)
         return None
+
+    def _alias(self, x, owner, where):
+        j = self.slot_of(owner, where)
+        if x.dtype != owner.dtype:
+            raise TraceError(f"{where}: a view with another dtype ({x.dtype}) of a traced "
+                             f"{owner.dtype} array is not supported inside a jitted function")
+        off = x.ctypes.data - owner.ctypes.data
+        i = len(self.slots)
+        self.slots.append(x)
+        self.by_plain[id(x)] = i
+        self.ops.append(Op("call", _view_at, (Slot(j), off // x.itemsize, x.shape, x.strides),
+                           {}, outs=i))
+        return i
 
     def template(self, x, where):
         if isinstance(x, np.ndarray):
@@ -178,13 +220,26 @@ class Recorder:
         made at replay as a fresh copy of its value before the write."""
         if isinstance(plain, _Traced) or id(plain) in self.by_plain:
             return
-        self.slot_of(plain, where)  # views of traced arrays refuse here
-        snap = plain.copy()
+        if self.slot_of(plain, where) is not None:  # a view of a recorded array
+            return
+        owner = plain
+        while isinstance(owner.base, np.ndarray):
+            owner = owner.base
+        if owner is not plain:  # write through a view of a plain buffer: the buffer is the slot
+            self.adopt(owner, where)
+            self._alias(plain, owner, where)
+            return
+        snap = plain.copy(order="K")  # the same layout: BLAS may sum in another order otherwise
         i = len(self.slots)
         self.slots.append(plain)
         self.by_plain[id(plain)] = i
         self.fresh.add(i)
-        self.ops.append(Op("call", np.ndarray.copy, (snap,), {}, outs=i))
+        with np.errstate(all="ignore"):
+            nonzero = snap.any()
+        if nonzero:
+            self.ops.append(Op("call", np.ndarray.copy, (snap, "K"), {}, outs=i))
+        else:
+            self.ops.append(Op("call", np.zeros_like, (snap,), {}, outs=i))
 
     # ---- logging ------------------------------------------------------------
     def call(self, fn, args, kwargs, ufunc_method=None):
@@ -207,15 +262,34 @@ class Recorder:
                 self.adopt(t, where)
         targs = self.template(args, where)
         tkw = self.template(kwargs, where)
-        result = fn(*self.plain(args), **self.plain(kwargs))
+        self.inside = True
+        try:
+            result = fn(*self.plain(args), **self.plain(kwargs))
+        finally:
+            self.inside = False
         writes = tuple(self.slot_of(t, where) for t in targets if isinstance(t, np.ndarray))
         wrapped, outs, scalar = self._wrap(result, where)
         self.ops.append(Op("call", fn, targs, tkw, outs, scalar, effect=bool(writes), writes=writes))
         return wrapped
 
+    def create(self, fn, args, kwargs):
+        """``np.empty``/``zeros``/``ones``/``full`` while recording: a slot the replay makes
+        afresh with the same call."""
+        result = fn(*args, **kwargs)
+        if not isinstance(result, np.ndarray):
+            return result
+        wrapped, outs, scalar = self._wrap(result, fn.__name__)
+        self.ops.append(Op("call", fn, self.template(args, fn.__name__),
+                           self.template(kwargs, fn.__name__), outs, scalar))
+        return wrapped
+
     def draw(self, method, args, kwargs):
         """A random draw: the replay calls the same generator method again."""
-        result = method(*args, **kwargs)
+        self.inside = True
+        try:
+            result = method(*args, **kwargs)
+        finally:
+            self.inside = False
         wrapped, outs, scalar = self._wrap(result, _fn_name(method))
         self.ops.append(Op("draw", method, self.template(args, "draw"),
                            self.template(kwargs, "draw"), outs, scalar, effect=True))

@@ -97,6 +97,13 @@ def axis_args(axis, keepdims, dim, keepdim):
     return axis, bool(keepdims)
 
 
+def ascontiguousarray(x, dtype=None):
+    """``np.ascontiguousarray(x, dtype)``, keeping a jit recording's traced arrays traced."""
+    if type(x) is _Traced:
+        return x.astype(x.dtype if dtype is None else dtype, order="C", copy=False)
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
 def asarray(x, dtype=None):
     """``np.asarray(x, dtype)``, except that an array a jit recording traces stays traced
     (``np.asarray`` would give a plain view, whose values the recording could not follow);
