@@ -333,19 +333,22 @@ def test_a_numpy_random_draw_inside_is_caught_by_comparing_recordings_1_and_2():
     np.random.seed(0)
     eager = make()
     states = []
-    for _ in range(2):
+    for _ in range(3):
         eager.step(x, y)
         states.append({k: v.copy() for k, v in eager.model.state_dict().items()})
     np.random.seed(0)
     jitted = make()
     step = tg.jit(jitted.step)
-    step(x, y)  # call 1 records, runs eagerly
+    step(x, y)  # call 1 records, running eagerly
+    # Caught when recording 2 is compared with recording 1: at call 2, or at the latest
+    # before the first replay (call 3).
     with pytest.raises(tg.TraceError, match="differ|changed|random"):
         step(x, y)
+        step(x, y)
     after = {k: v.copy() for k, v in jitted.model.state_dict().items()}
-    # Each call ran eagerly to its end: the state is eager's after 2 calls (or after 1 if the
-    # second is rolled back), never a mixture.
-    assert not differences(states[1], after) or not differences(states[0], after)
+    # Each call ran eagerly to its end or not at all: the state is eager's after 1, 2 or 3
+    # calls (never a mixture, never a replay with the frozen draw).
+    assert any(not differences(st, after) for st in states)
     assert step.cache_info().hits == 0
 
 
