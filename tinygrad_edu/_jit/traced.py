@@ -169,3 +169,15 @@ def _plain(x):
     if type(x) is dict:
         return {k: _plain(v) for k, v in x.items()}
     return x
+
+
+def as_strided(x, shape=None, strides=None, subok=False, writeable=True):
+    """``numpy.lib.stride_tricks.as_strided``, logged when ``x`` is traced (numpy's own
+    builds the view through ``__array_interface__``, a route no recording sees)."""
+    if type(x) is _Traced:
+        return _call(_np_as_strided, (x,), {"shape": shape, "strides": strides,
+                                             "writeable": writeable})
+    return _np_as_strided(x, shape, strides, subok, writeable)
+
+
+from numpy.lib.stride_tricks import as_strided as _np_as_strided  # noqa: E402

@@ -14,7 +14,7 @@ import threading
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from .._jit.traced import as_strided
 
 from .._mode import mode as _mode
 from ..autograd import backward_rule, record

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from .._jit.traced import as_strided
 
 from .._mode import mode as _mode
 from ..autograd import backward_rule, record
