@@ -202,6 +202,40 @@ def test_the_cache_is_bounded_by_max_cache_and_evicted_signatures_record_again()
     assert step.cache_info().hits == len(shapes)
 
 
+def test_a_value_check_of_the_engine_still_raises_on_replay_and_changes_nothing():
+    # Cross-entropy checks that the labels are in range: a replay must not skip that check.
+    def make():
+        model = nn.Sequential(nn.Linear(4, 3, rng=0))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, labels):
+            opt.zero_grad()
+            loss = nn.CrossEntropyLoss()(model(x), labels)
+            loss.backward()
+            opt.step()
+            return loss
+        return rig(step, model, opt)
+
+    eager, jitted = make(), make()
+    step = tg.jit(jitted.step)
+    x, _ = data()
+    good = tg.Tensor(np.array([0, 1, 2, 1, 0, 2, 2, 1]))
+    bad = tg.Tensor(np.array([0, 1, 2, 1, 7, 2, 2, 1]))
+    for _ in range(3):
+        eager.step(x, good)
+        step(x, good)
+    with pytest.raises(ValueError) as eager_err:
+        eager.step(x, bad)
+    before = {k: v.copy() for k, v in jitted.model.state_dict().items()}
+    with pytest.raises(ValueError) as jit_err:
+        step(x, bad)
+    assert str(jit_err.value) == str(eager_err.value)
+    assert not differences(before, {k: v.copy() for k, v in jitted.model.state_dict().items()})
+    for _ in range(3):  # and the good labels go on replaying like eager
+        problems = differences(snapshot(eager, eager.step(x, good)), snapshot(jitted, step(x, good)))
+        assert not problems, problems
+
+
 # ---- hazards: refused at record time, nothing half done ----------------------------------
 def _read_item(t):
     return t.item()
