@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 
 import tinygrad_edu as tg
+from tinygrad_edu import nn, optim
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
@@ -124,3 +125,24 @@ def batches(arrays, size, *, labels=None):
             return (x,)
         return x, tg.Tensor(labels[start:start + size])
     return inputs
+
+
+def small(seed=0, dtype=np.float64, dropout=False):
+    """A 4-6-2 MLP with SGD and a training step ``step(x, y)`` returning the loss."""
+    layers = [nn.Linear(4, 6, rng=seed, dtype=dtype), nn.Tanh()]
+    layers += [nn.Dropout(0.5, rng=seed)] if dropout else []
+    model = nn.Sequential(*layers, nn.Linear(6, 2, rng=seed + 1, dtype=dtype))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+    return rig(step, model, opt)
+
+
+def data(n=8, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    return tg.Tensor(rng.standard_normal((n, 4)).astype(dtype)), tg.Tensor(rng.standard_normal((n, 2)).astype(dtype))
