@@ -208,3 +208,21 @@ def test_a_value_check_of_the_engine_still_raises_on_replay_and_changes_nothing(
     for _ in range(3):  # and the good labels go on replaying like eager
         problems = differences(snapshot(eager, eager.step(x, good)), snapshot(jitted, step(x, good)))
         assert not problems, problems
+
+
+# ---- state changed from outside between calls ---------------------------------------------
+def test_an_input_changed_in_place_and_a_reloaded_state_dict_are_read_at_replay():
+    eager, jitted = small(), small()
+    step = tg.jit(jitted.step)
+    x, y = data()
+    xe, xj = tg.Tensor(x.data.copy()), tg.Tensor(x.data.copy())
+    start = {k: v.copy() for k, v in eager.model.state_dict().items()}
+    for i in range(10):
+        if i == 6:  # back to the initial weights, as when resuming from a checkpoint
+            eager.model.load_state_dict(start)
+            jitted.model.load_state_dict(start)
+        problems = differences(snapshot(eager, eager.step(xe, y)), snapshot(jitted, step(xj, y)))
+        assert not problems, f"step {i}: {problems}"
+        xe.data *= 1.1  # the same input Tensors, new values
+        xj.data *= 1.1
+    assert step.cache_info().hits == 8
