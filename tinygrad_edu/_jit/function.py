@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from operator import is_
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from .._mode import mode
 from ..autograd import Node
 from ..tensor import Tensor
-from .capture import discover
+from .capture import discover, fingerprint
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
@@ -143,6 +144,7 @@ class JitFunction:
         self._hits = 0
         self._records = 0
         self.program = None
+        self._found = None  # the last discovery and its fingerprint
 
     def cache_info(self) -> CacheInfo:
         """``CacheInfo(hits, records, signatures, max_cache)``: replayed calls, recorded
@@ -163,7 +165,11 @@ class JitFunction:
         if mode.tracing is not None:
             raise TraceError("jit: a jitted function was called while another one records "
                              "(nested jit is not supported): call the inner function unjitted")
-        modules, opts, captured = discover(self.__wrapped__)
+        found = self._found
+        if found is None or not _same(fingerprint(found[3]), found[4]):
+            found = discover(self.__wrapped__)
+            found = self._found = found + (fingerprint(found[3]),)
+        modules, opts, captured = found[0], found[1], found[2]
         leaves = []
         spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None))
         key = (spec, mode.grad_enabled, tuple(m.training for m in modules),
@@ -277,6 +283,10 @@ def _creator(orig):
 
 
 _CREATORS = {name: _creator(orig) for name, orig in _ORIGINAL.items()}
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(map(is_, a, b))
 
 
 class _Holder:
