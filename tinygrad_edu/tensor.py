@@ -419,21 +419,21 @@ def eye(n, m=None, dtype=np.float64, requires_grad=False) -> Tensor:
 def rand(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
     """Uniform samples in [0, 1) from ``rng``: a ``np.random.Generator``, an int seed, or None for
     the global default generator (seeded by ``tinygrad_edu.manual_seed``)."""
-    return _factory("rand", lambda: _generator(rng).random(_shape(shape)).astype(dtype, copy=False), shape,
+    return _factory("rand", lambda: _draw(rng, "random", _shape(shape)).astype(dtype, copy=False), shape,
                     requires_grad)
 
 
 def randn(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
     """Standard normal samples from ``rng``: a ``np.random.Generator``, an int seed, or None for
     the global default generator (seeded by ``tinygrad_edu.manual_seed``)."""
-    return _factory("randn", lambda: _generator(rng).standard_normal(_shape(shape)).astype(dtype, copy=False), shape,
+    return _factory("randn", lambda: _draw(rng, "standard_normal", _shape(shape)).astype(dtype, copy=False), shape,
                     requires_grad)
 
 
-def _generator(rng):
-    from .nn._rng import as_generator  # here: nn imports this module
+def _draw(rng, method, shape):
+    from .nn._rng import draw  # here: nn imports this module
 
-    return as_generator(rng)
+    return draw(rng, method, shape)
 
 
 def _values(t):

@@ -29,7 +29,32 @@ def _code_names(code, acc):
     return acc
 
 
-def _roots(fn, depth, seen_fns, out):
+_MISSING = object()
+
+
+def fingerprint(watch):
+    """The objects the containers in ``watch`` hold now: equal (by identity) to the
+    fingerprint taken at discovery means the discovery still holds."""
+    out = []
+    add, extend = out.append, out.extend
+    for kind, obj, key in watch:
+        if kind == 0:
+            try:
+                add(obj.cell_contents)
+            except ValueError:
+                add(_MISSING)
+        elif kind == 1:
+            add(obj.get(key, _MISSING))
+        elif kind == 2:
+            add(len(obj))
+            extend(obj.values())
+        else:
+            add(len(obj))
+            extend(obj)
+    return out
+
+
+def _roots(fn, depth, seen_fns, out, watch):
     while isinstance(fn, functools.partial):
         out.extend(fn.args)
         out.extend(fn.keywords.values())
@@ -37,6 +62,7 @@ def _roots(fn, depth, seen_fns, out):
     if isinstance(fn, types.MethodType):
         out.append(fn.__self__)
         fn = fn.__func__
+    fn = getattr(fn, "__wrapped__", fn)  # a jitted or functools.wraps'd function: its body
     if not isinstance(fn, types.FunctionType):
         if hasattr(fn, "__call__") and not isinstance(fn, type):
             out.append(fn)  # a callable object: search its attributes
@@ -45,6 +71,7 @@ def _roots(fn, depth, seen_fns, out):
         return
     seen_fns.add(id(fn))
     for cell in fn.__closure__ or ():
+        watch.append((0, cell, None))
         try:
             out.append(cell.cell_contents)
         except ValueError:  # an empty cell
@@ -52,16 +79,18 @@ def _roots(fn, depth, seen_fns, out):
     g = fn.__globals__
     for name in _code_names(fn.__code__, set()):
         if name in g:
+            watch.append((1, g, name))
             out.append(g[name])
     return
 
 
 def discover(fn):
-    """``(modules, optimizers, tensors)`` reachable from ``fn``, each in a stable order."""
+    """``(modules, optimizers, tensors, watch)`` reachable from ``fn``, each in a stable
+    order; ``watch``: the containers whose contents decide it (see :func:`fingerprint`)."""
     modules, opts, tensors = {}, {}, {}
     seen, seen_fns = set(), set()
-    stack = []
-    _roots(fn, 0, seen_fns, stack)
+    stack, watch = [], []
+    _roots(fn, 0, seen_fns, stack, watch)
     stack = [(x, 0) for x in stack]
     while stack:
         x, depth = stack.pop(0)
@@ -73,7 +102,9 @@ def discover(fn):
             tensors.setdefault(id(x), x)
         elif isinstance(x, Module):
             for m in x.modules():
-                modules.setdefault(id(m), m)
+                if id(m) not in modules:
+                    modules[id(m)] = m
+                    watch += [(2, m._parameters, None), (2, m._buffers, None), (2, m._modules, None)]
             for t in x.parameters():
                 tensors.setdefault(id(t), t)
             for t in x.buffers():
@@ -81,18 +112,25 @@ def discover(fn):
                     tensors.setdefault(id(t), t)
         elif isinstance(x, Optimizer):
             opts.setdefault(id(x), x)
+            watch.append((3, x.param_groups, None))
+            watch += [(3, group["params"], None) for group in x.param_groups]
             for group in x.param_groups:
                 for t in group["params"]:
                     tensors.setdefault(id(t), t)
-        elif isinstance(x, (types.FunctionType, types.MethodType, functools.partial)):
+        elif isinstance(x, (types.FunctionType, types.MethodType, functools.partial)) or \
+                type(x).__name__ == "JitFunction":
             more = []
-            _roots(x, depth + 1, seen_fns, more)
+            _roots(x, depth + 1, seen_fns, more, watch)
             stack.extend((m, depth + 1) for m in more)
         elif depth < 3:
-            if isinstance(x, (list, tuple, set, frozenset)):
+            if isinstance(x, (list, tuple)):
+                if isinstance(x, list):
+                    watch.append((3, x, None))
                 stack.extend((v, depth + 1) for v in x)
             elif isinstance(x, dict):
+                watch.append((2, x, None))
                 stack.extend((v, depth + 1) for v in x.values())
             elif hasattr(x, "__dict__") and not callable(getattr(x, "__array__", None)):
+                watch.append((2, vars(x), None))
                 stack.extend((v, depth + 1) for v in vars(x).values())
-    return list(modules.values()), list(opts.values()), list(tensors.values())
+    return list(modules.values()), list(opts.values()), list(tensors.values()), watch

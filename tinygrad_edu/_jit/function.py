@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import sys
+from operator import is_
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -9,7 +11,7 @@ import numpy as np
 from .._mode import mode
 from ..autograd import Node
 from ..tensor import Tensor
-from .capture import discover
+from .capture import discover, fingerprint
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
@@ -143,6 +145,7 @@ class JitFunction:
         self._hits = 0
         self._records = 0
         self.program = None
+        self._found = None  # the last discovery and its fingerprint
 
     def cache_info(self) -> CacheInfo:
         """``CacheInfo(hits, records, signatures, max_cache)``: replayed calls, recorded
@@ -163,17 +166,25 @@ class JitFunction:
         if mode.tracing is not None:
             raise TraceError("jit: a jitted function was called while another one records "
                              "(nested jit is not supported): call the inner function unjitted")
-        modules, opts, captured = discover(self.__wrapped__)
+        found = self._found
+        if found is None or not _same(fingerprint(found[3]), found[4]):
+            found = discover(self.__wrapped__)
+            token = (tuple(map(id, found[2])), tuple(map(id, found[1])))
+            found = self._found = found + (fingerprint(found[3]), token)
+        modules, opts, captured = found[0], found[1], found[2]
         leaves = []
-        spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None))
-        key = (spec, mode.grad_enabled, tuple(m.training for m in modules),
-               tuple((id(t), t.data.shape, t.data.dtype.str, t.requires_grad) for t in captured),
-               tuple(id(o) for o in opts))
+        spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None)) if kwargs else \
+            _flatten(args, leaves, None)
+        # found[5]: the captured tensors and optimizers by identity (a program's constants
+        # keep them alive, so an id in a cached key is never reused)
+        key = (spec, mode.grad_enabled, found[5], tuple([m.training for m in modules]),
+               tuple([(t.data.shape, t.data.dtype, t.requires_grad) for t in captured]))
         entry = self._cache.get(key)
         if entry is not None:
             self._cache.move_to_end(key)
             if entry.programs:
-                pattern = tuple(t._grad is None for t in self._state(captured, leaves))
+                pattern = tuple([t._grad is None for t in captured]) + tuple(
+                    [t._grad is None for t in leaves if isinstance(t, Tensor)])
                 for want, src, fn in entry.programs:
                     if want is None or want == pattern:
                         self._hits += 1
@@ -207,7 +218,8 @@ class JitFunction:
 
     def _record(self, entry, args, kwargs, leaves, captured):
         state = self._state(captured, leaves)
-        pattern = tuple(t._grad is None for t in state)
+        pattern = tuple([t._grad is None for t in captured]) + tuple(
+            [t._grad is None for t in leaves if isinstance(t, Tensor)])
         tensor_inputs = [t for t in leaves if isinstance(t, Tensor)]
         rec = Recorder(state, [])
         arrays = []
@@ -268,7 +280,10 @@ _ORIGINAL = {name: getattr(np, name) for name in ("empty", "zeros", "ones", "ful
 def _creator(orig):
     def create(*args, **kwargs):
         rec = mode.tracing
-        if rec is None or rec.inside or kwargs.get("like") is not None:
+        # Only the engine's own calls: compiled code (numpy's random generators) calls
+        # np.empty too and fills the buffer where no recording sees it.
+        if rec is None or rec.inside or kwargs.get("like") is not None or not \
+                sys._getframe(1).f_globals.get("__name__", "").startswith("tinygrad_edu."):
             return orig(*args, **kwargs)
         return rec.create(orig, args, kwargs)
 
@@ -277,6 +292,10 @@ def _creator(orig):
 
 
 _CREATORS = {name: _creator(orig) for name, orig in _ORIGINAL.items()}
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(map(is_, a, b))
 
 
 class _Holder:
