@@ -39,6 +39,14 @@ class _Names:
 def _describe(obj):
     if isinstance(obj, np.ndarray):
         return f"array {obj.shape} {obj.dtype}"
+    if isinstance(obj, np.ufunc):
+        return f"np.{obj.__name__}"
+    if isinstance(getattr(obj, "__self__", None), np.ufunc):  # np.add.reduce
+        return f"np.{obj.__self__.__name__}.{obj.__name__}"
+    if isinstance(obj, np.dtype):
+        return f"np.dtype({str(obj)!r})"
+    if isinstance(obj, type) and issubclass(obj, np.dtype):
+        return f"np.dtype({str(obj.type.__name__)!r})"
     return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
 
 

@@ -30,6 +30,10 @@ def _no_rule(*_):  # never called: a replayed tensor's node has no inputs
 
 
 _no_rule.op = "jit replay"
+_no_rule.freed_message = (
+    "backward on a tensor returned by a replayed jit step: a replay runs the recorded numpy "
+    "calls and keeps no graph (its backward already ran inside the step). Do the backward "
+    "inside the jitted function, or call the function unjitted (jit(fn).__wrapped__)")
 _REPLAYED = Node(_no_rule, None, [], None)  # inputs None: backward raises "graph freed"
 
 
@@ -169,7 +173,11 @@ class JitFunction:
         found = self._found
         if found is None or not _same(fingerprint(found[3]), found[4]):
             found = discover(self.__wrapped__)
-            token = (tuple(map(id, found[2])), tuple(map(id, found[1])))
+            # which tensors, modules and optimizers, and which parameters each optimizer
+            # holds (zero_grad is recorded as the Python it is: it touches those)
+            token = (tuple(map(id, found[2])), tuple(map(id, found[0])),
+                     tuple((id(o), tuple(tuple(map(id, g["params"])) for g in o.param_groups))
+                           for o in found[1]))
             found = self._found = found + (fingerprint(found[3]), token)
         modules, opts, captured = found[0], found[1], found[2]
         leaves = []
