@@ -81,6 +81,7 @@ class _Trace:
         self.input_is_array = input_is_array
         self.grad_pattern = grad_pattern
         self.fresh = rec.fresh
+        self.values = rec.slots  # the recorded arrays (constant folding takes values from here)
 
 
 class _Entry:
