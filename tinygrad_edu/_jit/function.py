@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import sys
+import types
+import weakref
 from operator import is_
 from collections import OrderedDict, namedtuple
 
@@ -151,6 +153,7 @@ class JitFunction:
         self._records = 0
         self.program = None
         self._found = None  # the last discovery and its fingerprint
+        self._bound = None  # instance -> JitFunction, for a jitted method
 
     def cache_info(self) -> CacheInfo:
         """``CacheInfo(hits, records, signatures, max_cache)``: replayed calls, recorded
@@ -163,9 +166,20 @@ class JitFunction:
         self.program = None
 
     def __get__(self, obj, objtype=None):
+        """``@jit`` on a method: one JitFunction per instance, of the bound method (so the
+        instance's modules and optimizers are found through ``self``)."""
         if obj is None:
             return self
-        return functools.partial(self.__call__, obj)
+        bound = self._bound.get(obj) if self._bound is not None else None
+        if bound is None:
+            bound = JitFunction(types.MethodType(self.__wrapped__, obj), self.max_cache)
+            try:
+                if self._bound is None:
+                    self._bound = weakref.WeakKeyDictionary()
+                self._bound[obj] = bound
+            except TypeError:  # not weak-referenceable: a fresh one (records again) each time
+                pass
+        return bound
 
     def __call__(self, *args, **kwargs):
         if mode.tracing is not None:
