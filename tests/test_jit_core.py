@@ -52,7 +52,7 @@ def test_program_is_flat_numpy_source_and_returned_loss_has_no_graph():
     src = f.program
     assert "def program(_in):" in src and ".step()" in src and "_ret(" in src
     assert "Tensor" not in src.split("def program")[1]  # no Tensor ops: numpy calls only
-    with pytest.raises(RuntimeError, match="second time"):
+    with pytest.raises(RuntimeError, match="replayed jit step"):
         loss.backward()
 
 
@@ -282,3 +282,26 @@ def test_traced_arrays_log_methods_and_refuse_reads():
         t.item()
     # outside a recording a traced array computes as a plain one
     assert type(t + 1) is np.ndarray and np.array_equal(t.reshape(3, 1)[:, 0], np.ones(3))
+
+
+def test_a_jitted_method_finds_the_model_through_self():
+    class Trainer:
+        def __init__(self):
+            self.model = nn.Linear(3, 2, rng=0)
+            self.opt = optim.SGD(self.model.parameters(), lr=0.1)
+
+        def eager(self, x):
+            loss = (self.model(x) ** 2).sum()
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+            return loss
+
+        step = tg.jit(eager)
+
+    a, b = Trainer(), Trainer()
+    x = tg.Tensor(np.linspace(0, 1, 12).reshape(4, 3))
+    for _ in range(5):
+        assert np.array_equal(a.step(x).data, b.eager(x).data)
+    assert np.array_equal(a.model.weight.data, b.model.weight.data)
+    assert a.step.cache_info().hits == 3 and a.step is a.step

@@ -280,8 +280,8 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
             g = grads.pop(t)
             node = t._ctx
             operands = node.inputs
-            if operands is None:
-                raise RuntimeError(_FREED)
+            if operands is None:  # a rule may explain why (a jit replay keeps no graph)
+                raise RuntimeError(getattr(node.rule, "freed_message", _FREED))
             if node.clock != clock[0]:  # something was written in place since: check
                 check_node(node, t)
                 operands = node.inputs  # it may have swapped in snapshots of rewritten inputs

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .recorder import Slot
+from .recorder import Op, Slot
 
 __all__ = ["build"]
 
@@ -39,6 +39,14 @@ class _Names:
 def _describe(obj):
     if isinstance(obj, np.ndarray):
         return f"array {obj.shape} {obj.dtype}"
+    if isinstance(obj, np.ufunc):
+        return f"np.{obj.__name__}"
+    if isinstance(getattr(obj, "__self__", None), np.ufunc):  # np.add.reduce
+        return f"np.{obj.__self__.__name__}.{obj.__name__}"
+    if isinstance(obj, np.dtype):
+        return f"np.dtype({str(obj)!r})"
+    if isinstance(obj, type) and issubclass(obj, np.dtype):
+        return f"np.dtype({str(obj.type.__name__)!r})"
     return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
 
 
@@ -107,6 +115,69 @@ def live_ops(ops, output):
     return kept, live
 
 
+def _replace(x, consts):
+    if type(x) is Slot:
+        return consts.get(x.i, x)
+    if type(x) in (tuple, list):
+        return type(x)(_replace(v, consts) for v in x)
+    if type(x) is dict:
+        return {k: _replace(v, consts) for k, v in x.items()}
+    return x
+
+
+def fold_constants(trace):
+    """Calls that depend on no input or state (the seed gradient of ``backward``, a
+    broadcast of 0.5...) run once: their recorded results become constants.
+
+    Exact because the recording computed them with the same calls on the same
+    constants. Only done when every later use of a folded array is a plain input
+    of a ufunc call (a fresh result): a shared constant is then never written, nor
+    seen by the user. Otherwise nothing is folded.
+    """
+    folded = set()
+    group = []
+    for op in trace.ops:
+        if op.kind != "call":
+            continue
+        used = _slots_in(op.args, set()) | _slots_in(op.kwargs, set())
+        if used <= folded and set(op.writes) <= (folded | set(_outs(op)) | used):
+            if all(w in folded for w in op.writes):
+                group.append(op)
+                folded.update(i for i in _outs(op) if i is not None)
+    if not group:
+        return trace.ops
+    in_group = set(map(id, group))
+    needed = set()
+    for op in trace.ops:
+        if id(op) in in_group:
+            continue
+        used = (_slots_in(op.args, set()) | _slots_in(op.kwargs, set())) & folded
+        if not used:
+            continue
+        if (op.kind != "call" or not isinstance(op.fn, np.ufunc) or "out" in op.kwargs
+                or used & set(op.writes)):
+            return trace.ops
+        needed |= used
+    if _slots_in(trace.output, set()) & folded:
+        return trace.ops
+    values = trace.values
+    consts = {}
+    for i in needed:
+        v = values[i]
+        consts[i] = np.ndarray.view(v, np.ndarray) if isinstance(v, np.ndarray) else v
+    out = []
+    for op in trace.ops:
+        if id(op) in in_group:
+            continue
+        if consts and op.kind == "call":
+            new = Op(op.kind, op.fn, _replace(op.args, consts), _replace(op.kwargs, consts),
+                     op.outs, op.scalar, op.effect, op.writes)
+            new.where = op.where
+            op = new
+        out.append(op)
+    return out
+
+
 def build(trace, helpers):
     """Python source and function for ``trace`` (a frozen recording).
 
@@ -117,7 +188,7 @@ def build(trace, helpers):
     names = _Names()
     names.ns.update(helpers)
     refs = {id(t): f"_in[{k}]" for k, t in enumerate(trace.inputs)}
-    ops, live = live_ops(trace.ops, trace.output)
+    ops, live = live_ops(fold_constants(trace), trace.output)
     body = []
     for i, read in sorted(trace.reads.items()):
         if i not in live:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import functools
 import sys
+import types
+import weakref
 from operator import is_
 from collections import OrderedDict, namedtuple
 
@@ -30,6 +32,10 @@ def _no_rule(*_):  # never called: a replayed tensor's node has no inputs
 
 
 _no_rule.op = "jit replay"
+_no_rule.freed_message = (
+    "backward on a tensor returned by a replayed jit step: a replay runs the recorded numpy "
+    "calls and keeps no graph (its backward already ran inside the step). Do the backward "
+    "inside the jitted function, or call the function unjitted (jit(fn).__wrapped__)")
 _REPLAYED = Node(_no_rule, None, [], None)  # inputs None: backward raises "graph freed"
 
 
@@ -77,6 +83,7 @@ class _Trace:
         self.input_is_array = input_is_array
         self.grad_pattern = grad_pattern
         self.fresh = rec.fresh
+        self.values = rec.slots  # the recorded arrays (constant folding takes values from here)
 
 
 class _Entry:
@@ -146,6 +153,7 @@ class JitFunction:
         self._records = 0
         self.program = None
         self._found = None  # the last discovery and its fingerprint
+        self._bound = None  # instance -> JitFunction, for a jitted method
 
     def cache_info(self) -> CacheInfo:
         """``CacheInfo(hits, records, signatures, max_cache)``: replayed calls, recorded
@@ -158,9 +166,20 @@ class JitFunction:
         self.program = None
 
     def __get__(self, obj, objtype=None):
+        """``@jit`` on a method: one JitFunction per instance, of the bound method (so the
+        instance's modules and optimizers are found through ``self``)."""
         if obj is None:
             return self
-        return functools.partial(self.__call__, obj)
+        bound = self._bound.get(obj) if self._bound is not None else None
+        if bound is None:
+            bound = JitFunction(types.MethodType(self.__wrapped__, obj), self.max_cache)
+            try:
+                if self._bound is None:
+                    self._bound = weakref.WeakKeyDictionary()
+                self._bound[obj] = bound
+            except TypeError:  # not weak-referenceable: a fresh one (records again) each time
+                pass
+        return bound
 
     def __call__(self, *args, **kwargs):
         if mode.tracing is not None:
@@ -169,7 +188,11 @@ class JitFunction:
         found = self._found
         if found is None or not _same(fingerprint(found[3]), found[4]):
             found = discover(self.__wrapped__)
-            token = (tuple(map(id, found[2])), tuple(map(id, found[1])))
+            # which tensors, modules and optimizers, and which parameters each optimizer
+            # holds (zero_grad is recorded as the Python it is: it touches those)
+            token = (tuple(map(id, found[2])), tuple(map(id, found[0])),
+                     tuple((id(o), tuple(tuple(map(id, g["params"])) for g in o.param_groups))
+                           for o in found[1]))
             found = self._found = found + (fingerprint(found[3]), token)
         modules, opts, captured = found[0], found[1], found[2]
         leaves = []

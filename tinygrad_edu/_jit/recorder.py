@@ -9,15 +9,12 @@ value. ``codegen.py`` turns it into Python source.
 """
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .._mode import mode
 from .errors import TraceError
 from .traced import _Traced
+from .util import _caller, _fn_name, _view_at
 
 __all__ = ["Slot", "Op", "Recorder"]
 
@@ -70,33 +67,6 @@ _STATIC = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrea
 # Functions whose result's shape depends on the values.
 _DATA_SHAPED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.extract, np.compress,
                 np.trim_zeros, np.setdiff1d, np.intersect1d, np.union1d, np.setxor1d}
-
-
-def _view_at(x, offset, shape, strides):
-    """The view of ``x``'s memory at element ``offset`` with ``shape``/``strides``: how the
-    replay remakes a view the eager code took without numpy telling the recorder."""
-    if offset > 0:
-        x = as_strided(x, (offset + 1,), (x.itemsize,))[offset:]
-    elif offset < 0:
-        x = as_strided(x, (1 - offset,), (-x.itemsize,))[-offset:]
-    return as_strided(x, shape, strides)
-
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _caller():
-    """'file:line' of the innermost frame outside the jit package (error messages)."""
-    f = sys._getframe(2)
-    while f is not None and f.f_code.co_filename.startswith(_HERE):
-        f = f.f_back
-    if f is None:
-        return "?"
-    return f"{os.path.relpath(f.f_code.co_filename)}:{f.f_lineno}"
-
-
-def _fn_name(fn):
-    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
 
 
 class Recorder:
