@@ -133,10 +133,6 @@ def test_grad_mode_and_module_training_are_in_the_cache_key():
     assert np.array_equal(a, b)  # eval mode: no dropout, replay = eager
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "jit (git df34fc5): add_param_group does not change the cache key, so the program recorded "
-    "for the old parameter set keeps replaying: its zero_grad does not clear the new "
-    "parameter's grad, which accumulates, and its updates differ from eager's (silently)"))
 def test_a_parameter_added_to_the_optimizer_retraces_and_is_trained():
     def make():
         r = small()

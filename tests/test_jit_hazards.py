@@ -185,10 +185,6 @@ def test_replayed_losses_are_fresh_tensors_with_eager_values():
         assert a is not b and not np.shares_memory(a.data, b.data)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "jit (git df34fc5): backward() on a replayed loss raises the engine's 'backward through the "
-    "graph a second time ... retain_graph=True' message, which misleads (there was no first "
-    "backward, and retain_graph cannot help): it should say the tensor came from a jit replay"))
 def test_backward_on_a_replayed_loss_raises_clearly():
     r = small()
     step = tg.jit(r.step)
