@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import jit
 from .harness import Trainer, compare, rows_from_times, run_checks, time_trainers, to_float
 
 LR = 0.05
@@ -88,8 +89,11 @@ def _tg_norm(c):
     return Norm()
 
 
-def tinygrad_edu_cnn(problem: Problem, dtype=np.float32) -> Trainer:
-    """nn.Conv2d / nn.ReLU / nn.MaxPool2d / nn.Linear in nn.Sequential, CrossEntropyLoss, SGD."""
+def tinygrad_edu_cnn(problem: Problem, dtype=np.float32, jit=False) -> Trainer:
+    """nn.Conv2d / nn.ReLU / nn.MaxPool2d / nn.Linear in nn.Sequential, CrossEntropyLoss, SGD.
+
+    ``jit``: the step ``train_step(x, labels)`` wrapped in ``tinygrad_edu.jit``.
+    """
     import tinygrad_edu as tg
     from tinygrad_edu import nn, optim
 
@@ -120,12 +124,18 @@ def tinygrad_edu_cnn(problem: Problem, dtype=np.float32) -> Trainer:
     x, labels = tg.Tensor(problem.x.astype(dtype)), problem.labels
     loss_fn = nn.CrossEntropyLoss()
 
-    def step():
+    def train_step(x, labels):
         opt.zero_grad()
         loss = loss_fn(model(x), labels)
         loss.backward()
         opt.step()
         return loss
+
+    if jit:
+        train_step, labels = tg.jit(train_step), tg.Tensor(labels)
+
+    def step():
+        return train_step(x, labels)
 
     def state():
         out = {}
@@ -215,12 +225,19 @@ def workload(key, spec, torch, rounds, sample_s):
     steps = spec["check_steps"]
     what = (f"in float64: first loss (rtol 1e-9) and parameter updates after {steps} step(s) "
             "(rtol 1e-7, atol 1e-9 x max)")
-    checks = run_checks(key, what, checked, REFERENCE, results_of(problem, steps),
-                        compare_to_reference)
-    valid = {n: f for n, f in timed.items() if checks[n].status == "ok"}
-    times = time_trainers(valid, REFERENCE, rounds, sample_s)
-    rows = rows_from_times(key, times, REFERENCE, checks, {"tinygrad_edu": TARGETS[key]})
-    checks = list(checks.values())
+    if jit.available():
+        checked[jit.JIT] = lambda: tinygrad_edu_cnn(problem, np.float64, jit=True)
+        timed[jit.JIT] = lambda: tinygrad_edu_cnn(problem, jit=True)
+        rows, checks = jit.bench(key, what, checked, REFERENCE, results_of(problem, steps),
+                                 compare_to_reference, rounds, sample_s,
+                                 {"tinygrad_edu": TARGETS[key]}, timed=timed, check_steps=steps)
+    else:
+        checks = run_checks(key, what, checked, REFERENCE, results_of(problem, steps),
+                            compare_to_reference)
+        valid = {n: f for n, f in timed.items() if checks[n].status == "ok"}
+        times = time_trainers(valid, REFERENCE, rounds, sample_s)
+        rows = rows_from_times(key, times, REFERENCE, checks, {"tinygrad_edu": TARGETS[key]})
+        checks = list(checks.values())
     notes = [f"{key} normalisation in tinygrad_edu: {norm_variant()}"] if spec["norm"] else []
     return rows, checks, notes
 

@@ -96,11 +96,13 @@ def _flat(params):
     return out
 
 
-def tinygrad_edu_mlp(problem: Problem) -> Trainer:
+def tinygrad_edu_mlp(problem: Problem, jit=False) -> Trainer:
     """nn.Linear layers with ``.relu()``, cross-entropy, optim.SGD.
 
     Uses ``nn.CrossEntropyLoss`` when tinygrad_edu has it, else
-    ``-log_softmax(logits)[arange(n), labels].mean()``.
+    ``-log_softmax(logits)[arange(n), labels].mean()``. ``jit``: the step
+    ``train_step(x, labels)`` wrapped in ``tinygrad_edu.jit``, the labels an
+    int64 Tensor input (the everyday form).
     """
     import tinygrad_edu as tg
     from tinygrad_edu import nn, optim
@@ -116,7 +118,7 @@ def tinygrad_edu_mlp(problem: Problem) -> Trainer:
     x, labels = tg.Tensor(problem.x), problem.labels
     loss_fn = tinygrad_edu_cross_entropy(len(labels))
 
-    def step():
+    def train_step(x, labels):
         opt.zero_grad()
         h = x
         for layer in layers[:-1]:
@@ -126,7 +128,9 @@ def tinygrad_edu_mlp(problem: Problem) -> Trainer:
         opt.step()
         return loss
 
-    return Trainer(step, lambda: _flat([(layer.weight.data, layer.bias.data) for layer in layers]),
+    if jit:
+        train_step, labels = tg.jit(train_step), tg.Tensor(labels)
+    return Trainer(lambda: train_step(x, labels), lambda: _flat([(layer.weight.data, layer.bias.data) for layer in layers]),
                    reset)
 
 

@@ -90,7 +90,7 @@ def main(argv=None):
 
     import tinygrad_edu as tg
 
-    from benchmarks import chain, cnn, harness, memory, mlp, report, seq, suite, xor
+    from benchmarks import chain, cnn, harness, jit, memory, mlp, report, seq, suite, xor
 
     harness.use_clock(args.clock)
     cfg = suite.Config.make(args.quick)
@@ -154,7 +154,14 @@ def main(argv=None):
             "- targets are for tinygrad_edu: " + ", ".join(
                 f"{k} <= {v:g}x" for k, v in {**suite.TARGETS, **cnn.TARGETS, **seq.TARGETS}.items())
             + " (W4 linear: the issue asks for time linear in length; read here as that growth "
-            "of the per-op time)", ""]
+            "of the per-op time)",
+            "- tinygrad_edu jit: the same step wrapped in tinygrad_edu.jit (calls 1 and 2 record, "
+            "the timed calls replay), checked bit for bit against eager; targets (issue 13): "
+            + ", ".join(f"{k} <= {v:g}x" for k, v in jit.TARGETS.items())
+            + "; rows 'jit/eager': jit / eager in the same round, target <= 1x (never slower "
+            "than eager); rows 'jit record': calls 1+2 of a fresh jitted step / one eager step"
+            if jit.available() else "- tinygrad_edu jit: not in this checkout (no tinygrad_edu.jit)",
+            ""]
     out += ["## Results", ""]
     if args.quick:
         out += ["Quick mode: few repetitions, so the timings are indicative only.", ""]

@@ -32,6 +32,7 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 
+from benchmarks import jit  # noqa: E402
 from benchmarks.harness import Trainer, bench_training, compare, to_float  # noqa: E402
 
 LR = 0.05
@@ -82,7 +83,8 @@ def torch_trainer(torch, spec, problem) -> Trainer:
     return Trainer(step, lambda: {k: v.detach().numpy() for k, v in module.state_dict().items()}, reset)
 
 
-def tinygrad_edu_trainer(spec, problem) -> Trainer:
+def tinygrad_edu_trainer(spec, problem, jit=False) -> Trainer:
+    """``jit``: the step ``train_step(x, target)`` wrapped in ``tinygrad_edu.jit``."""
     import tinygrad_edu as tg
     from tinygrad_edu import nn, optim
 
@@ -95,16 +97,19 @@ def tinygrad_edu_trainer(spec, problem) -> Trainer:
     def reset():
         module.load_state_dict(state)
 
-    def step():
+    def train_step(x, y):
         opt.zero_grad()
-        d = _first(module(xt)) - yt
+        d = _first(module(x)) - y
         loss = (d * d).mean()
         loss.backward()
         opt.step()
         return loss
 
+    if jit:
+        train_step = tg.jit(train_step)
+
     reset()
-    return Trainer(step, lambda: {k: v for k, v in module.state_dict().items()}, reset)
+    return Trainer(lambda: train_step(xt, yt), lambda: {k: v for k, v in module.state_dict().items()}, reset)
 
 
 def results_of(problem, steps=2):
@@ -136,6 +141,10 @@ def run(key, spec, torch, rounds, sample_s):
     factories = {REFERENCE: lambda: torch_trainer(torch, spec, problem),
                  "tinygrad_edu": lambda: tinygrad_edu_trainer(spec, problem)}
     what = "first loss (rtol 1e-5) and parameter updates after 2 steps (rtol 1e-3, atol 1e-3 x max)"
+    if jit.available():
+        factories[jit.JIT] = lambda: tinygrad_edu_trainer(spec, problem, jit=True)
+        return jit.bench(key, what, factories, REFERENCE, results_of(problem), compare_to_reference,
+                         rounds, sample_s, {"tinygrad_edu": TARGETS[key]})
     return bench_training(key, what, factories, REFERENCE, results_of(problem), compare_to_reference,
                           rounds, sample_s, {"tinygrad_edu": TARGETS[key]})
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import chain, memory, mlp, xor
+from . import chain, jit, memory, mlp, xor
 from .harness import (Check, Row, bench_training, compare, interleave, paired_ratio,
                       spread)
 
@@ -49,18 +49,31 @@ class Config:
 
 
 def _targets(key):
-    return {"tinygrad_edu": TARGETS[key]}
+    out = {"tinygrad_edu": TARGETS[key]}
+    if key in jit.TARGETS:
+        out[jit.JIT] = jit.TARGETS[key]
+    return out
+
+
+def _bench(key, what, factories, results, compare_to_reference, rounds, cfg, check_steps):
+    """bench_training, or with the jit contender (when ``factories`` has it) jit.bench."""
+    if jit.JIT in factories:
+        return jit.bench(key, what, factories, REFERENCE, results, compare_to_reference, rounds,
+                         cfg.sample_s, _targets(key), check_steps=check_steps)
+    return bench_training(key, what, factories, REFERENCE, results, compare_to_reference,
+                          rounds, cfg.sample_s, _targets(key))
 
 
 def w1(cfg, torch):
     factories = {REFERENCE: xor.numpy_blog, "tinygrad_edu": xor.tinygrad_edu_net}
+    if jit.available():
+        factories[jit.JIT] = lambda: xor.tinygrad_edu_net(jit=True)
     if torch is not None:
         factories["torch"] = lambda: xor.torch_net(torch)
-    what = (f"weights after {xor.CHECK_ITERATIONS} iterations (tinygrad_edu: bit for bit; "
-            "torch: rtol 1e-9)")
-    rows, checks = bench_training("W1", what, factories, REFERENCE, xor.results,
-                                  xor.compare_to_reference, cfg.rounds, cfg.sample_s,
-                                  _targets("W1"))
+    what = (f"weights after {xor.CHECK_ITERATIONS} iterations (tinygrad_edu, eager and jit: bit "
+            "for bit; torch: rtol 1e-9)")
+    rows, checks = _bench("W1", what, factories, xor.results, xor.compare_to_reference,
+                          cfg.rounds, cfg, xor.CHECK_ITERATIONS)
     return rows, checks, []
 
 
@@ -68,15 +81,15 @@ def _mlp(key, spec, rounds, cfg, torch):
     problem = mlp.make_problem(spec["sizes"], spec["batch"])
     factories = {REFERENCE: lambda: mlp.numpy_by_hand(problem),
                  "tinygrad_edu": lambda: mlp.tinygrad_edu_mlp(problem)}
+    if jit.available():
+        factories[jit.JIT] = lambda: mlp.tinygrad_edu_mlp(problem, jit=True)
     if torch is not None:
         factories["torch"] = lambda: mlp.torch_mlp(torch, problem)
     steps = spec["check_steps"]
     what = (f"first loss (rtol 1e-5) and parameter updates after {steps} step(s) "
             "(rtol 1e-3, atol 1e-4 x max)")
-    rows, checks = bench_training(key, what, factories, REFERENCE,
-                                  mlp.results_of(problem, steps), mlp.compare_to_reference,
-                                  rounds, cfg.sample_s, _targets(key))
-    return rows, checks
+    return _bench(key, what, factories, mlp.results_of(problem, steps), mlp.compare_to_reference,
+                  rounds, cfg, steps)
 
 
 def w2(cfg, torch):

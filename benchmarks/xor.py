@@ -57,8 +57,12 @@ def numpy_blog():
     return Trainer(step, lambda: {"syn0": syn0, "syn1": syn1}, reset)
 
 
-def tinygrad_edu_net():
-    """nn.Sequential of Linear(bias=False) and Sigmoid, optim.SGD(lr=1)."""
+def tinygrad_edu_net(jit=False):
+    """nn.Sequential of Linear(bias=False) and Sigmoid, optim.SGD(lr=1).
+
+    ``jit``: the training step ``train_step(x, y)`` wrapped in ``tinygrad_edu.jit``
+    (calls 1 and 2 record, later calls replay).
+    """
     import tinygrad_edu as tg
     from tinygrad_edu import nn, optim
 
@@ -72,14 +76,17 @@ def tinygrad_edu_net():
     opt = optim.SGD(net.parameters(), lr=1.0)
     x, y = tg.Tensor(X), tg.Tensor(Y)
 
-    def step():
+    def train_step(x, y):
         opt.zero_grad()
         loss = 0.5 * ((y - net(x)) ** 2).sum()
         loss.backward()
         opt.step()
         return loss
 
-    return Trainer(step, lambda: {"syn0": net[0].weight.data, "syn1": net[2].weight.data}, reset)
+    if jit:
+        train_step = tg.jit(train_step)
+    return Trainer(lambda: train_step(x, y),
+                   lambda: {"syn0": net[0].weight.data, "syn1": net[2].weight.data}, reset)
 
 
 def torch_net(torch):
@@ -121,6 +128,6 @@ def results(trainer):
 
 def compare_to_reference(name, got, want):
     # tinygrad_edu promises the blog's exact numbers; PyTorch's sigmoid rounds differently.
-    if name == "tinygrad_edu":
+    if name.startswith("tinygrad_edu"):  # eager and jit
         return compare(got, want, exact=True)
     return compare(got, want, rtol=1e-9, atol_frac=1e-12)

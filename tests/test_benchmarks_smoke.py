@@ -151,3 +151,36 @@ def test_layer_workloads_run_against_pytorch_or_say_why_not(quick_run):
         for key in ("W6", "W7", "W8", "W9"):
             assert rows[(key, "torch")][4] == "1.00x"
             assert rows[(key, "tinygrad_edu")][5].startswith("<= ")
+
+
+# ---- the jit contender (issue 13) ----------------------------------------------------
+def test_jit_rows_and_targets_appear_when_the_jit_exists(quick_run):
+    import tinygrad_edu as tg
+
+    rows = _table_rows(quick_run.stdout)
+    if not hasattr(tg, "jit"):
+        assert ("W1", "tinygrad_edu jit") not in rows
+        return
+    for key, target in (("W1", "<= 1.3x"), ("W2", "<= 1.1x"), ("W3", "")):
+        cells = rows[(key, "tinygrad_edu jit")]
+        assert re.match(r"[\d.]+x$", cells[4]) and cells[5] == target, cells
+        assert rows[(f"{key} jit/eager", "tinygrad_edu jit")][5] == "<= 1x"
+        assert re.match(r"[\d.]+x$", rows[(f"{key} jit record", "tinygrad_edu jit")][4])
+    assert "W1 tinygrad_edu jit: losses of 100 steps and the parameters after them equal eager's bit for bit: ok" in quick_run.stdout
+
+
+def test_a_jitted_trainer_one_ulp_off_eager_is_a_mismatch():
+    from benchmarks import jit
+
+    def off_by_one_ulp():
+        trainer = xor.tinygrad_edu_net()
+        state = trainer.state
+
+        def nudged():
+            s = {k: v.copy() for k, v in state().items()}
+            s["syn1"][0, 0] = np.nextafter(s["syn1"][0, 0], 2.0)
+            return s
+        return harness.Trainer(trainer.step, nudged, trainer.reset)
+
+    assert jit.check_against_eager("W1", xor.tinygrad_edu_net, xor.tinygrad_edu_net, 5).status == "ok"
+    assert jit.check_against_eager("W1", xor.tinygrad_edu_net, off_by_one_ulp, 5).status == "MISMATCH"

@@ -24,6 +24,7 @@ from .serialization import save, load
 from . import data, functional, interop, linalg, nn, optim, viz  # noqa: E402  (tg.nn.Linear, tg.optim.SGD, ...)
 from . import onnx  # noqa: E402  (tg.onnx.export; the onnx package itself is imported lazily)
 from .nn._rng import initial_seed, manual_seed  # noqa: E402
+from ._jit import TraceError, jit  # noqa: E402
 
 # ``tinygrad_edu.tensor`` is the submodule tinygrad_edu/tensor.py, made callable there:
 # ``tg.tensor([1.0, 2.0])`` is ``torch.tensor``'s spelling of ``Tensor([1.0, 2.0])``.
@@ -54,6 +55,6 @@ __all__ = [
     "var", "std", "logsumexp", "softmax", "log_softmax", "reshape", "transpose", "swapaxes",
     "squeeze", "expand_dims", "unsqueeze", "broadcast_to", "flatten", "astype", "concatenate",
     "cat", "stack", "matmul", "dot", "save", "load",
-    "gradcheck", "gradgradcheck", "numerical_jacobian", "GradcheckError",
+    "gradcheck", "gradgradcheck", "numerical_jacobian", "GradcheckError", "jit", "TraceError",
 ]
 _export_families()

@@ -17,6 +17,7 @@ class _Mode(threading.local):
     # recording on and anomaly detection off.
     grad_enabled = True
     anomaly = False
+    tracing = None  # the jit recorder while a jitted function records on this thread
 
     def __init__(self):
         # Values to restore on leaving a context, per thread and per context
@@ -38,6 +39,31 @@ class _Mode(threading.local):
 
 
 mode = _Mode()
+
+
+def guard(x) -> bool:
+    """``bool(x)`` for an engine decision on values (validation, a fast path).
+
+    While a jitted function records, the value is logged as a guard: the replay
+    recomputes it and, if it differs, runs that call eagerly instead (or raises
+    TraceError if the call already changed state). Eager cost: one call.
+    """
+    tracer = mode.tracing
+    if tracer is not None:
+        return tracer.guard(x)
+    return bool(x)
+
+
+def read_error(what):
+    """The TraceError for reading a tensor's value while a jitted function records."""
+    from ._jit.errors import TraceError
+
+    return TraceError(
+        f"{what} inside a jitted function: reading a tensor's value is not recorded, and "
+        "a replay could not follow a Python decision or number made from it. Return the "
+        "tensor from the function and read it outside (e.g. loss = step(x, y); "
+        "print(loss.item())), or keep the computation in tensor ops (where() instead of if)."
+    )
 
 
 def is_grad_enabled() -> bool:

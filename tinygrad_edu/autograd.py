@@ -110,7 +110,7 @@ def record(data, rule, inputs, saved=None, vals=None):
     Raises TypeError when a node would be recorded for a complex result:
     complex autograd is not supported.
     """
-    if type(data) is not np.ndarray:
+    if type(data) is not np.ndarray and not isinstance(data, np.ndarray):
         data = np.asarray(data)  # numpy returns scalars for 0-d results; .data is always an array
     out = _new(Tensor)
     out.data = data
@@ -169,11 +169,20 @@ def unbroadcast(g, shape):
 
 
 def _as_tensor(g):
-    return g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g))
+    return g if isinstance(g, Tensor) else Tensor._wrap(g if isinstance(g, np.ndarray) else np.asarray(g))
+
+
+def _trace_error(msg):
+    from ._jit.errors import TraceError
+
+    return TraceError(msg)
 
 
 def _run_hooks(t, g, create_graph):
     """Apply ``t``'s hooks to gradient ``g``; a hook may return a replacement."""
+    if mode.tracing is not None:
+        raise _trace_error("a tensor hook (register_hook) ran inside a jitted function: hooks "
+                           "are Python code on gradient values, which a replay cannot run")
     for hook in t._meta["hooks"]:
         gt = g if create_graph else Tensor._wrap(_read_only(g))
         new = hook(gt)
@@ -249,6 +258,9 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
     of ``inputs`` are returned as a list (None where unreached) and no
     ``.grad`` changes.
     """
+    if mode.tracing is not None and create_graph:
+        raise _trace_error("backward/grad with create_graph=True inside a jitted function: "
+                           "higher-order graphs are not recorded")
     grads = _seed_gradients(roots, grad_outputs, create_graph)
     heap = [(-t._ctx.seq, t) for t in grads if t._ctx is not None]
     heapq.heapify(heap)
@@ -268,8 +280,8 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
             g = grads.pop(t)
             node = t._ctx
             operands = node.inputs
-            if operands is None:
-                raise RuntimeError(_FREED)
+            if operands is None:  # a rule may explain why (a jit replay keeps no graph)
+                raise RuntimeError(getattr(node.rule, "freed_message", _FREED))
             if node.clock != clock[0]:  # something was written in place since: check
                 check_node(node, t)
                 operands = node.inputs  # it may have swapped in snapshots of rewritten inputs
@@ -332,6 +344,9 @@ def run_backward(roots, grad_outputs, retain_graph, create_graph, inputs=None):
 def _visit_non_leaf(t, g, create_graph, handed, capture):
     """Hooks, ``retain_grad`` and ``grad(inputs=...)`` capture at a non-leaf tensor."""
     meta = t._meta
+    if mode.tracing is not None and meta is not None and meta.get("retains_grad"):
+        raise _trace_error("retain_grad() inside a jitted function is not supported: return "
+                           "what you need from the function instead")
     if meta is not None and meta.get("hooks"):
         g = _run_hooks(t, g, create_graph)
     if capture is None:
@@ -361,14 +376,15 @@ def _accumulate_grad(t, g, create_graph, handed):
         t._grad = g if t._grad is None else t._grad + g
         return
     if t.grad is None:
-        if type(g) is not np.ndarray:
+        if type(g) is not np.ndarray and not isinstance(g, np.ndarray):
             g = np.array(g)  # a numpy scalar from a 0-d op
         elif g.base is not None or id(g) in handed or not g.flags.writeable:
             g = g.copy()
         handed.add(id(g))
         t._grad = Tensor._wrap(g)
     elif t._grad.requires_grad or t._grad.shape != g.shape or not t._grad.data.flags.writeable:
-        t._grad = Tensor._wrap(np.asarray(t._grad.data + g))  # 0-d + 0-d gives a numpy scalar
+        s = t._grad.data + g
+        t._grad = Tensor._wrap(s if isinstance(s, np.ndarray) else np.asarray(s))  # 0-d + 0-d gives a numpy scalar
     else:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
         _write(t.grad.data)  # a graph that read this .grad must not use the new value

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._mode import mode as _mode
+from ._mode import read_error as _read_error
 
 __all__ = ["Tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full",
            "arange", "eye", "rand", "randn"]
@@ -211,6 +212,8 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The underlying numpy array (shared, not copied)."""
+        if _mode.tracing is not None:
+            raise _read_error("Tensor.numpy()")
         return self.data
 
     def item(self):
@@ -218,12 +221,16 @@ class Tensor:
 
         Raises ValueError if the tensor has more than one element.
         """
+        if _mode.tracing is not None:
+            raise _read_error("Tensor.item()")
         if self.data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python scalar, got shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
         """The data as (nested) Python lists."""
+        if _mode.tracing is not None:
+            raise _read_error("Tensor.tolist()")
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -237,6 +244,8 @@ class Tensor:
                 Use ``tinygrad_edu.stack``/``concatenate`` to combine tensors,
                 ``t.detach().numpy()``, ``t.numpy()`` or ``t.data`` for the values.
         """
+        if _mode.tracing is not None:
+            raise _read_error("np.asarray(tensor) (Tensor.__array__)")
         if self.requires_grad and _mode.grad_enabled:
             raise RuntimeError(_IMPLICIT_NUMPY.format(shape=self.data.shape))
         if dtype is not None and dtype != self.data.dtype:
@@ -258,15 +267,23 @@ class Tensor:
         return (self[i] for i in range(len(self.data)))
 
     def __bool__(self):
+        if _mode.tracing is not None:
+            raise _read_error("bool(tensor) (an if/while on a tensor)")
         return bool(self.data)
 
     def __float__(self):
+        if _mode.tracing is not None:
+            raise _read_error("float(tensor)")
         return float(self.item())
 
     def __int__(self):
+        if _mode.tracing is not None:
+            raise _read_error("int(tensor)")
         return int(self.item())
 
     def __repr__(self):
+        if _mode.tracing is not None:
+            raise _read_error("repr/str/print of a tensor")
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         extra = ""
         if self.data.dtype not in (np.float64, np.int64, np.bool_):
@@ -402,21 +419,21 @@ def eye(n, m=None, dtype=np.float64, requires_grad=False) -> Tensor:
 def rand(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
     """Uniform samples in [0, 1) from ``rng``: a ``np.random.Generator``, an int seed, or None for
     the global default generator (seeded by ``tinygrad_edu.manual_seed``)."""
-    return _factory("rand", lambda: _generator(rng).random(_shape(shape)).astype(dtype, copy=False), shape,
+    return _factory("rand", lambda: _draw(rng, "random", _shape(shape)).astype(dtype, copy=False), shape,
                     requires_grad)
 
 
 def randn(*shape, rng=None, dtype=np.float64, requires_grad=False) -> Tensor:
     """Standard normal samples from ``rng``: a ``np.random.Generator``, an int seed, or None for
     the global default generator (seeded by ``tinygrad_edu.manual_seed``)."""
-    return _factory("randn", lambda: _generator(rng).standard_normal(_shape(shape)).astype(dtype, copy=False), shape,
+    return _factory("randn", lambda: _draw(rng, "standard_normal", _shape(shape)).astype(dtype, copy=False), shape,
                     requires_grad)
 
 
-def _generator(rng):
-    from .nn._rng import as_generator  # here: nn imports this module
+def _draw(rng, method, shape):
+    from .nn._rng import draw  # here: nn imports this module
 
-    return as_generator(rng)
+    return draw(rng, method, shape)
 
 
 def _values(t):

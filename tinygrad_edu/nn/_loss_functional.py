@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._mode import guard
 from ..ops import loss as _ops
 from ..ops.elementwise import abs as _abs
 from ..ops.elementwise import where
@@ -199,7 +200,8 @@ def _class_targets(op, x, target, ignore_index):
                          f"{expected} (one class index per sample), got {tv.shape}{hint}")
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     # two reductions settle the usual case; the elementwise test only runs when one fails
-    in_range = tv.size == 0 or (np.minimum.reduce(tv, axis=None) >= 0 and np.maximum.reduce(tv, axis=None) < c)
+    in_range = tv.size == 0 or (guard(np.minimum.reduce(tv, axis=None) >= 0)
+                                and guard(np.maximum.reduce(tv, axis=None) < c))
     bad = None if in_range else (tv != ignore_index) & ((tv < 0) | (tv >= c))
     if bad is not None and bad.any():
         values = np.unique(tv[bad])
@@ -231,7 +233,7 @@ def _nll(logp, t, weight, ignore_index, reduction, label_smoothing):
         logp = transpose(logp, (0, *range(2, logp.ndim), 1))
     rows = reshape(logp, (-1, c))
     valid = t != ignore_index
-    all_valid = bool(valid.all())
+    all_valid = guard(valid.all())
     safe_t = t.ravel() if all_valid else np.where(valid, t, 0).ravel()
     picked = reshape(getitem(rows, (np.arange(safe_t.size), safe_t)), t.shape)
     if not all_valid:
@@ -326,7 +328,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
 
         return cross_entropy_probabilities(x, target, w, reduction, float(label_smoothing))
     t = _class_targets(op, x, target, ignore_index)
-    if x.ndim == 2 and w is None and not label_smoothing and not (t == ignore_index).any():
+    if x.ndim == 2 and w is None and not label_smoothing and not guard((t == ignore_index).any()):
         return _ops.cross_entropy_indices(x, t, reduction)  # the common case, as one fused op
     logp = log_softmax(x, axis=1 if x.ndim >= 2 else 0)
     return _nll(logp, t, w, ignore_index, reduction, float(label_smoothing))

@@ -15,6 +15,8 @@ import secrets
 
 import numpy as np
 
+from .._mode import mode
+
 
 class _DefaultGenerator(np.random.Generator):
     """The global default ``np.random.Generator`` (a PCG64, as ``np.random.default_rng``).
@@ -80,3 +82,17 @@ def as_generator(rng):
     if isinstance(rng, (np.random.Generator, np.random.RandomState)):
         return rng
     raise TypeError(f"rng must be None, an int seed or a np.random.Generator, got {type(rng).__name__}")
+
+
+def _draw(rng, method, *args):
+    return getattr(as_generator(rng), method)(*args)
+
+
+def draw(rng, method, *args):
+    """``as_generator(rng).<method>(*args)``: the one route of the library's random draws
+    inside ops, so that a jitted step replays the draw (same generator, same method),
+    advancing the generator exactly as the eager step does."""
+    tracer = mode.tracing
+    if tracer is not None:
+        return tracer.draw(_draw, (rng, method) + args, {})
+    return getattr(as_generator(rng), method)(*args)

@@ -22,7 +22,7 @@ from ..ops.reduce import softmax as _softmax
 from ..ops.shape import flatten as _flatten
 from ..ops.shape import getitem
 from ..tensor import Tensor
-from ._rng import as_generator
+from ._rng import draw as _rng_draw
 
 __all__ = [
     "as_tensor", "relu", "leaky_relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear",
@@ -143,7 +143,7 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None):
     if not training or p == 0.0:
         return x
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
-    keep = as_generator(rng).random(x.shape) >= p  # P(keep) = 1 - p
+    keep = _rng_draw(rng, "random", x.shape) >= p  # P(keep) = 1 - p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return mul(x, keep.astype(dtype) * dtype.type(scale))
 
@@ -161,7 +161,7 @@ def _channel_dropout(op, x, p, training, rng, batched_ndim, unbatched_ndim):
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
     lead = 2 if x.ndim == batched_ndim else 1
     mask_shape = x.shape[:lead] + (1,) * (x.ndim - lead)
-    keep = as_generator(rng).random(mask_shape) >= p
+    keep = _rng_draw(rng, "random", mask_shape) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return mul(x, keep.astype(dtype) * dtype.type(scale))
 

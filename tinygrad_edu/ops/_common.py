@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jit.traced import _Traced
 from ..tensor import Tensor
 
 NUMERIC_KINDS = "biufc"  # bool, int, uint, float, complex: what numpy computes with
@@ -94,3 +95,19 @@ def axis_args(axis, keepdims, dim, keepdim):
     if isinstance(axis, list):
         axis = tuple(axis)
     return axis, bool(keepdims)
+
+
+def ascontiguousarray(x, dtype=None):
+    """``np.ascontiguousarray(x, dtype)``, keeping a jit recording's traced arrays traced."""
+    if type(x) is _Traced:
+        return x.astype(x.dtype if dtype is None else dtype, order="C", copy=False)
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+def asarray(x, dtype=None):
+    """``np.asarray(x, dtype)``, except that an array a jit recording traces stays traced
+    (``np.asarray`` would give a plain view, whose values the recording could not follow);
+    its cast is a logged ``astype``."""
+    if type(x) is _Traced:
+        return x if dtype is None or x.dtype == np.dtype(dtype) else x.astype(dtype)
+    return np.asarray(x, dtype=dtype)

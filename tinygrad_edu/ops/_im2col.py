@@ -14,10 +14,12 @@ import threading
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from .._jit.traced import as_strided
 
+from .._mode import mode as _mode
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
+from ._common import ascontiguousarray
 
 
 # ---- geometry ------------------------------------------------------------------
@@ -76,6 +78,8 @@ _SCRATCH_KEEP = 32
 def scratch(tag, shape, dtype):
     """An uninitialised array of ``shape``/``dtype`` reused across calls with the same
     ``tag`` (per thread). Only for temporaries that no caller ever sees."""
+    if _mode.tracing is not None:  # a jit recording: a fresh buffer, a slot of the program
+        return np.empty(shape, dtype)
     cache = getattr(_scratch, "cache", None)
     if cache is None:
         cache = _scratch.cache = {}
@@ -99,7 +103,7 @@ def _padded_nhwc(x, g, fill):
     n = x.shape[0]
     hp, wp = g.H + g.pt + g.pb, g.W + g.pl + g.pr
     if hp == g.H and wp == g.W:
-        return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        return ascontiguousarray(x.transpose(0, 2, 3, 1))
     xp = scratch("padded", (n, hp, wp, g.C), x.dtype)
     if g.pt:  # only the border is filled: the inside is overwritten next
         xp[:, :g.pt] = fill

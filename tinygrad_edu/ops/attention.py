@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .._mode import guard
 from .arith import add, mul
 from .elementwise import where
 from .linalg import matmul
@@ -108,8 +109,8 @@ def masked_softmax(scores, excluded=None):
         scores = where(excluded, -np.inf, scores)  # select: no gradient reaches excluded keys
     neginf = np.isneginf(scores.data)
     # A row with every key excluded: softmax of all -inf is nan; PyTorch's SDPA gives 0.
-    dead = np.all(neginf, axis=-1, keepdims=True) if neginf.any() else None
-    if dead is not None and dead.any():
+    dead = np.all(neginf, axis=-1, keepdims=True) if guard(neginf.any()) else None
+    if dead is not None and guard(dead.any()):
         return where(dead, 0.0, softmax(where(dead, 0.0, scores), axis=-1))
     return softmax(scores, axis=-1)
 

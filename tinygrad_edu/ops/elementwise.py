@@ -15,6 +15,7 @@ import builtins
 
 import numpy as np
 
+from .._mode import guard
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import NUMERIC_KINDS, as_operand, broadcast_error, check_numeric, describe, type_error, val
@@ -242,7 +243,8 @@ def _can_multiply(g):
     pass); otherwise inf * 0 would make nan, so the hot rules (relu,
     maximum, clip) select instead.
     """
-    return type(g) is np.ndarray and g.size > 2048 and np.isfinite(np.add.reduce(g, axis=None))
+    # guard(): a jit recording logs the finiteness test, which the replay rechecks
+    return isinstance(g, np.ndarray) and g.size > 2048 and guard(np.isfinite(np.add.reduce(g, axis=None)))
 
 
 def _select(mask, g):

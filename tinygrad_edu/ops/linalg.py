@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
-from ._common import shape_of, type_error, val
+from ._common import asarray, shape_of, type_error, val
 
 
 def matmul(a, b):
@@ -78,7 +78,7 @@ def _common_dtype(av, bv):
     if da is not None and da == db:
         return av, bv
     dt = np.result_type(av, bv)
-    return np.asarray(av, dtype=dt), np.asarray(bv, dtype=dt)
+    return asarray(av, dtype=dt), asarray(bv, dtype=dt)
 
 
 def _as_dtype_of(x, g):

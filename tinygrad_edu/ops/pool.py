@@ -20,8 +20,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from .._jit.traced import as_strided
 
+from .._mode import mode as _mode
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand
@@ -135,7 +136,9 @@ def _max_pool(op, x, nd, kernel_size, stride, padding, dilation, ceil_mode, retu
     # indices are only made for return_indices and create_graph).
     arg = np.zeros((n, c, g.oh, g.ow), dtype=np.uint8 if k <= 256 else np.intp)
     best = cols[0].copy()
-    nan_aware = bool(np.isnan(xv).any())
+    # Recording a jit step: take the NaN-aware path, which gives the same bits when
+    # there is no NaN, instead of a branch on the values.
+    nan_aware = _mode.tracing is not None or bool(np.isnan(xv).any())
     step = np.empty_like(arg)
     for i in range(1, k):
         v = cols[i]

@@ -16,6 +16,7 @@ from collections import namedtuple
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
+from .._mode import mode as _mode
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand, axis_args, axis_error, val
@@ -302,7 +303,7 @@ def _shift(d, axes):
     if d.size == 0:  # no maximum to take (np.max raises when a reduced axis is empty)
         return 0
     m = np.max(d, axis=axes, keepdims=True)
-    if not np.all(np.isfinite(m)):
+    if _mode.tracing is not None or not np.all(np.isfinite(m)):  # jit: the same bits, no branch
         m = np.where(np.isfinite(m), m, 0)
     return m
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
-from ._common import as_operand
+from ._common import as_operand, ascontiguousarray
 
 __all__: list = []  # used by nn.recurrent; not exported at the top level
 
@@ -208,7 +208,7 @@ def _lstm_sequence_forward_arrays(xp, w, h, c, reverse, last):
     """
     dtype = np.result_type(xp, w, h, c)
     steps, n, hidden = xp.shape[0], h.shape[0], h.shape[1]
-    w_t = np.ascontiguousarray(w.T, dtype=dtype)
+    w_t = ascontiguousarray(w.T, dtype=dtype)
     acts = np.empty((steps, n, 4 * hidden), dtype)
     cs = np.empty((steps, n, hidden), dtype)
     tcs = np.empty((steps, n, hidden), dtype)

@@ -265,7 +265,7 @@ def getitem(x, idx):
         data = x.data[idx]
     except IndexError as err:
         raise IndexError(f"getitem: index {idx!r} is invalid for a tensor of shape {x.shape} ({err})") from None
-    if type(data) is not np.ndarray:  # numpy's scalar for one int per axis: take the 0-d view
+    if type(data) is not np.ndarray and not isinstance(data, np.ndarray):  # numpy's scalar for one int per axis: take the 0-d view
         data = x.data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
     return record(data, _getitem_backward, (x,), (idx, x.data.shape))
 

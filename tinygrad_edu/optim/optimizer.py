@@ -9,6 +9,7 @@ from numbers import Real
 
 import numpy as np
 
+from .._mode import mode as _mode
 from ..inplace import mark_tensors_modified
 from ..tensor import Tensor
 
@@ -48,6 +49,9 @@ class Optimizer:
         if step is not None:
             @functools.wraps(step)
             def marked_step(self, *args, **kw):
+                if _mode.tracing is not None:  # jit: one macro call, replayed as a real step
+                    return _mode.tracing.optimizer_step(self, lambda: marked_step(self, *args, **kw),
+                                                        args, kw)
                 self._check_grads()  # before any update: a bad .grad leaves every parameter as it was
                 loss = step(self, *args, **kw)
                 # The update was in place: a graph recorded before it must not

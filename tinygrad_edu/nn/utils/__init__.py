@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from ..._mode import guard
+from ..._mode import mode as _mode
 from ...inplace import mark_modified
 from ...tensor import Tensor
 
@@ -71,16 +73,20 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if norm_type == math.inf:
         total = max(np.float64(np.max(np.abs(g))) if g.size else np.float64(0.0) for g in grads)
     else:
-        norms = np.array([np.linalg.norm(g.ravel().astype(np.float64), norm_type) for g in grads])
+        norms = np.stack([np.linalg.norm(g.ravel().astype(np.float64), norm_type) for g in grads])
         total = np.linalg.norm(norms, norm_type)
-    total = np.float64(total)
-    if error_if_nonfinite and not np.isfinite(total):
+    tracing = _mode.tracing is not None
+    if not tracing:  # a jit recording keeps the traced 0-d array
+        total = np.float64(total)
+    if error_if_nonfinite and not guard(np.isfinite(total)):
         raise RuntimeError(
             f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {total}, "
             "so they cannot be clipped; set error_if_nonfinite=False to clip anyway"
         )
     coef = np.minimum(max_norm / (total + 1e-6), 1.0)  # np.minimum keeps a nan coefficient, as PyTorch
-    if not coef == 1.0:  # multiplying by exactly 1 changes nothing
+    # Multiplying by exactly 1 changes nothing; a jit recording multiplies always (the
+    # same bits), instead of a branch on the value.
+    if tracing or not coef == 1.0:
         for g in grads:
             np.multiply(g, coef, out=g, casting="unsafe")
             mark_modified(g)  # a graph that read this .grad must not use the new value

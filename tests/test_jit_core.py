@@ -1,0 +1,307 @@
+"""Internals of ``tinygrad_edu.jit``: the traced array's safety net, codegen, guards, caching.
+
+The black-box behaviour (every example model, every optimizer, docs) is in
+``tests/test_jit.py``; these tests pin down the mechanisms the design note in
+``tinygrad_edu/_jit/__init__.py`` describes. Every comparison is exact.
+"""
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import blog, nn, optim
+from tinygrad_edu._jit.traced import _Traced
+
+
+def _blog_world():
+    net = blog.blog_network(3, 4, 1)
+    opt = optim.SGD(net.parameters(), lr=1.0)
+
+    def step(x, y):
+        loss = 0.5 * ((y - net(x)) ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return net, opt, step
+
+
+def test_blog_net_jitted_equals_the_hand_written_backprop():
+    net, _, step = _blog_world()
+    f = tg.jit(step)
+    x, y = tg.Tensor(blog.X), tg.Tensor(blog.Y_PART2)
+    for _ in range(300):
+        loss = f(x, y)
+    syn0, syn1, l2 = blog.by_hand_three_layer(300)
+    assert np.array_equal(net[0].weight.data, syn0)
+    assert np.array_equal(net[2].weight.data, syn1)
+    assert f.cache_info() == (298, 2, 1, 8)
+    assert type(loss.data) is np.ndarray and loss.requires_grad
+    # nothing traced is left behind in the eager world
+    for p in net.parameters():
+        assert type(p.data) is np.ndarray and type(p.grad.data) is np.ndarray
+
+
+def test_program_is_flat_numpy_source_and_returned_loss_has_no_graph():
+    _, _, step = _blog_world()
+    f = tg.jit(step)
+    x, y = tg.Tensor(blog.X), tg.Tensor(blog.Y_PART2)
+    assert f.program is None
+    for _ in range(3):
+        loss = f(x, y)
+    src = f.program
+    assert "def program(_in):" in src and ".step()" in src and "_ret(" in src
+    assert "Tensor" not in src.split("def program")[1]  # no Tensor ops: numpy calls only
+    with pytest.raises(RuntimeError, match="replayed jit step"):
+        loss.backward()
+
+
+def test_dead_calls_are_dropped():
+    w = tg.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+
+    @tg.jit
+    def f(x):
+        unused = tg.exp(x * 3.0)  # noqa: F841  (computed, never used)
+        return (x @ w).sum()
+
+    x = tg.Tensor(np.ones((4, 2)))
+    for _ in range(3):
+        out = f(x)
+    assert "exp" not in f.program.split("def program")[1]
+    assert np.array_equal(out.data, (x.data @ w.data).sum())
+
+
+def test_a_numpy_random_draw_inside_differs_between_recordings():
+    w = tg.Tensor(np.ones(3), requires_grad=True)
+
+    @tg.jit
+    def f(x):
+        return (x * w * np.random.random(3)).sum()
+
+    x = tg.Tensor(np.ones(3))
+    f(x)
+    with pytest.raises(tg.TraceError, match="differ"):
+        f(x)
+    assert type(w.data) is np.ndarray
+
+
+@pytest.mark.parametrize("read", [lambda t: t.item(), lambda t: bool(t), lambda t: float(t),
+                                  lambda t: print(t), lambda t: np.asarray(t), lambda t: t.numpy(),
+                                  lambda t: t.tolist()])
+def test_value_reads_raise_at_record_time_and_restore_state(read):
+    w = tg.Tensor(np.ones(3), requires_grad=True)
+
+    @tg.jit
+    def f(x):
+        s = (x * w).sum()
+        read(s)
+        return s
+
+    with pytest.raises(tg.TraceError, match="inside a jitted function"):
+        f(tg.Tensor(np.ones(3)))
+    assert type(w.data) is np.ndarray
+    assert tg.is_grad_enabled()
+    from tinygrad_edu._mode import mode
+    assert mode.tracing is None
+
+
+def test_create_graph_and_hooks_raise():
+    w = tg.Tensor(np.ones(3), requires_grad=True)
+
+    @tg.jit
+    def second_order(x):
+        (g,) = tg.grad((x * w * w).sum(), w, create_graph=True)
+        return g.sum()
+
+    with pytest.raises(tg.TraceError, match="create_graph"):
+        second_order(tg.Tensor(np.ones(3)))
+
+    @tg.jit
+    def hooked(x):
+        y = x * w
+        y.register_hook(lambda g: g * 2)
+        y.sum().backward()
+        return y
+
+    with pytest.raises(tg.TraceError, match="hook"):
+        hooked(tg.Tensor(np.ones(3)))
+
+
+def test_an_unlogged_view_of_a_traced_array_is_refused():
+    from numpy.lib.stride_tricks import as_strided as np_as_strided
+
+    w = tg.Tensor(np.arange(4.0), requires_grad=True)
+
+    @tg.jit
+    def f(x):
+        v = np_as_strided(w.data, (2,), (8,), subok=True)  # made behind the recorder's back
+        return x * tg.Tensor._wrap(v)
+
+    with pytest.raises(tg.TraceError, match="route"):
+        f(tg.Tensor(np.ones(2)))
+
+
+def test_a_plain_view_of_a_traced_array_is_remade_at_replay():
+    w = tg.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    opt = optim.SGD([w], lr=0.5)
+
+    @tg.jit
+    def f(x):
+        plain = np.asarray(w.data)[:, 1:]  # a plain view: the replay must see w's new values
+        loss = (x * w).sum() + (x[:, 1:] * tg.Tensor._wrap(plain)).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    w2 = tg.Tensor(w.data.copy(), requires_grad=True)
+    opt2 = optim.SGD([w2], lr=0.5)
+    x = tg.Tensor(np.full((2, 3), 0.25))
+    for _ in range(5):
+        got = f(x)
+        want = (x * w2).sum() + (x[:, 1:] * tg.Tensor._wrap(w2.data[:, 1:].copy())).sum()
+        opt2.zero_grad()
+        want.backward()
+        opt2.step()
+        assert np.array_equal(got.data, want.data)
+    assert np.array_equal(w.data, w2.data)
+
+
+def test_learning_rate_changes_are_read_at_replay():
+    def world(jit):
+        net, opt, step = _blog_world()
+        sched = optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 / (1 + k))
+        f = tg.jit(step) if jit else step
+        x, y = tg.Tensor(blog.X), tg.Tensor(blog.Y_PART2)
+        for _ in range(6):
+            f(x, y)
+            sched.step()
+            opt.param_groups[0]["weight_decay"] = 0.01  # edited between calls
+        return [p.data for p in net.parameters()]
+
+    for a, b in zip(world(False), world(True)):
+        assert np.array_equal(a, b)
+
+
+def test_dropout_draws_follow_the_default_generator():
+    def world(jit):
+        tg.manual_seed(3)
+        model = nn.Sequential(nn.Linear(4, 8, rng=0), nn.Dropout(0.5), nn.Linear(8, 2, rng=1))
+        opt = optim.Adam(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.jit(step) if jit else step
+        x, y = tg.Tensor(np.linspace(-1, 1, 12).reshape(3, 4)), tg.Tensor(np.array([0, 1, 1]))
+        losses = [f(x, y).data.copy() for _ in range(5)]
+        return losses, [p.data for p in model.parameters()], tg.nn._rng.default_generator().random()
+
+    la, pa, ra = world(False)
+    lb, pb, rb = world(True)
+    assert all(np.array_equal(a, b) for a, b in zip(la, lb))
+    assert all(np.array_equal(a, b) for a, b in zip(pa, pb))
+    assert ra == rb  # the generator advanced exactly as eager
+
+
+def test_a_failed_guard_runs_the_call_eagerly():
+    def world(jit):
+        model = nn.Linear(3, 4, rng=0)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            loss = nn.functional.cross_entropy(model(x), y, ignore_index=2)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.jit(step) if jit else step
+        x = tg.Tensor(np.arange(6.0).reshape(2, 3) / 6)
+        out = [f(x, tg.Tensor(np.array(labels))).data.copy()
+               for labels in ([0, 1], [1, 3], [3, 0], [2, 1], [0, 0])]
+        return out, [p.data for p in model.parameters()], f
+
+    la, pa, _ = world(False)
+    lb, pb, f = world(True)
+    assert all(np.array_equal(a, b) for a, b in zip(la, lb))
+    assert all(np.array_equal(a, b) for a, b in zip(pa, pb))
+    assert f.cache_info().hits == 2  # [2, 1] (an ignored label) ran eagerly
+
+
+def test_accumulating_gradients_without_zero_grad():
+    def world(jit):
+        w = tg.Tensor(np.linspace(0, 1, 3), requires_grad=True)
+
+        def step(x):
+            loss = (x * w * w).sum()
+            loss.backward()
+            return loss
+
+        f = tg.jit(step) if jit else step
+        for k in range(5):
+            f(tg.Tensor(np.full(3, float(k))))
+        return w.grad.data
+
+    assert np.array_equal(world(False), world(True))
+
+
+def test_new_signatures_record_again_and_the_cache_is_bounded():
+    w = tg.Tensor(np.ones(2), requires_grad=True)
+    f = tg.jit(lambda x: (x * w).sum(), max_cache=2)
+    for n in (1, 2, 3, 1):
+        for _ in range(3):
+            f(tg.Tensor(np.ones((n, 2))))
+    info = f.cache_info()
+    assert info.signatures == 2 and info.max_cache == 2
+    assert info.records == 8 and info.hits == 4  # n=1 was evicted by n=3, so recorded again
+    f.clear()
+    assert f.cache_info().signatures == 0 and f.program is None
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="callable"):
+        tg.jit(3)
+    with pytest.raises(ValueError, match="max_cache"):
+        tg.jit(lambda x: x, max_cache=0)
+    f = tg.jit(lambda x, opts: x * 2)
+    with pytest.raises(TypeError, match="hashable"):
+        f(tg.Tensor(np.ones(2)), {1, 2})
+
+
+def test_traced_arrays_log_methods_and_refuse_reads():
+    assert issubclass(_Traced, np.ndarray)
+    t = np.ones(3).view(_Traced)
+    with pytest.raises(tg.TraceError):
+        bool(t)
+    with pytest.raises(tg.TraceError):
+        t.item()
+    # outside a recording a traced array computes as a plain one
+    assert type(t + 1) is np.ndarray and np.array_equal(t.reshape(3, 1)[:, 0], np.ones(3))
+
+
+def test_a_jitted_method_finds_the_model_through_self():
+    class Trainer:
+        def __init__(self):
+            self.model = nn.Linear(3, 2, rng=0)
+            self.opt = optim.SGD(self.model.parameters(), lr=0.1)
+
+        def eager(self, x):
+            loss = (self.model(x) ** 2).sum()
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+            return loss
+
+        step = tg.jit(eager)
+
+    a, b = Trainer(), Trainer()
+    x = tg.Tensor(np.linspace(0, 1, 12).reshape(4, 3))
+    for _ in range(5):
+        assert np.array_equal(a.step(x).data, b.eager(x).data)
+    assert np.array_equal(a.model.weight.data, b.model.weight.data)
+    assert a.step.cache_info().hits == 3 and a.step is a.step

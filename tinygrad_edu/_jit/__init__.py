@@ -1,0 +1,91 @@
+"""``tinygrad_edu.jit``: record a training step once, replay it as a flat program of numpy calls.
+
+Design (as built; the docs chapter "Recording and replaying a step" teaches it):
+
+* **What is recorded: numpy calls.** While a call records, the ``.data`` of
+  every input tensor and of every tensor the function reaches from its scope
+  (closure cells, globals it names, ``self``: modules' parameters and buffers,
+  optimizers' parameters, plain tensors; ``capture.py``), and of their
+  ``.grad``, is swapped for a ``_Traced`` view of the same memory
+  (``traced.py``). numpy dispatches every ufunc and array function on such
+  an array to the recorder, and the ndarray methods that do not dispatch are
+  overridden; the recorder (``recorder.py``) runs each call on plain arrays,
+  logs it (callable, arguments with traced arrays as slot references,
+  constants by value) and wraps the results. So the forward ops, the
+  backward rules run by ``backward()`` and anything else are recorded alike.
+  Random draws of the library (Dropout, ``rand``/``randn``) go through
+  ``nn._rng.draw``, logged as a call of the same generator method: the
+  replay advances the generator exactly as eager does.
+* **Optimizer steps are macros.** ``opt.step()`` is logged as one call: the
+  replay first sets each ``.grad`` to the replayed gradient, then runs the
+  real ``step()``, which reads ``lr``, ``weight_decay``... from
+  ``param_groups`` at that moment (schedulers work) and keeps its state
+  (Adam's step count) as eager does.
+* **Buffers and views.** While recording, the engine's own ``np.empty``/
+  ``zeros``/``ones``/``full`` calls (those made from ``tinygrad_edu`` code)
+  return traced slots, made afresh by the replay with the same call; a plain
+  array that a logged call writes into is adopted (the replay starts from a
+  copy of its value before the write); a plain view of a recorded array
+  (``np.asarray(traced)``, a reshape of an adopted buffer) is remade at replay
+  at the same offset and strides (``recorder._view_at``). ``as_strided`` is
+  logged through ``traced.as_strided``.
+* **Engine decisions on values** (label range checks, the ``ignore_index``
+  path, the finiteness test that picks ``g * mask`` over ``np.where``, masked
+  softmax) go through ``_mode.guard(x)``: recorded as a guard line that the
+  replay rechecks; if it fails before the program changed any state, that call
+  runs eagerly (exact); after, TraceError. Branches whose two sides give the
+  same bits are taken branch-free while recording (max-pool's NaN-aware path,
+  softmax's shift, ``clip_grad_norm_``'s multiply by 1).
+* **Replay** (``codegen.py``): the log becomes the source of one Python
+  function, one line per call (``JitFunction.program``), executed with the
+  call's input tensors. Calls whose results are unused and that write nothing
+  are dropped; calls that depend on no input or state are folded into
+  constants (only when every later use is a plain ufunc input, so a shared
+  constant is never written or seen). Each replayed call is the very numpy call
+  the eager step made on the same values, so parameters, ``.grad``, optimizer
+  state and returned tensors are bit-identical to eager. No Tensor or Node is
+  created except the ``.grad`` tensors and the returned tensors (fresh each
+  call, never aliasing a buffer the next call overwrites); ``backward()`` on a
+  returned tensor raises (the replay keeps no graph).
+* **Signatures** (``function.py``): key = argument structure (shapes, dtypes,
+  requires_grad of tensor and array arguments; other arguments by value),
+  grad mode, ``training`` of each module found, the identities, shapes,
+  dtypes and requires_grad of the captured tensors, the modules and
+  optimizers found and which parameters each optimizer holds. Discovery is
+  redone only when an identity fingerprint of the containers it looked into
+  (closure cells, named globals, modules' parameter/buffer/submodule dicts,
+  optimizers' group lists) changes. ``@jit`` on a method makes one
+  JitFunction per instance (found through ``self``).
+  A new key records again; at most ``max_cache`` keys are kept (least
+  recently used evicted). Calls 1 and 2 of a key record; the recordings must
+  be the same program with equal constants (``compare.py``) or TraceError
+  names the first call that differs. If they differ only because some
+  ``.grad`` was None at entry in one call and not the other (no
+  ``zero_grad`` in the function: backward then accumulates), call 3 records
+  again and the program is kept with that None-pattern as a guard.
+* **Not supported** (TraceError, or documented): ops on plain copies of traced
+  values made outside numpy's dispatch (caught when the two recordings differ,
+  not before); Python state a step keeps on objects between calls (an RNN
+  hidden state stored on a module: pass it as an argument); ``step(closure)``;
+  nested jit; data-dependent shapes.
+* **Hazards raise TraceError at record time**: value reads on traced arrays
+  or tensors (``bool``, ``float``, ``int``, ``.item()``, ``.tolist()``,
+  ``.numpy()``, ``np.asarray(t)``, printing), data-dependent shapes (boolean
+  masks, ``nonzero``), ``create_graph=True``, hooks, ``retain_grad``,
+  ``step(closure)``, nested jit, a plain view of a traced array reaching
+  numpy, a value that differs between the two recordings.
+"""
+from __future__ import annotations
+
+from .errors import TraceError
+
+__all__ = ["jit", "JitFunction", "TraceError", "CacheInfo"]
+
+
+def __getattr__(name):
+    # Lazy: the engine imports ``_jit.traced`` while the package is still loading.
+    if name in ("jit", "JitFunction", "CacheInfo"):
+        from . import function
+
+        return getattr(function, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

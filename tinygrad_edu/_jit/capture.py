@@ -1,0 +1,136 @@
+"""Find the modules, optimizers and tensors a function uses from its enclosing scope.
+
+Roots: the function's closure cells, the globals its code names (nested
+functions' too), ``self`` of a bound method, ``functools.partial``
+arguments; from them, modules (their parameters, buffers and submodules),
+optimizers (their parameters), tensors, and containers and plain objects
+holding those, a few levels deep; functions named there are searched too.
+What is found is traced while recording and part of the cache key. A tensor
+the search misses is caught by comparing the two recordings (its value
+changes between calls) and raises TraceError.
+"""
+from __future__ import annotations
+
+import functools
+import types
+
+from ..nn.module import Module
+from ..optim.optimizer import Optimizer
+from ..tensor import Tensor
+
+__all__ = ["discover"]
+
+
+def _code_names(code, acc):
+    acc.update(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            _code_names(c, acc)
+    return acc
+
+
+_MISSING = object()
+
+
+def fingerprint(watch):
+    """The objects the containers in ``watch`` hold now: equal (by identity) to the
+    fingerprint taken at discovery means the discovery still holds."""
+    out = []
+    add, extend = out.append, out.extend
+    for kind, obj, key in watch:
+        if kind == 0:
+            try:
+                add(obj.cell_contents)
+            except ValueError:
+                add(_MISSING)
+        elif kind == 1:
+            add(obj.get(key, _MISSING))
+        elif kind == 2:
+            add(len(obj))
+            extend(obj.values())
+        else:
+            add(len(obj))
+            extend(obj)
+    return out
+
+
+def _roots(fn, depth, seen_fns, out, watch):
+    while isinstance(fn, functools.partial):
+        out.extend(fn.args)
+        out.extend(fn.keywords.values())
+        fn = fn.func
+    if isinstance(fn, types.MethodType):
+        out.append(fn.__self__)
+        fn = fn.__func__
+    fn = getattr(fn, "__wrapped__", fn)  # a jitted or functools.wraps'd function: its body
+    if not isinstance(fn, types.FunctionType):
+        if hasattr(fn, "__call__") and not isinstance(fn, type):
+            out.append(fn)  # a callable object: search its attributes
+        return
+    if id(fn) in seen_fns or depth > 3:
+        return
+    seen_fns.add(id(fn))
+    for cell in fn.__closure__ or ():
+        watch.append((0, cell, None))
+        try:
+            out.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            pass
+    g = fn.__globals__
+    for name in _code_names(fn.__code__, set()):
+        if name in g:
+            watch.append((1, g, name))
+            out.append(g[name])
+    return
+
+
+def discover(fn):
+    """``(modules, optimizers, tensors, watch)`` reachable from ``fn``, each in a stable
+    order; ``watch``: the containers whose contents decide it (see :func:`fingerprint`)."""
+    modules, opts, tensors = {}, {}, {}
+    seen, seen_fns = set(), set()
+    stack, watch = [], []
+    _roots(fn, 0, seen_fns, stack, watch)
+    stack = [(x, 0) for x in stack]
+    while stack:
+        x, depth = stack.pop(0)
+        if id(x) in seen or x is None or isinstance(x, (int, float, str, bytes, bool, type,
+                                                         types.ModuleType)):
+            continue
+        seen.add(id(x))
+        if isinstance(x, Tensor):
+            tensors.setdefault(id(x), x)
+        elif isinstance(x, Module):
+            for m in x.modules():
+                if id(m) not in modules:
+                    modules[id(m)] = m
+                    watch += [(2, m._parameters, None), (2, m._buffers, None), (2, m._modules, None)]
+            for t in x.parameters():
+                tensors.setdefault(id(t), t)
+            for t in x.buffers():
+                if isinstance(t, Tensor):
+                    tensors.setdefault(id(t), t)
+        elif isinstance(x, Optimizer):
+            opts.setdefault(id(x), x)
+            watch.append((3, x.param_groups, None))
+            watch += [(3, group["params"], None) for group in x.param_groups]
+            for group in x.param_groups:
+                for t in group["params"]:
+                    tensors.setdefault(id(t), t)
+        elif isinstance(x, (types.FunctionType, types.MethodType, functools.partial)) or \
+                type(x).__name__ == "JitFunction":
+            more = []
+            _roots(x, depth + 1, seen_fns, more, watch)
+            stack.extend((m, depth + 1) for m in more)
+        elif depth < 3:
+            if isinstance(x, (list, tuple)):
+                if isinstance(x, list):
+                    watch.append((3, x, None))
+                stack.extend((v, depth + 1) for v in x)
+            elif isinstance(x, dict):
+                watch.append((2, x, None))
+                stack.extend((v, depth + 1) for v in x.values())
+            elif hasattr(x, "__dict__") and not callable(getattr(x, "__array__", None)):
+                watch.append((2, vars(x), None))
+                stack.extend((v, depth + 1) for v in vars(x).values())
+    return list(modules.values()), list(opts.values()), list(tensors.values()), watch

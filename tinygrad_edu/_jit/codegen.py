@@ -1,0 +1,265 @@
+"""Turn a recording into a flat Python function of numpy calls (also the printable ``.program``).
+
+One line per logged call, locals ``s<n>`` for slots, every non-literal
+constant (numpy callables, arrays, tensors, optimizers) a global ``k<n>`` of
+the function's namespace. Calls whose results are never used and that write
+nothing are dropped (dead code); nothing else is changed, so each replayed
+call is the very call the eager step made, on the same values: the replay is
+exact by construction.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .recorder import Op, Slot
+
+__all__ = ["build"]
+
+_LITERAL = (bool, int, str, type(None))
+
+
+class _Names:
+    def __init__(self):
+        self.ns = {"_a": np.asarray}
+        self.ids = {}
+        self.notes = {}
+
+    def const(self, obj, hint=None):
+        key = id(obj)
+        name = self.ids.get(key)
+        if name is None:
+            name = self.ids[key] = f"k{len(self.ids)}"
+            self.ns[name] = obj
+            self.notes[name] = hint or _describe(obj)
+        return name
+
+
+def _describe(obj):
+    if isinstance(obj, np.ndarray):
+        return f"array {obj.shape} {obj.dtype}"
+    if isinstance(obj, np.ufunc):
+        return f"np.{obj.__name__}"
+    if isinstance(getattr(obj, "__self__", None), np.ufunc):  # np.add.reduce
+        return f"np.{obj.__self__.__name__}.{obj.__name__}"
+    if isinstance(obj, np.dtype):
+        return f"np.dtype({str(obj)!r})"
+    if isinstance(obj, type) and issubclass(obj, np.dtype):
+        return f"np.dtype({str(obj.type.__name__)!r})"
+    return getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or type(obj).__name__
+
+
+def _render(x, names, refs):
+    if type(x) is Slot:
+        return f"s{x.i}"
+    if x is Ellipsis:
+        return "..."
+    t = type(x)
+    if t in _LITERAL:
+        return repr(x)
+    if t is float and math.isfinite(x):
+        return repr(x)
+    if t is tuple:
+        inner = ", ".join(_render(v, names, refs) for v in x)
+        return f"({inner},)" if len(x) == 1 else f"({inner})"
+    if t is list:
+        return "[" + ", ".join(_render(v, names, refs) for v in x) + "]"
+    if t is dict:
+        return "{" + ", ".join(f"{k!r}: {_render(v, names, refs)}" for k, v in x.items()) + "}"
+    if t is slice:
+        return f"slice({_render(x.start, names, refs)}, {_render(x.stop, names, refs)}, {_render(x.step, names, refs)})"
+    r = refs.get(id(x))
+    if r is not None:
+        return r
+    return names.const(x)
+
+
+def _call_src(op, names, refs):
+    fn = names.const(op.fn)
+    parts = [_render(a, names, refs) for a in op.args]
+    parts += [f"{k}={_render(v, names, refs)}" for k, v in op.kwargs.items()]
+    return f"{fn}({', '.join(parts)})"
+
+
+def _slots_in(x, acc):
+    if type(x) is Slot:
+        acc.add(x.i)
+    elif type(x) in (tuple, list):
+        for v in x:
+            _slots_in(v, acc)
+    elif type(x) is dict:
+        for v in x.values():
+            _slots_in(v, acc)
+    return acc
+
+
+def _outs(op):
+    if op.outs is None:
+        return ()
+    return op.outs if type(op.outs) is tuple else (op.outs,)
+
+
+def live_ops(ops, output):
+    """Dead-code elimination: the ops whose results reach the output or a write."""
+    live = _slots_in(output, set())
+    kept = []
+    for op in reversed(ops):
+        outs = _outs(op)
+        if op.effect or any(i in live for i in outs if i is not None):
+            kept.append(op)
+            _slots_in(op.args, live)
+            _slots_in(op.kwargs, live)
+            live.update(w for w in op.writes if w is not None)
+    kept.reverse()
+    return kept, live
+
+
+def _replace(x, consts):
+    if type(x) is Slot:
+        return consts.get(x.i, x)
+    if type(x) in (tuple, list):
+        return type(x)(_replace(v, consts) for v in x)
+    if type(x) is dict:
+        return {k: _replace(v, consts) for k, v in x.items()}
+    return x
+
+
+def fold_constants(trace):
+    """Calls that depend on no input or state (the seed gradient of ``backward``, a
+    broadcast of 0.5...) run once: their recorded results become constants.
+
+    Exact because the recording computed them with the same calls on the same
+    constants. Only done when every later use of a folded array is a plain input
+    of a ufunc call (a fresh result): a shared constant is then never written, nor
+    seen by the user. Otherwise nothing is folded.
+    """
+    folded = set()
+    group = []
+    for op in trace.ops:
+        if op.kind != "call":
+            continue
+        used = _slots_in(op.args, set()) | _slots_in(op.kwargs, set())
+        if used <= folded and set(op.writes) <= (folded | set(_outs(op)) | used):
+            if all(w in folded for w in op.writes):
+                group.append(op)
+                folded.update(i for i in _outs(op) if i is not None)
+    if not group:
+        return trace.ops
+    in_group = set(map(id, group))
+    needed = set()
+    for op in trace.ops:
+        if id(op) in in_group:
+            continue
+        used = (_slots_in(op.args, set()) | _slots_in(op.kwargs, set())) & folded
+        if not used:
+            continue
+        if (op.kind != "call" or not isinstance(op.fn, np.ufunc) or "out" in op.kwargs
+                or used & set(op.writes)):
+            return trace.ops
+        needed |= used
+    if _slots_in(trace.output, set()) & folded:
+        return trace.ops
+    values = trace.values
+    consts = {}
+    for i in needed:
+        v = values[i]
+        consts[i] = np.ndarray.view(v, np.ndarray) if isinstance(v, np.ndarray) else v
+    out = []
+    for op in trace.ops:
+        if id(op) in in_group:
+            continue
+        if consts and op.kind == "call":
+            new = Op(op.kind, op.fn, _replace(op.args, consts), _replace(op.kwargs, consts),
+                     op.outs, op.scalar, op.effect, op.writes)
+            new.where = op.where
+            op = new
+        out.append(op)
+    return out
+
+
+def build(trace, helpers):
+    """Python source and function for ``trace`` (a frozen recording).
+
+    ``helpers``: names the program uses (``_w`` wraps a gradient array as a
+    Tensor, ``_ret`` makes a returned Tensor). The function takes ``_in``,
+    the call's leaf inputs (Tensors or arrays), and returns the output.
+    """
+    names = _Names()
+    names.ns.update(helpers)
+    refs = {id(t): f"_in[{k}]" for k, t in enumerate(trace.inputs)}
+    ops, live = live_ops(fold_constants(trace), trace.output)
+    body = []
+    for i, read in sorted(trace.reads.items()):
+        if i not in live:
+            continue
+        kind, who = read
+        if kind == "input":
+            src = f"_in[{who}]" if trace.input_is_array[who] else f"_in[{who}].data"
+        else:
+            obj = refs.get(id(who)) or names.const(who, "tensor " + str(tuple(who.shape)))
+            src = f"{obj}.data" if kind == "data" else f"{obj}._grad.data"
+        body.append(f"s{i} = {src}")
+    dirty = False  # has the program changed state yet? (a failed guard then cannot fall back)
+    for op in ops:
+        if op.kind == "guard":
+            body.append(f"if bool(s{op.args[0].i}) is not {op.kwargs['expected']}: "
+                        f"_guard_failed({len(body)}, {not dirty})")
+            continue
+        if op.kind in ("macro", "setdata", "setgrad", "draw") or any(
+                w not in trace.fresh for w in op.writes):
+            dirty = True
+        if op.kind == "macro":
+            body.append(f"{names.const(op.fn)}.step()")
+            continue
+        if op.kind in ("setdata", "setgrad"):  # noqa: SIM102
+            who = refs.get(id(op.fn)) or names.const(op.fn, "tensor " + str(tuple(op.fn.shape)))
+            val = op.args[0]
+            if op.kind == "setdata":
+                body.append(f"{who}.data = s{val.i}")
+            else:
+                body.append(f"{who}._grad = " + ("None" if val is None else f"_w(s{val.i})"))
+            continue
+        call = _call_src(op, names, refs)
+        outs = _outs(op)
+        if not outs:
+            body.append(call)
+        elif type(op.outs) is not tuple:
+            body.append(f"s{outs[0]} = _a({call})" if op.scalar else f"s{outs[0]} = {call}")
+        else:
+            targets = [f"s{i}" if i is not None else "_" for i in outs]
+            body.append(f"_r = {call}")
+            for k, tname in enumerate(targets):
+                if tname != "_":
+                    body.append(f"{tname} = _a(_r[{k}])" if k in op.scalar else f"{tname} = _r[{k}]")
+    body.append(f"return {_render_output(trace.output, names, refs)}")
+    src = "def program(_in):\n" + "".join(f"    {line}\n" for line in body)
+    notes = "".join(f"# {n} = {d}\n" for n, d in names.notes.items())
+    ns = names.ns
+    exec(compile(src, "<jit program>", "exec"), ns)
+    return notes + src, ns["program"]
+
+
+def _render_output(out, names, refs):
+    kind = out[0]
+    if kind == "tensor":
+        _, slot, rg, ctx = out
+        return f"_ret(s{slot.i}, {rg}, {ctx})"
+    if kind == "const_tensor":
+        _, arr, rg = out
+        return f"_ret({names.const(arr)}.copy(), {rg}, False)"
+    if kind == "state":
+        return refs.get(id(out[1])) or names.const(out[1])
+    if kind == "array":
+        return f"s{out[1].i}"
+    if kind == "value":
+        return _render(out[1], names, refs)
+    if kind == "seq":
+        items = [_render_output(o, names, refs) for o in out[2]]
+        inner = ", ".join(items)
+        if out[1] is list:
+            return f"[{inner}]"
+        return f"({inner},)" if len(items) == 1 else f"({inner})"
+    if kind == "dict":
+        return "{" + ", ".join(f"{k!r}: {_render_output(v, names, refs)}" for k, v in out[1]) + "}"
+    raise AssertionError(kind)

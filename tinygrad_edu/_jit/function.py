@@ -1,0 +1,397 @@
+"""``jit`` and ``JitFunction``: signatures, the cache, recording twice, replaying."""
+from __future__ import annotations
+
+import functools
+import sys
+import types
+import weakref
+from operator import is_
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .._mode import mode
+from ..autograd import Node
+from ..tensor import Tensor
+from .capture import discover, fingerprint
+from .codegen import build
+from .compare import first_difference
+from .errors import TraceError
+from .recorder import Recorder, Slot
+from .traced import _Traced
+
+__all__ = ["jit", "JitFunction", "CacheInfo"]
+
+CacheInfo = namedtuple("CacheInfo", ["hits", "records", "signatures", "max_cache"])
+
+_new = Tensor.__new__
+
+
+def _no_rule(*_):  # never called: a replayed tensor's node has no inputs
+    raise AssertionError
+
+
+_no_rule.op = "jit replay"
+_no_rule.freed_message = (
+    "backward on a tensor returned by a replayed jit step: a replay runs the recorded numpy "
+    "calls and keeps no graph (its backward already ran inside the step). Do the backward "
+    "inside the jitted function, or call the function unjitted (jit(fn).__wrapped__)")
+_REPLAYED = Node(_no_rule, None, [], None)  # inputs None: backward raises "graph freed"
+
+
+def _ret(arr, requires_grad, ctx):
+    t = _new(Tensor)
+    t.data = arr
+    t._grad = None
+    t._meta = None
+    t.requires_grad = requires_grad
+    t._ctx = _REPLAYED if ctx else None
+    return t
+
+
+def _w(arr):
+    t = _new(Tensor)
+    t.data = arr
+    t._grad = None
+    t._meta = None
+    t.requires_grad = False
+    t._ctx = None
+    return t
+
+
+class _GuardFailed(Exception):
+    def __init__(self, line, clean):
+        super().__init__(line, clean)
+        self.line, self.clean = line, clean
+
+
+def _guard_failed(line, clean):
+    raise _GuardFailed(line, clean)
+
+
+_HELPERS = {"_w": _w, "_ret": _ret, "_guard_failed": _guard_failed}
+
+
+class _Trace:
+    """A finished recording: what codegen and the comparison need."""
+
+    def __init__(self, rec, output, inputs, input_is_array, grad_pattern):
+        self.ops = rec.ops
+        self.reads = rec.reads
+        self.output = output
+        self.inputs = inputs
+        self.input_is_array = input_is_array
+        self.grad_pattern = grad_pattern
+        self.fresh = rec.fresh
+        self.values = rec.slots  # the recorded arrays (constant folding takes values from here)
+
+
+class _Entry:
+    __slots__ = ("traces", "programs")
+
+    def __init__(self):
+        self.traces = []
+        self.programs = []  # (grad pattern or None, source, function)
+
+
+def _flatten(x, leaves, spec_out):
+    """The call's arguments as a hashable spec; Tensors and arrays go to ``leaves``."""
+    if isinstance(x, Tensor):
+        for k, y in enumerate(leaves):
+            if y is x:
+                return ("same", k)
+        leaves.append(x)
+        return ("T", x.data.shape, x.data.dtype.str, x.requires_grad)
+    if isinstance(x, np.ndarray):
+        leaves.append(x)
+        return ("A", x.shape, x.dtype.str)
+    t = type(x)
+    if t in (tuple, list):
+        return (t.__name__,) + tuple(_flatten(v, leaves, spec_out) for v in x)
+    if t is dict:
+        return ("dict",) + tuple((k, _flatten(v, leaves, spec_out)) for k, v in x.items())
+    try:
+        hash(x)
+    except TypeError:
+        raise TypeError(f"jit: argument of type {t.__name__} is neither a Tensor, an array nor "
+                        "hashable: pass it through the enclosing scope instead") from None
+    return ("V", t, x)
+
+
+def _rebuild(x, it):
+    """The arguments with array leaves replaced by the traced views (in order)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return next(it)
+    t = type(x)
+    if t in (tuple, list):
+        return t(_rebuild(v, it) for v in x)
+    if t is dict:
+        return {k: _rebuild(v, it) for k, v in x.items()}
+    return x
+
+
+class JitFunction:
+    """A function that records its numpy calls on first calls and replays them after.
+
+    See :func:`jit`. Attributes: ``program`` (source of the last signature's
+    replayed program, or None before one exists), ``cache_info()``,
+    ``clear()``, ``__wrapped__``.
+    """
+
+    def __init__(self, fn, max_cache=8):
+        if not callable(fn):
+            raise TypeError(f"jit: expected a callable, got {type(fn).__name__}")
+        if not isinstance(max_cache, int) or isinstance(max_cache, bool) or max_cache < 1:
+            raise ValueError(f"jit: max_cache must be an int >= 1, got {max_cache!r}")
+        functools.update_wrapper(self, fn)
+        self.__wrapped__ = fn
+        self.max_cache = max_cache
+        self._cache = OrderedDict()
+        self._hits = 0
+        self._records = 0
+        self.program = None
+        self._found = None  # the last discovery and its fingerprint
+        self._bound = None  # instance -> JitFunction, for a jitted method
+
+    def cache_info(self) -> CacheInfo:
+        """``CacheInfo(hits, records, signatures, max_cache)``: replayed calls, recorded
+        (eager) calls, signatures cached now, the bound."""
+        return CacheInfo(self._hits, self._records, len(self._cache), self.max_cache)
+
+    def clear(self):
+        """Forget every recording and program (the next call records again)."""
+        self._cache.clear()
+        self.program = None
+
+    def __get__(self, obj, objtype=None):
+        """``@jit`` on a method: one JitFunction per instance, of the bound method (so the
+        instance's modules and optimizers are found through ``self``)."""
+        if obj is None:
+            return self
+        bound = self._bound.get(obj) if self._bound is not None else None
+        if bound is None:
+            bound = JitFunction(types.MethodType(self.__wrapped__, obj), self.max_cache)
+            try:
+                if self._bound is None:
+                    self._bound = weakref.WeakKeyDictionary()
+                self._bound[obj] = bound
+            except TypeError:  # not weak-referenceable: a fresh one (records again) each time
+                pass
+        return bound
+
+    def __call__(self, *args, **kwargs):
+        if mode.tracing is not None:
+            raise TraceError("jit: a jitted function was called while another one records "
+                             "(nested jit is not supported): call the inner function unjitted")
+        found = self._found
+        if found is None or not _same(fingerprint(found[3]), found[4]):
+            found = discover(self.__wrapped__)
+            # which tensors, modules and optimizers, and which parameters each optimizer
+            # holds (zero_grad is recorded as the Python it is: it touches those)
+            token = (tuple(map(id, found[2])), tuple(map(id, found[0])),
+                     tuple((id(o), tuple(tuple(map(id, g["params"])) for g in o.param_groups))
+                           for o in found[1]))
+            found = self._found = found + (fingerprint(found[3]), token)
+        modules, opts, captured = found[0], found[1], found[2]
+        leaves = []
+        spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None)) if kwargs else \
+            _flatten(args, leaves, None)
+        # found[5]: the captured tensors and optimizers by identity (a program's constants
+        # keep them alive, so an id in a cached key is never reused)
+        key = (spec, mode.grad_enabled, found[5], tuple([m.training for m in modules]),
+               tuple([(t.data.shape, t.data.dtype, t.requires_grad) for t in captured]))
+        entry = self._cache.get(key)
+        if entry is not None:
+            self._cache.move_to_end(key)
+            if entry.programs:
+                pattern = tuple([t._grad is None for t in captured]) + tuple(
+                    [t._grad is None for t in leaves if isinstance(t, Tensor)])
+                for want, src, fn in entry.programs:
+                    if want is None or want == pattern:
+                        self._hits += 1
+                        self.program = src
+                        try:
+                            return fn(leaves)
+                        except _GuardFailed as failed:
+                            return self._guard_fallback(failed, src, args, kwargs)
+        else:
+            entry = self._cache[key] = _Entry()
+            while len(self._cache) > self.max_cache:
+                self._cache.popitem(last=False)
+        return self._record(entry, args, kwargs, leaves, captured)
+
+    def _guard_fallback(self, failed, src, args, kwargs):
+        """A value the recording branched on differs now (labels equal to ignore_index,
+        out-of-range labels...): run this call eagerly, if the replay changed nothing yet."""
+        self._hits -= 1
+        if not failed.clean:
+            line = src.split("def program(_in):\n", 1)[1].splitlines()[failed.line]
+            raise TraceError(f"jit: a value the recorded program branched on changed after the "
+                             f"program had already changed state ({line.strip()}): this call "
+                             "cannot be replayed nor rerun eagerly. Call the function unjitted "
+                             "for such inputs (jit(fn).__wrapped__)")
+        return self.__wrapped__(*args, **kwargs)
+
+    @staticmethod
+    def _state(captured, leaves):
+        seen = {id(t) for t in captured}
+        return list(captured) + [t for t in leaves if isinstance(t, Tensor) and id(t) not in seen]
+
+    def _record(self, entry, args, kwargs, leaves, captured):
+        state = self._state(captured, leaves)
+        pattern = tuple([t._grad is None for t in captured]) + tuple(
+            [t._grad is None for t in leaves if isinstance(t, Tensor)])
+        tensor_inputs = [t for t in leaves if isinstance(t, Tensor)]
+        rec = Recorder(state, [])
+        arrays = []
+        input_is_array = []
+        for k, x in enumerate(leaves):
+            input_is_array.append(not isinstance(x, Tensor))
+            if isinstance(x, Tensor):
+                if rec.by_plain.get(id(x.data)) is None:
+                    rec.install(x, "data", ("input", k))
+            else:
+                holder = _Holder(x)
+                rec.install(holder, "data", ("input", k))
+                arrays.append(holder.data)
+        self._records += 1
+        prev = mode.tracing
+        mode.tracing = rec
+        # Buffers made by np.empty/zeros/ones/full while recording are traced slots, made
+        # afresh by the replay: the engine writes into them with out= and slices.
+        for name, create in _CREATORS.items():
+            setattr(np, name, create)
+        try:
+            rec.start()
+            call_args = _rebuild(args, iter(arrays))
+            call_kwargs = _rebuild(kwargs, iter(arrays[_count_arrays(args):]))
+            out = self.__wrapped__(*call_args, **call_kwargs)
+            rec.sync()
+            output, result = _output(rec, out, state, set(map(id, tensor_inputs)))
+        finally:
+            for name, orig in _ORIGINAL.items():
+                setattr(np, name, orig)
+            mode.tracing = prev
+            rec.finish()
+        trace = _Trace(rec, output, leaves, input_is_array, pattern)
+        entry.traces.append(trace)
+        if len(entry.traces) >= 2:
+            a, b = entry.traces[-2], entry.traces[-1]
+            diff = first_difference(a, b)
+            if diff is None:
+                src, fn = build(b, _HELPERS)
+                want = None if a.grad_pattern != b.grad_pattern else b.grad_pattern
+                entry.programs.append((want, src, fn))
+                entry.traces.clear()
+                self.program = src
+            elif a.grad_pattern == b.grad_pattern or len(entry.traces) > 3:
+                entry.traces.clear()
+                raise TraceError(f"jit({getattr(self.__wrapped__, '__name__', 'fn')}): the two "
+                                 f"recordings of this signature differ: {diff}. Something that "
+                                 "is not an input changed between calls (a numpy random draw, "
+                                 "a Python counter, a tensor the recorder did not find): pass it "
+                                 "as an argument, or draw random numbers with tinygrad_edu's "
+                                 "generator (rng=) functions")
+        return result
+
+
+_ORIGINAL = {name: getattr(np, name) for name in ("empty", "zeros", "ones", "full")}
+
+
+def _creator(orig):
+    def create(*args, **kwargs):
+        rec = mode.tracing
+        # Only the engine's own calls: compiled code (numpy's random generators) calls
+        # np.empty too and fills the buffer where no recording sees it.
+        if rec is None or rec.inside or kwargs.get("like") is not None or not \
+                sys._getframe(1).f_globals.get("__name__", "").startswith("tinygrad_edu."):
+            return orig(*args, **kwargs)
+        return rec.create(orig, args, kwargs)
+
+    create.__name__ = orig.__name__
+    return create
+
+
+_CREATORS = {name: _creator(orig) for name, orig in _ORIGINAL.items()}
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(map(is_, a, b))
+
+
+class _Holder:
+    """Holds an ndarray argument so the recorder can swap it like a tensor's data."""
+
+    __slots__ = ("data", "_grad")
+
+    def __init__(self, data):
+        self.data = data
+        self._grad = None
+
+
+def _count_arrays(x):
+    if isinstance(x, np.ndarray) and not isinstance(x, Tensor):
+        return 1
+    if type(x) in (tuple, list):
+        return sum(_count_arrays(v) for v in x)
+    if type(x) is dict:
+        return sum(_count_arrays(v) for v in x.values())
+    return 0
+
+
+def _output(rec, out, state, input_ids):
+    """The output template, and the eager return value with plain arrays."""
+    if isinstance(out, Tensor):
+        if any(out is t for t in state):
+            return ("state", out), out
+        d = out.data
+        if isinstance(d, _Traced):
+            i = rec.slot_of(d, "the returned tensor")
+            out.data = d._p
+            return ("tensor", Slot(i), out.requires_grad, out._ctx is not None), out
+        i = rec.by_plain.get(id(d))
+        if i is not None:
+            return ("tensor", Slot(i), out.requires_grad, out._ctx is not None), out
+        rec.slot_of(d, "the returned tensor")
+        return ("const_tensor", d.copy(), out.requires_grad), out
+    if isinstance(out, np.ndarray):
+        if isinstance(out, _Traced):
+            return ("array", Slot(rec.slot_of(out, "the returned array"))), out._p
+        i = rec.by_plain.get(id(out))
+        if i is not None:
+            return ("array", Slot(i)), out
+        raise TraceError("jit: the function returned a numpy array not computed from traced values")
+    t = type(out)
+    if t in (tuple, list):
+        pairs = [_output(rec, v, state, input_ids) for v in out]
+        return ("seq", t, tuple(p[0] for p in pairs)), t(p[1] for p in pairs)
+    if t is dict:
+        pairs = {k: _output(rec, v, state, input_ids) for k, v in out.items()}
+        return ("dict", tuple((k, p[0]) for k, p in pairs.items())), {k: p[1] for k, p in pairs.items()}
+    if out is None or t in (bool, int, float, str):
+        return ("value", out), out
+    raise TraceError(f"jit: the function returned a {t.__name__}; return Tensors, arrays, "
+                     "numbers or tuples/lists/dicts of them")
+
+
+def jit(fn=None, *, max_cache=8):
+    """Record a function's numpy calls on its first calls, replay them afterwards.
+
+    Usable as ``@jit``, ``@jit(max_cache=4)`` or ``jit(fn)``. Returns a
+    :class:`JitFunction`. Calls 1 and 2 of a signature run eagerly while
+    recording; the two recordings must agree; call 3 on replays the program
+    (see ``tinygrad_edu/_jit/__init__.py`` and the docs chapter).
+
+    Raises:
+        TraceError: at record time, for anything a replay could not reproduce
+            exactly (value reads, data-dependent shapes, create_graph, hooks,
+            recordings that differ).
+        TypeError: ``fn`` not callable; an argument that is not a Tensor, an
+            array or hashable.
+        ValueError: ``max_cache`` not an int >= 1.
+    """
+    if fn is None:
+        return lambda f: JitFunction(f, max_cache=max_cache)
+    return JitFunction(fn, max_cache=max_cache)
