@@ -14,11 +14,13 @@ from __future__ import annotations
 import functools
 import types
 
+import numpy as np
+
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 
-__all__ = ["discover"]
+__all__ = ["discover", "scalar_sources", "read_scalars"]
 
 
 def _code_names(code, acc):
@@ -52,6 +54,55 @@ def fingerprint(watch):
             add(len(obj))
             extend(obj)
     return out
+
+
+_SCALARS = (int, float, complex, bool, str, bytes, type(None), np.generic)
+
+
+def scalar_sources(watch, modules):
+    """Where the Python scalars the function can see live: closure cells, named globals,
+    dict entries (plain objects' attributes too), list items, modules' attributes.
+
+    A recording freezes such a value into the program (``x * self.scale`` logs
+    the number), so their current values are part of the cache key: a change
+    records again instead of replaying a stale constant.
+    """
+    out = []
+    for kind, obj, key in watch:
+        if kind == 0:
+            try:
+                if isinstance(obj.cell_contents, _SCALARS):
+                    out.append((0, obj, None))
+            except ValueError:
+                pass
+        elif kind == 1:
+            if isinstance(obj.get(key), _SCALARS):
+                out.append((1, obj, key))
+        elif kind == 2:
+            out += [(1, obj, k) for k, v in obj.items() if isinstance(v, _SCALARS)]
+        else:
+            out += [(3, obj, i) for i, v in enumerate(obj) if isinstance(v, _SCALARS)]
+    for m in modules:  # ``training`` is keyed on its own
+        d = vars(m)
+        out += [(1, d, k) for k, v in d.items() if k != "training" and isinstance(v, _SCALARS)]
+    return out
+
+
+def read_scalars(sources):
+    """The current values at ``sources`` (see :func:`scalar_sources`), as a tuple."""
+    out = []
+    add = out.append
+    for kind, obj, key in sources:
+        if kind == 0:
+            try:
+                add(obj.cell_contents)
+            except ValueError:
+                add(_MISSING)
+        elif kind == 1:
+            add(obj.get(key, _MISSING))
+        else:
+            add(obj[key] if key < len(obj) else _MISSING)
+    return tuple(out)
 
 
 def _roots(fn, depth, seen_fns, out, watch):

@@ -13,7 +13,7 @@ import numpy as np
 from .._mode import mode
 from ..autograd import Node
 from ..tensor import Tensor
-from .capture import discover, fingerprint
+from .capture import discover, fingerprint, read_scalars, scalar_sources
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
@@ -193,7 +193,8 @@ class JitFunction:
             token = (tuple(map(id, found[2])), tuple(map(id, found[0])),
                      tuple((id(o), tuple(tuple(map(id, g["params"])) for g in o.param_groups))
                            for o in found[1]))
-            found = self._found = found + (fingerprint(found[3]), token)
+            found = self._found = found + (fingerprint(found[3]), token,
+                                           scalar_sources(found[3], found[0]))
         modules, opts, captured = found[0], found[1], found[2]
         leaves = []
         spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None)) if kwargs else \
@@ -201,7 +202,8 @@ class JitFunction:
         # found[5]: the captured tensors and optimizers by identity (a program's constants
         # keep them alive, so an id in a cached key is never reused)
         key = (spec, mode.grad_enabled, found[5], tuple([m.training for m in modules]),
-               tuple([(t.data.shape, t.data.dtype, t.requires_grad) for t in captured]))
+               tuple([(t.data.shape, t.data.dtype, t.requires_grad) for t in captured]),
+               read_scalars(found[6]))
         entry = self._cache.get(key)
         if entry is not None:
             self._cache.move_to_end(key)
