@@ -107,3 +107,58 @@ def test_jit_closure_number_rebound_after_recording():
         return out, [p.data.copy() for p in model.parameters()]
 
     assert _same(run(False), run(True))
+
+
+def test_jit_gradient_accumulation_over_two_calls():
+    """No zero_grad in the step, the optimizer steps outside every second call: the .grad
+    None-pattern alternates, and comparing each recording with the previous one (of the
+    other pattern) raised TraceError forever. Fix (_jit/function.py _record): compare with
+    the last recording of the same pattern; the jitted run equals eager bit for bit."""
+    def run(jitted):
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            return loss
+
+        f = tg.jit(step) if jitted else step
+        rng = np.random.default_rng(1)
+        out = []
+        for i in range(8):
+            if i % 2 == 0:
+                opt.step()
+                opt.zero_grad()
+            out.append(f(tg.Tensor(rng.standard_normal((5, 3)))).data.copy())
+        return out, [p.data.copy() for p in model.parameters()], f
+
+    eager, jitted = run(False), run(True)
+    assert _same(eager[:2], jitted[:2])
+    assert jitted[2].cache_info().hits > 0
+
+
+def test_jit_scheduler_stepped_inside_the_step():
+    """``sched.step()`` inside the jitted step changed ``lr`` only while recording; the
+    replays kept the last recorded lr (silently wrong). Fixed by the scalar key (the
+    scheduler's ``last_epoch`` is seen): every call now equals eager."""
+    def run(jitted):
+        tg.manual_seed(0)
+        model = nn.Linear(3, 2)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss
+
+        f = tg.jit(step) if jitted else step
+        x = tg.Tensor(np.arange(15.0).reshape(5, 3) / 10)
+        return [f(x).data.copy() for _ in range(5)], [p.data.copy() for p in model.parameters()]
+
+    assert _same(run(False), run(True))

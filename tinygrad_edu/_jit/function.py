@@ -280,7 +280,11 @@ class JitFunction:
         trace = _Trace(rec, output, leaves, input_is_array, pattern)
         entry.traces.append(trace)
         if len(entry.traces) >= 2:
-            a, b = entry.traces[-2], entry.traces[-1]
+            b = entry.traces[-1]
+            # against the last recording with the same .grad None-pattern: gradient
+            # accumulation over calls alternates patterns (None after zero_grad, not after)
+            a = next((t for t in reversed(entry.traces[:-1]) if t.grad_pattern == b.grad_pattern),
+                     entry.traces[-2])
             diff = first_difference(a, b)
             if diff is None:
                 src, fn = build(b, _HELPERS)
