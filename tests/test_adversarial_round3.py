@@ -162,3 +162,61 @@ def test_jit_scheduler_stepped_inside_the_step():
         return [f(x).data.copy() for _ in range(5)], [p.data.copy() for p in model.parameters()]
 
     assert _same(run(False), run(True))
+
+
+# ---- in place on a 0-d view: the fuzzer's expectation, not the library, was wrong ----------
+def test_inplace_on_0d_view_with_bigger_operand_raises_like_numpy():
+    """tests/test_fuzz_graph.py found ``h[i] += other`` (h[i] 0-d, other (1, 1)) raising
+    ValueError in inplace.py. numpy (non-broadcastable output operand) and PyTorch (output
+    with shape [] doesn't match the broadcast shape [1, 1]) refuse it too: the error is right.
+    The fuzzer expected the old 'view' refusal, from before in-place ops on basic-index views
+    wrote through to their base; it now follows the library's rule (_writes_through)."""
+    a = np.arange(3.0)
+    with pytest.raises(ValueError):
+        view = a[0:1].reshape(())
+        view += np.ones((1, 1))
+    w = tg.Tensor(np.arange(3.0), requires_grad=True)
+    h = w * 1
+    x = h[0]
+    other = tg.Tensor(np.ones((1, 1)), requires_grad=True)
+    before = h.data.copy()
+    with pytest.raises(ValueError, match=r"add_.*shape \(1, 1\).*shape \(\)"):
+        x += other
+    assert np.array_equal(h.data, before)
+    x += tg.Tensor(np.array(2.0))  # a fitting operand writes through, with its graph
+    assert np.array_equal(h.data, [2.0, 1.0, 2.0])
+    h.sum().backward()
+    assert np.array_equal(w.grad.data, [1.0, 1.0, 1.0])
+
+
+# ---- interop: a module shared by two attributes -------------------------------------------
+class _Shared(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 2)
+        self.b = self.a  # PyTorch's state_dict lists it as a.* and b.*
+
+    def forward(self, x):
+        return self.b(self.a(x) @ np.ones((2, 3)))
+
+
+def test_interop_shared_module_keys_follow_pytorch():
+    """PyTorch's ``state_dict`` lists a shared module's tensors under every path (a.weight and
+    b.weight); ours lists them once, so from_torch_state_dict refused PyTorch's dict
+    (unexpected keys) and to_torch_state_dict gave one PyTorch's strict load refuses (missing
+    keys). Fix (interop.py _aliases): aliases are accepted (checked equal) and written."""
+    from tinygrad_edu import interop
+
+    m = _Shared()
+    w = np.arange(6.0).reshape(2, 3)  # PyTorch's (out, in)
+    bias = np.array([0.5, -1.0])
+    torch_sd = {"a.weight": w, "a.bias": bias, "b.weight": w, "b.bias": bias}
+    sd = interop.from_torch_state_dict(m, torch_sd)
+    assert list(sd) == ["a.weight", "a.bias"]
+    m.load_state_dict(sd)
+    assert np.array_equal(m.a.weight.data, w.T)
+    out = interop.to_torch_state_dict(m)
+    assert list(out) == ["a.weight", "a.bias", "b.weight", "b.bias"]
+    assert np.array_equal(out["b.weight"], w) and np.array_equal(out["b.bias"], bias)
+    with pytest.raises(ValueError, match="b.weight"):
+        interop.from_torch_state_dict(m, {**torch_sd, "b.weight": w + 1})
