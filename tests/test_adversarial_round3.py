@@ -220,3 +220,34 @@ def test_interop_shared_module_keys_follow_pytorch():
     assert np.array_equal(out["b.weight"], w) and np.array_equal(out["b.bias"], bias)
     with pytest.raises(ValueError, match="b.weight"):
         interop.from_torch_state_dict(m, {**torch_sd, "b.weight": w + 1})
+
+
+def test_jit_scope_array_copied_in_the_step_then_changed_in_place():
+    """``Tensor(target)`` (or ``target.copy()``) inside the step, of a numpy array from the
+    step's scope changed in place after recording: the copy is made outside numpy's dispatch,
+    so the program held the recorded value (silently wrong). Fix (_jit/capture.py
+    scope_arrays, checked in function.py before a replay): the scope's plain arrays are
+    compared with their recorded values; a change records again."""
+    def run(jitted, copy):
+        tg.manual_seed(0)
+        model = nn.Linear(3, 2)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        target = np.zeros((5, 2))
+
+        def step(x):
+            opt.zero_grad()
+            loss = ((model(x) - copy(target)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.jit(step) if jitted else step
+        x = tg.Tensor(np.arange(15.0).reshape(5, 3) / 10)
+        out = []
+        for i in range(5):
+            target[:] = 0.0 if i < 3 else 1.0
+            out.append(f(x).data.copy())
+        return out, [p.data.copy() for p in model.parameters()]
+
+    for copy in (tg.Tensor, np.copy, lambda a: a.copy()):
+        assert _same(run(False, copy), run(True, copy))

@@ -20,7 +20,7 @@ from ..nn.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 
-__all__ = ["discover", "scalar_sources", "read_scalars"]
+__all__ = ["discover", "scalar_sources", "read_scalars", "scope_arrays"]
 
 
 def _code_names(code, acc):
@@ -85,6 +85,41 @@ def scalar_sources(watch, modules):
     for m in modules:  # ``training`` is keyed on its own
         d = vars(m)
         out += [(1, d, k) for k, v in d.items() if k != "training" and isinstance(v, _SCALARS)]
+    return out
+
+
+def scope_arrays(watch, modules):
+    """The plain numpy arrays the function can see (same places as :func:`scalar_sources`).
+
+    A copy made of one inside the step (``Tensor(arr)``, ``arr.copy()``) is
+    made outside numpy's dispatch, so the recording holds its value as a
+    constant: the replay checks these arrays against their values at
+    recording time (function.py) and records again when one changed in place.
+    """
+    out, seen = [], set()
+
+    def add(v):
+        if type(v) is np.ndarray and id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+
+    for kind, obj, key in watch:
+        if kind == 0:
+            try:
+                add(obj.cell_contents)
+            except ValueError:
+                pass
+        elif kind == 1:
+            add(obj.get(key))
+        elif kind == 2:
+            for v in obj.values():
+                add(v)
+        else:
+            for v in obj:
+                add(v)
+    for m in modules:
+        for v in vars(m).values():
+            add(v)
     return out
 
 

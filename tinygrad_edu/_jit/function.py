@@ -13,7 +13,7 @@ import numpy as np
 from .._mode import mode
 from ..autograd import Node
 from ..tensor import Tensor
-from .capture import discover, fingerprint, read_scalars, scalar_sources
+from .capture import discover, fingerprint, read_scalars, scalar_sources, scope_arrays
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
@@ -87,9 +87,10 @@ class _Trace:
 
 
 class _Entry:
-    __slots__ = ("traces", "programs")
+    __slots__ = ("traces", "programs", "arrays")
 
     def __init__(self):
+        self.arrays = None  # [(array in the function's scope, its value when recorded)]
         self.traces = []
         self.programs = []  # (grad pattern or None, source, function)
 
@@ -194,7 +195,8 @@ class JitFunction:
                      tuple((id(o), tuple(tuple(map(id, g["params"])) for g in o.param_groups))
                            for o in found[1]))
             found = self._found = found + (fingerprint(found[3]), token,
-                                           scalar_sources(found[3], found[0]))
+                                           scalar_sources(found[3], found[0]),
+                                           scope_arrays(found[3], found[0]))
         modules, opts, captured = found[0], found[1], found[2]
         leaves = []
         spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None)) if kwargs else \
@@ -207,6 +209,9 @@ class JitFunction:
         entry = self._cache.get(key)
         if entry is not None:
             self._cache.move_to_end(key)
+            if entry.programs and entry.arrays and not _unchanged(entry.arrays):
+                entry.programs.clear()  # a scope array changed in place: its copies are stale
+                entry.traces.clear()
             if entry.programs:
                 pattern = tuple([t._grad is None for t in captured]) + tuple(
                     [t._grad is None for t in leaves if isinstance(t, Tensor)])
@@ -222,7 +227,7 @@ class JitFunction:
             entry = self._cache[key] = _Entry()
             while len(self._cache) > self.max_cache:
                 self._cache.popitem(last=False)
-        return self._record(entry, args, kwargs, leaves, captured)
+        return self._record(entry, args, kwargs, leaves, captured, found[7])
 
     def _guard_fallback(self, failed, src, args, kwargs):
         """A value the recording branched on differs now (labels equal to ignore_index,
@@ -241,8 +246,9 @@ class JitFunction:
         seen = {id(t) for t in captured}
         return list(captured) + [t for t in leaves if isinstance(t, Tensor) and id(t) not in seen]
 
-    def _record(self, entry, args, kwargs, leaves, captured):
+    def _record(self, entry, args, kwargs, leaves, captured, scope=()):
         state = self._state(captured, leaves)
+        snap = [(a, a.copy()) for a in scope]  # their values as this recording saw them
         pattern = tuple([t._grad is None for t in captured]) + tuple(
             [t._grad is None for t in leaves if isinstance(t, Tensor)])
         tensor_inputs = [t for t in leaves if isinstance(t, Tensor)]
@@ -290,6 +296,7 @@ class JitFunction:
                 src, fn = build(b, _HELPERS)
                 want = None if a.grad_pattern != b.grad_pattern else b.grad_pattern
                 entry.programs.append((want, src, fn))
+                entry.arrays = snap
                 entry.traces.clear()
                 self.program = src
             elif a.grad_pattern == b.grad_pattern or len(entry.traces) > 3:
@@ -321,6 +328,14 @@ def _creator(orig):
 
 
 _CREATORS = {name: _creator(orig) for name, orig in _ORIGINAL.items()}
+
+
+def _unchanged(arrays):
+    for a, v in arrays:
+        if a.shape != v.shape or a.dtype != v.dtype or not np.array_equal(
+                a, v, equal_nan=a.dtype.kind in "fc"):
+            return False
+    return True
 
 
 def _same(a, b):
