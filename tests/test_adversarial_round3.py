@@ -9,6 +9,8 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
 
+_NP_ONES = np.ones  # numpy's own, before any recording swapped it
+
 
 # ---- jit: Python values the step reads from its scope ---------------------------------
 def _run(jitted, change, calls=5):
@@ -104,9 +106,12 @@ def test_jit_closure_number_rebound_after_recording():
         for i in range(5):
             scale = 1.0 if i < 3 else 2.0
             out.append(f(x).data.copy())
-        return out, [p.data.copy() for p in model.parameters()]
+        return out, [p.data.copy() for p in model.parameters()], patched
 
-    assert _same(run(False), run(True))
+    eager, jitted = run(False), run(True)
+    assert _same(eager[:2], jitted[:2])
+    assert jitted[2][:2] == [True, True]  # the two recording calls (replays run no Python)
+    assert np.ones is _NP_ONES
 
 
 def test_jit_gradient_accumulation_over_two_calls():
@@ -251,3 +256,70 @@ def test_jit_scope_array_copied_in_the_step_then_changed_in_place():
 
     for copy in (tg.Tensor, np.copy, lambda a: a.copy()):
         assert _same(run(False, copy), run(True, copy))
+
+
+def test_jit_recording_in_another_thread_does_not_unpatch_numpy():
+    """While a call records, numpy's empty/zeros/ones/full are swapped (engine buffers become
+    traced slots); a recording that ended in another thread restored them under this one,
+    whose recordings then differed (TraceError at random in threaded training). Fix
+    (_jit/function.py _patch_creators): counted across threads."""
+    import threading
+
+    def make(seed):
+        tg.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
+        return model, optim.Adam(model.parameters(), lr=0.01)
+
+    def worker(go, done, stop):
+        other_model, other_opt = make(1)
+
+        def other_step(x):
+            other_opt.zero_grad()
+            loss = (other_model(x) ** 2).mean()
+            loss.backward()
+            other_opt.step()
+            return loss
+
+        other = tg.jit(other_step)
+        calls = 0
+        while go.wait(10) and not stop.is_set():
+            go.clear()
+            # the first time, a recording (which ends while this step's call 1 records);
+            # then plain eager calls: this step's two recordings must still agree
+            (other if calls == 0 else other_step)(tg.Tensor(np.ones((3, 4))))
+            calls += 1
+            done.set()
+
+    def run(jitted):
+        model, opt = make(0)
+        go, done, stop = threading.Event(), threading.Event(), threading.Event()
+        patched = []
+        thread = threading.Thread(target=worker, args=(go, done, stop))
+        thread.start()
+
+        def step(x, _patched=patched):  # a default: not part of what the jit looks at
+            opt.zero_grad()
+            h = model[0](x)
+            go.set()  # the other thread runs a whole call of its own jitted step now
+            done.wait(10)
+            done.clear()
+            _patched.append(np.ones is not _NP_ONES)  # still swapped while this call records?
+            loss = (model[2](model[1](h)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.jit(step) if jitted else step
+        x = tg.Tensor(np.arange(12.0).reshape(3, 4) / 10)
+        try:
+            out = [f(x).data.copy() for _ in range(4)]
+        finally:
+            stop.set()
+            go.set()
+            thread.join()
+        return out, [p.data.copy() for p in model.parameters()], patched
+
+    eager, jitted = run(False), run(True)
+    assert _same(eager[:2], jitted[:2])
+    assert jitted[2][:2] == [True, True]  # the two recording calls (replays run no Python)
+    assert np.ones is _NP_ONES

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 import types
 import weakref
 from operator import is_
@@ -269,8 +270,7 @@ class JitFunction:
         mode.tracing = rec
         # Buffers made by np.empty/zeros/ones/full while recording are traced slots, made
         # afresh by the replay: the engine writes into them with out= and slices.
-        for name, create in _CREATORS.items():
-            setattr(np, name, create)
+        _patch_creators(True)
         try:
             rec.start()
             call_args = _rebuild(args, iter(arrays))
@@ -279,8 +279,7 @@ class JitFunction:
             rec.sync()
             output, result = _output(rec, out, state, set(map(id, tensor_inputs)))
         finally:
-            for name, orig in _ORIGINAL.items():
-                setattr(np, name, orig)
+            _patch_creators(False)
             mode.tracing = prev
             rec.finish()
         trace = _Trace(rec, output, leaves, input_is_array, pattern)
@@ -328,6 +327,19 @@ def _creator(orig):
 
 
 _CREATORS = {name: _creator(orig) for name, orig in _ORIGINAL.items()}
+_PATCH_LOCK = threading.Lock()
+_patched = [0]  # recordings in progress, all threads
+
+
+def _patch_creators(on):
+    """numpy's creators are swapped while any thread records (``_creator`` leaves other
+    threads' calls plain): counted, so one thread's recording ending does not unpatch them
+    under another's (its engine buffers would then be plain, and its recordings differ)."""
+    with _PATCH_LOCK:
+        _patched[0] += 1 if on else -1
+        if _patched[0] == (1 if on else 0):
+            for name, fn in (_CREATORS if on else _ORIGINAL).items():
+                setattr(np, name, fn)
 
 
 def _unchanged(arrays):
