@@ -320,3 +320,35 @@ def test_jit_recording_in_another_thread_does_not_unpatch_numpy():
     assert _same(eager[:2], jitted[:2])
     assert jitted[2][:2] == [True, True]  # the two recording calls (replays run no Python)
     assert np.ones is _NP_ONES
+
+
+# ---- jit: numpy arrays as inputs, turned into tensors inside the step ---------------------
+@pytest.mark.parametrize("wrap", [
+    tg.Tensor,                                   # Tensor(x): np.array copy, unseen
+    lambda x: tg.exp(x) * 0.1,                   # an op given the array (as_operand)
+    lambda x: x.astype(np.float32),              # a float32 array into float64 weights (matmul)
+], ids=["Tensor(x)", "exp(x)", "float32 array into Linear"])
+def test_jit_numpy_input_wrapped_inside_the_step(wrap):
+    """``step(x_numpy)`` whose body makes a tensor of ``x`` (``Tensor(x)``, ``tg.exp(x)``, a
+    matmul with an array of another dtype): the conversion went through ``np.array`` or
+    ``np.asarray``, copies no recording follows, so the program held call 2's batch as a
+    constant; silently wrong when calls 1 and 2 got equal batches. Fix: tensor.py
+    ``Tensor.__init__`` copies a traced array with a logged ``astype``; ops/_common.py
+    ``as_operand`` and ops/linalg.py ``_constant`` keep traced arrays traced."""
+    def run(jitted):
+        tg.manual_seed(0)
+        model = nn.Linear(3, 2)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (model(wrap(x)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.jit(step) if jitted else step
+        out = [f(np.full((5, 3), 1.0 if i < 2 else float(i))).data.copy() for i in range(5)]
+        return out, [p.data.copy() for p in model.parameters()]
+
+    assert _same(run(False), run(True))
