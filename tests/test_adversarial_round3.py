@@ -352,3 +352,49 @@ def test_jit_numpy_input_wrapped_inside_the_step(wrap):
         return out, [p.data.copy() for p in model.parameters()]
 
     assert _same(run(False), run(True))
+
+
+# ---- jit: a module's plain tensor/array attributes (not registered buffers) ----------------
+class _Masked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+        self.mask = tg.Tensor(np.ones(2))  # a plain attribute, not register_buffer
+        self.scale = np.ones(2)
+
+    def forward(self, x):
+        return self.lin(x) * self.mask * self.scale
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: setattr(m, "mask", tg.Tensor(np.array([0.0, 2.0]))),
+    lambda m: setattr(m.mask, "data", np.array([0.0, 2.0])),
+    lambda m: setattr(m, "scale", np.array([0.0, 2.0])),
+], ids=["Tensor attribute replaced", "its .data replaced", "array attribute replaced"])
+def test_jit_module_plain_tensor_attribute_replaced(change):
+    """Discovery took a module's parameters and buffers only: a plain ``self.mask`` Tensor
+    (or array) replaced after recording kept its recorded value (silently wrong). Fix
+    (_jit/capture.py discover: such attributes are traced and watched; function.py: the
+    scope arrays' identities are part of the key)."""
+    def run(jitted):
+        tg.manual_seed(0)
+        m = _Masked()
+        opt = optim.SGD(m.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (m(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.jit(step) if jitted else step
+        x = tg.Tensor(np.arange(15.0).reshape(5, 3) / 10)
+        out = []
+        for i in range(5):
+            if i == 3:
+                change(m)
+            out.append(f(x).data.copy())
+        return out, [p.data.copy() for p in m.parameters()]
+
+    assert _same(run(False), run(True))

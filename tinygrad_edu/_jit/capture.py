@@ -191,6 +191,14 @@ def discover(fn):
                 if id(m) not in modules:
                     modules[id(m)] = m
                     watch += [(2, m._parameters, None), (2, m._buffers, None), (2, m._modules, None)]
+                    # plain Tensor or array attributes (not registered buffers: a mask set
+                    # as self.mask = ...): traced like buffers, replacing one rediscovers
+                    attrs = vars(m)
+                    for k, v in attrs.items():
+                        if isinstance(v, Tensor) or type(v) is np.ndarray:
+                            watch.append((1, attrs, k))
+                            if isinstance(v, Tensor):
+                                tensors.setdefault(id(v), v)
             for t in x.parameters():
                 tensors.setdefault(id(t), t)
             for t in x.buffers():

@@ -192,12 +192,13 @@ class JitFunction:
             found = discover(self.__wrapped__)
             # which tensors, modules and optimizers, and which parameters each optimizer
             # holds (zero_grad is recorded as the Python it is: it touches those)
+            arrays = scope_arrays(found[3], found[0])
             token = (tuple(map(id, found[2])), tuple(map(id, found[0])),
                      tuple((id(o), tuple(tuple(map(id, g["params"])) for g in o.param_groups))
-                           for o in found[1]))
+                           for o in found[1]),
+                     tuple(map(id, arrays)))  # a replaced array: its program held the old one
             found = self._found = found + (fingerprint(found[3]), token,
-                                           scalar_sources(found[3], found[0]),
-                                           scope_arrays(found[3], found[0]))
+                                           scalar_sources(found[3], found[0]), arrays)
         modules, opts, captured = found[0], found[1], found[2]
         leaves = []
         spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None)) if kwargs else \
