@@ -398,3 +398,32 @@ def test_jit_module_plain_tensor_attribute_replaced(change):
         return out, [p.data.copy() for p in m.parameters()]
 
     assert _same(run(False), run(True))
+
+
+# ---- jit: the library's own modules must not read values while recording ---------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_jit_batchnorm_cumulative_average(dtype):
+    """``BatchNorm1d(momentum=None)`` (PyTorch's cumulative moving average) read
+    ``int(num_batches_tracked)`` in forward: TraceError inside the library, with a message
+    telling the user to restructure their step. Fix (nn/normalization.py: the same division
+    on the 0-d count while recording; ops/normalization.py batch_norm: a 0-d momentum is cast
+    as numpy casts a Python float): the jitted step equals eager bit for bit, float32 too."""
+    def run(jitted):
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, momentum=None), nn.Linear(4, 2))
+        model.to(dtype)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.jit(step) if jitted else step
+        rng = np.random.default_rng(2)
+        out = [f(tg.Tensor(rng.standard_normal((5, 3)).astype(dtype))).data.copy() for _ in range(6)]
+        return out, [v.copy() for v in model.state_dict().values()]
+
+    assert _same(run(False), run(True))
