@@ -427,3 +427,38 @@ def test_jit_batchnorm_cumulative_average(dtype):
         return out, [v.copy() for v in model.state_dict().values()]
 
     assert _same(run(False), run(True))
+
+
+def _embedding_run(jitted, batches):
+    tg.manual_seed(0)
+    emb = nn.Embedding(6, 3, padding_idx=0)
+    opt = optim.SGD(emb.parameters(), lr=0.1)
+
+    def step(idx):
+        opt.zero_grad()
+        loss = (emb(idx) ** 2).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    f = tg.jit(step) if jitted else step
+    out = []
+    for b in batches:
+        try:
+            out.append(f(tg.Tensor(np.array(b))).data.copy())
+        except ValueError as err:
+            out.append(str(err))
+    return out, [emb.weight.data.copy()]
+
+
+def test_jit_embedding_indices_are_recorded_and_range_checked():
+    """F.embedding took ``np.asarray`` of the indices: a view no recording follows, so the
+    padding mask was a constant of the program (wrong when calls 1 and 2 had equal indices)
+    and the range check was not replayed (a negative index picked a row from the end instead
+    of raising). Fix (nn/functional.py embedding: traced indices, range test via guard())."""
+    batches = [[1, 0, 2], [1, 0, 2], [3, 3, 0], [0, 5, 4], [-1, 2, 3], [2, 2, 1]]
+    eager, jitted = _embedding_run(False, batches), _embedding_run(True, batches)
+    assert "out of range" in eager[0][4] and jitted[0][4] == eager[0][4]
+    assert all(np.array_equal(a, b) for i, (a, b) in enumerate(zip(*(eager[0], jitted[0])))
+               if i != 4)
+    assert np.array_equal(eager[1][0], jitted[1][0])
