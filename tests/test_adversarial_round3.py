@@ -462,3 +462,35 @@ def test_jit_embedding_indices_are_recorded_and_range_checked():
     assert all(np.array_equal(a, b) for i, (a, b) in enumerate(zip(*(eager[0], jitted[0])))
                if i != 4)
     assert np.array_equal(eager[1][0], jitted[1][0])
+
+
+@pytest.mark.parametrize("reduce", [
+    lambda y: tg.linalg.norm(y, axis=1),
+    lambda y: tg.linalg.norm(y),
+    lambda y: tg.median(y, axis=1),
+], ids=["norm axis=1", "norm", "median"])
+def test_jit_norm_and_median_inside_the_step(reduce):
+    """``linalg.norm`` wrapped its result with ``np.asarray`` (a plain view: the program held
+    a constant computed from call 2's input, wrong when calls 1 and 2 had equal inputs);
+    ``median`` decided a fast path with ``bool()`` on values (TraceError from inside the
+    library). Fix: ops/_norm.py keeps the result traced; ops/stats.py _pick uses guard()."""
+    def run(jitted):
+        tg.manual_seed(0)
+        model = nn.Linear(4, 4)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (reduce(model(x)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.jit(step) if jitted else step
+        rng = np.random.default_rng(3)
+        same = rng.standard_normal((6, 4))
+        xs = [same, same] + [rng.standard_normal((6, 4)) for _ in range(3)]
+        out = [f(tg.Tensor(x)).data.copy() for x in xs]
+        return out, [p.data.copy() for p in model.parameters()]
+
+    assert _same(run(False), run(True))
