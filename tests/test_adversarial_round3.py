@@ -8,6 +8,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
+from tinygrad_edu.nn import functional as F_
 
 _NP_ONES = np.ones  # numpy's own, before any recording swapped it
 
@@ -491,6 +492,42 @@ def test_jit_norm_and_median_inside_the_step(reduce):
         same = rng.standard_normal((6, 4))
         xs = [same, same] + [rng.standard_normal((6, 4)) for _ in range(3)]
         out = [f(tg.Tensor(x)).data.copy() for x in xs]
+        return out, [p.data.copy() for p in model.parameters()]
+
+    assert _same(run(False), run(True))
+
+
+@pytest.mark.parametrize("loss_of", [
+    lambda y, a: (y * F_.one_hot(tg.Tensor(a % 4), 4)).sum(),
+    lambda y, a: F_.binary_cross_entropy_with_logits(y, (a[:, None] > 1).astype(float) * np.ones(4)),
+    lambda y, a: (y * nn.BatchNorm1d(4)(np.ones((6, 4)) * a[:, None])).sum(),
+    lambda y, a: tg.take_along_axis(y, np.stack([a % 4, (a + 1) % 4], 1), axis=1).sum(),
+], ids=["one_hot", "bce numpy target", "BatchNorm of a numpy array", "take_along_axis numpy index"])
+def test_jit_numpy_operands_of_library_ops(loss_of):
+    """Library ops turning a numpy operand (an input of the step) into an array with
+    ``np.asarray`` got a plain view no recording follows: what they computed from it became a
+    constant of the program (silently wrong when calls 1 and 2 had equal operands). Fix: the
+    engine's ``np.asarray`` calls on operands go through ops/_common.asarray (traced arrays
+    stay traced), and the validation checks on values they make go through guard()."""
+    def run(jitted):
+        tg.manual_seed(0)
+        model = nn.Linear(4, 4)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, a):
+            opt.zero_grad()
+            loss = loss_of(model(x), a)
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = tg.jit(step) if jitted else step
+        rng = np.random.default_rng(4)
+        x = rng.standard_normal((6, 4))
+        a = rng.integers(0, 4, 6)
+        calls = [(x, a), (x, a)] + [(rng.standard_normal((6, 4)), rng.integers(0, 4, 6))
+                                    for _ in range(3)]
+        out = [f(*c).data.copy() for c in calls]
         return out, [p.data.copy() for p in model.parameters()]
 
     assert _same(run(False), run(True))

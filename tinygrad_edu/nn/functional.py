@@ -36,7 +36,7 @@ __all__ = [
 
 def as_tensor(x):
     """``x`` as a Tensor (arrays and numbers are wrapped without copying)."""
-    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+    return x if isinstance(x, Tensor) else Tensor._wrap(_asarray(x))
 
 
 # ---- activations ----------------------------------------------------------
@@ -259,10 +259,11 @@ def one_hot(tensor, num_classes: int = -1):
 
     Raises ValueError for non-integer, negative or too large indices (naming them).
     """
-    iv = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    iv = _asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
     if iv.dtype.kind not in "iu":
         raise ValueError(f"one_hot: indices must be integers, got dtype {iv.dtype} with shape {iv.shape}")
-    if iv.size and iv.min() < 0:
+    if iv.size and guard(iv.min() < 0):  # guard(): rechecked by each jit replay
+        iv = np.ndarray.view(iv, np.ndarray)
         raise ValueError(f"one_hot: class values must be non-negative, got {np.unique(iv[iv < 0])[:10].tolist()}")
     if num_classes == -1:
         if not iv.size:
@@ -270,7 +271,8 @@ def one_hot(tensor, num_classes: int = -1):
         num_classes = int(iv.max()) + 1
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 0:
         raise ValueError(f"one_hot: num_classes must be -1 or a non-negative int, got {num_classes!r}")
-    if iv.size and iv.max() >= num_classes:
+    if iv.size and guard(iv.max() >= num_classes):
+        iv = np.ndarray.view(iv, np.ndarray)
         raise ValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, got "
                          f"{np.unique(iv[iv >= num_classes])[:10].tolist()}")
     out = np.zeros(iv.shape + (int(num_classes),), dtype=np.int64)

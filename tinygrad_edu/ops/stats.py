@@ -37,6 +37,7 @@ from .shape import astype, reshape, transpose
 from .sorting import take_along
 
 __all__ = ["nansum", "nanmean", "average", "ptp", "median", "nanmedian", "quantile", "percentile"]
+from ._common import asarray as _asarray
 
 
 def _no(op, **given):
@@ -185,7 +186,7 @@ def _numpy_only(op, fn, x, *args, **kw):
     """Integer and bool inputs have no gradient: numpy's own result, wrapped."""
     if x.dtype.kind == "c":
         raise TypeError(f"{op}: complex tensors are not supported (no order on complex numbers)")
-    return Tensor._wrap(np.asarray(fn(x.data, *args, **kw)))
+    return Tensor._wrap(_asarray(fn(x.data, *args, **kw)))
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
