@@ -689,8 +689,18 @@ class GraphFuzz(RuleBasedStateMachine):
         expect = None
         if grad_on and t.requires_grad and t.is_leaf:
             expect = (RuntimeError, "leaf")
-        elif recording and t.data.base is not None:
+        elif recording and t.data.base is not None and not _writes_through(t):
             expect = (RuntimeError, "view")
+        elif recording and t.data.base is not None:
+            # t = h[i] (basic index) of a base that may take a graph: the op writes through to
+            # the base as a recorded setitem (PyTorch's CopySlices; tests/test_regressions.py).
+            # The shape rule is numpy's and PyTorch's (h[i] += a (1, 1) operand raises for a
+            # 0-d h[i]); the model here does not follow a write into another slot's memory.
+            if name in ("iadd", "isub", "imul", "idiv") and isinstance(other, Tensor) and \
+                    np.broadcast_shapes(t.shape, other.shape) != t.shape:
+                expect = (ValueError, "shape")
+            else:
+                return
         elif not t.data.flags.writeable:
             expect = (ValueError, "read-only")
         elif name in ("iadd", "isub", "imul", "idiv") and isinstance(other, Tensor) and \
@@ -1103,6 +1113,17 @@ class GraphFuzz(RuleBasedStateMachine):
 
 def _as_dtype_of(r, h):
     return r if r.dtype == h.dtype else r.astype(h.dtype)
+
+
+def _writes_through(t):
+    """Whether an in-place op on the view ``t`` writes through to its base (inplace.py's
+    rule): ``t`` was recorded as a basic index of a base that is not a leaf needing grad."""
+    node = t._ctx
+    if node is None or getattr(node.rule, "op", None) != "getitem" or not node.inputs:
+        return False
+    base = node.inputs[0]
+    return isinstance(base, Tensor) and not (base.requires_grad and base.is_leaf) and \
+        np.may_share_memory(base.data, t.data)
 
 
 def _broadcasts(a, b):

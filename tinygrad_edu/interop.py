@@ -63,6 +63,40 @@ SAME_LAYOUT = (_ConvNd, _BatchNorm, LayerNorm, GroupNorm, RMSNorm, nn.Embedding,
 _TORCH_PICKLES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
 
 
+def _all_modules(model):
+    """``(prefix, module)`` for every path to a submodule, a module shared by two attributes
+    once per path, as PyTorch's ``state_dict`` walks them (``named_modules`` here and in
+    PyTorch lists a shared module once)."""
+    out, on_path = [], set()
+
+    def walk(prefix, mod):
+        if id(mod) in on_path:  # a cycle: PyTorch would recurse forever; stop here
+            return
+        on_path.add(id(mod))
+        out.append((prefix, mod))
+        for name, sub in mod._modules.items():
+            if sub is not None:
+                walk(f"{prefix}.{name}" if prefix else name, sub)
+        on_path.discard(id(mod))
+
+    walk("", model)
+    return out
+
+
+def _aliases(model):
+    """``{key PyTorch also lists: key of this model's state_dict}`` for shared modules' tensors."""
+    first, out = {}, {}
+    for prefix, mod in _all_modules(model):
+        for store in (mod._parameters, mod._buffers):
+            for name, t in store.items():
+                if t is not None:
+                    key = f"{prefix}.{name}" if prefix else name
+                    canon = first.setdefault((id(mod), name), key)
+                    if canon != key:
+                        out[key] = canon
+    return out
+
+
 def _plan(op, model, same_layout):
     """``{key: (tensor here, transpose?)}`` for every parameter and buffer, in state_dict order."""
     if not isinstance(model, Module):
@@ -181,6 +215,14 @@ def from_torch_state_dict(model, state_dict, *, same_layout=()) -> dict:
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"{op}: expected a state_dict (a dict) or a .safetensors path, "
                         f"got {type(state_dict).__name__}")
+    aliases = _aliases(model)
+    if aliases:  # a shared module: PyTorch lists its tensors under every path to it
+        for key, canon in aliases.items():
+            if key in state_dict and canon in state_dict and not np.array_equal(
+                    _as_array(op, key, state_dict[key]), _as_array(op, canon, state_dict[canon])):
+                raise ValueError(f"{op}: '{key}' and '{canon}' are the same tensor in this model "
+                                 "(a module shared by two attributes) but differ in the state_dict")
+        state_dict = {k: v for k, v in state_dict.items() if k not in aliases}
     _check_keys(op, model, plan, state_dict)
     out = {}
     for key, (t, transpose) in plan.items():
@@ -225,7 +267,12 @@ def to_torch_state_dict(model, *, same_layout=()) -> TorchStateDict:
         TypeError: a module whose layout the converter does not know.
     """
     plan = _plan("to_torch_state_dict", model, same_layout)
+    aliases = _aliases(model)
+    # every path to a shared module, in PyTorch's state_dict order (its strict load wants all)
+    keys = [k for k in (f"{p}.{n}" if p else n for p, m in _all_modules(model)
+                        for store in (m._parameters, m._buffers)
+                        for n, t in store.items() if t is not None)] if aliases else list(plan)
     return TorchStateDict(
         ((key, np.ascontiguousarray(t.data.T) if transpose else t.data.copy())
-         for key, (t, transpose) in plan.items()),
+         for key, (t, transpose) in ((k, plan[aliases.get(k, k)]) for k in keys)),
         origin="to_torch_state_dict")

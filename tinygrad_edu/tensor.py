@@ -46,7 +46,12 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         try:
-            arr = np.array(data, dtype=dtype, copy=True)
+            if _mode.tracing is not None and isinstance(data, np.ndarray) and type(data) is not np.ndarray:
+                # a jit-traced array (an input, a parameter): np.array copies it where no
+                # recording sees, and the program would keep this call's value as a constant
+                arr = data.astype(np.result_type(data) if dtype is None else dtype, copy=True)
+            else:
+                arr = np.array(data, dtype=dtype, copy=True)
         except TypeError as err:  # dtype not understood, or data numpy cannot convert to it
             raise TypeError(f"Tensor: {err} (data: {type(data).__name__}, dtype={dtype!r})") from None
         except ValueError as err:  # ragged nested lists, a string for a float dtype

@@ -14,11 +14,13 @@ from __future__ import annotations
 import functools
 import types
 
+import numpy as np
+
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 
-__all__ = ["discover"]
+__all__ = ["discover", "scalar_sources", "read_scalars", "scope_arrays"]
 
 
 def _code_names(code, acc):
@@ -52,6 +54,90 @@ def fingerprint(watch):
             add(len(obj))
             extend(obj)
     return out
+
+
+_SCALARS = (int, float, complex, bool, str, bytes, type(None), np.generic)
+
+
+def scalar_sources(watch, modules):
+    """Where the Python scalars the function can see live: closure cells, named globals,
+    dict entries (plain objects' attributes too), list items, modules' attributes.
+
+    A recording freezes such a value into the program (``x * self.scale`` logs
+    the number), so their current values are part of the cache key: a change
+    records again instead of replaying a stale constant.
+    """
+    out = []
+    for kind, obj, key in watch:
+        if kind == 0:
+            try:
+                if isinstance(obj.cell_contents, _SCALARS):
+                    out.append((0, obj, None))
+            except ValueError:
+                pass
+        elif kind == 1:
+            if isinstance(obj.get(key), _SCALARS):
+                out.append((1, obj, key))
+        elif kind == 2:
+            out += [(1, obj, k) for k, v in obj.items() if isinstance(v, _SCALARS)]
+        else:
+            out += [(3, obj, i) for i, v in enumerate(obj) if isinstance(v, _SCALARS)]
+    for m in modules:  # ``training`` is keyed on its own
+        d = vars(m)
+        out += [(1, d, k) for k, v in d.items() if k != "training" and isinstance(v, _SCALARS)]
+    return out
+
+
+def scope_arrays(watch, modules):
+    """The plain numpy arrays the function can see (same places as :func:`scalar_sources`).
+
+    A copy made of one inside the step (``Tensor(arr)``, ``arr.copy()``) is
+    made outside numpy's dispatch, so the recording holds its value as a
+    constant: the replay checks these arrays against their values at
+    recording time (function.py) and records again when one changed in place.
+    """
+    out, seen = [], set()
+
+    def add(v):
+        if type(v) is np.ndarray and id(v) not in seen:
+            seen.add(id(v))
+            out.append(v)
+
+    for kind, obj, key in watch:
+        if kind == 0:
+            try:
+                add(obj.cell_contents)
+            except ValueError:
+                pass
+        elif kind == 1:
+            add(obj.get(key))
+        elif kind == 2:
+            for v in obj.values():
+                add(v)
+        else:
+            for v in obj:
+                add(v)
+    for m in modules:
+        for v in vars(m).values():
+            add(v)
+    return out
+
+
+def read_scalars(sources):
+    """The current values at ``sources`` (see :func:`scalar_sources`), as a tuple."""
+    out = []
+    add = out.append
+    for kind, obj, key in sources:
+        if kind == 0:
+            try:
+                add(obj.cell_contents)
+            except ValueError:
+                add(_MISSING)
+        elif kind == 1:
+            add(obj.get(key, _MISSING))
+        else:
+            add(obj[key] if key < len(obj) else _MISSING)
+    return tuple(out)
 
 
 def _roots(fn, depth, seen_fns, out, watch):
@@ -105,6 +191,14 @@ def discover(fn):
                 if id(m) not in modules:
                     modules[id(m)] = m
                     watch += [(2, m._parameters, None), (2, m._buffers, None), (2, m._modules, None)]
+                    # plain Tensor or array attributes (not registered buffers: a mask set
+                    # as self.mask = ...): traced like buffers, replacing one rediscovers
+                    attrs = vars(m)
+                    for k, v in attrs.items():
+                        if isinstance(v, Tensor) or type(v) is np.ndarray:
+                            watch.append((1, attrs, k))
+                            if isinstance(v, Tensor):
+                                tensors.setdefault(id(v), v)
             for t in x.parameters():
                 tensors.setdefault(id(t), t)
             for t in x.buffers():

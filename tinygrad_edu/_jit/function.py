@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 import types
 import weakref
 from operator import is_
@@ -13,7 +14,7 @@ import numpy as np
 from .._mode import mode
 from ..autograd import Node
 from ..tensor import Tensor
-from .capture import discover, fingerprint
+from .capture import discover, fingerprint, read_scalars, scalar_sources, scope_arrays
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
@@ -87,9 +88,10 @@ class _Trace:
 
 
 class _Entry:
-    __slots__ = ("traces", "programs")
+    __slots__ = ("traces", "programs", "arrays")
 
     def __init__(self):
+        self.arrays = None  # [(array in the function's scope, its value when recorded)]
         self.traces = []
         self.programs = []  # (grad pattern or None, source, function)
 
@@ -190,10 +192,13 @@ class JitFunction:
             found = discover(self.__wrapped__)
             # which tensors, modules and optimizers, and which parameters each optimizer
             # holds (zero_grad is recorded as the Python it is: it touches those)
+            arrays = scope_arrays(found[3], found[0])
             token = (tuple(map(id, found[2])), tuple(map(id, found[0])),
                      tuple((id(o), tuple(tuple(map(id, g["params"])) for g in o.param_groups))
-                           for o in found[1]))
-            found = self._found = found + (fingerprint(found[3]), token)
+                           for o in found[1]),
+                     tuple(map(id, arrays)))  # a replaced array: its program held the old one
+            found = self._found = found + (fingerprint(found[3]), token,
+                                           scalar_sources(found[3], found[0]), arrays)
         modules, opts, captured = found[0], found[1], found[2]
         leaves = []
         spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None)) if kwargs else \
@@ -201,10 +206,14 @@ class JitFunction:
         # found[5]: the captured tensors and optimizers by identity (a program's constants
         # keep them alive, so an id in a cached key is never reused)
         key = (spec, mode.grad_enabled, found[5], tuple([m.training for m in modules]),
-               tuple([(t.data.shape, t.data.dtype, t.requires_grad) for t in captured]))
+               tuple([(t.data.shape, t.data.dtype, t.requires_grad) for t in captured]),
+               read_scalars(found[6]))
         entry = self._cache.get(key)
         if entry is not None:
             self._cache.move_to_end(key)
+            if entry.programs and entry.arrays and not _unchanged(entry.arrays):
+                entry.programs.clear()  # a scope array changed in place: its copies are stale
+                entry.traces.clear()
             if entry.programs:
                 pattern = tuple([t._grad is None for t in captured]) + tuple(
                     [t._grad is None for t in leaves if isinstance(t, Tensor)])
@@ -220,7 +229,7 @@ class JitFunction:
             entry = self._cache[key] = _Entry()
             while len(self._cache) > self.max_cache:
                 self._cache.popitem(last=False)
-        return self._record(entry, args, kwargs, leaves, captured)
+        return self._record(entry, args, kwargs, leaves, captured, found[7])
 
     def _guard_fallback(self, failed, src, args, kwargs):
         """A value the recording branched on differs now (labels equal to ignore_index,
@@ -239,8 +248,9 @@ class JitFunction:
         seen = {id(t) for t in captured}
         return list(captured) + [t for t in leaves if isinstance(t, Tensor) and id(t) not in seen]
 
-    def _record(self, entry, args, kwargs, leaves, captured):
+    def _record(self, entry, args, kwargs, leaves, captured, scope=()):
         state = self._state(captured, leaves)
+        snap = [(a, a.copy()) for a in scope]  # their values as this recording saw them
         pattern = tuple([t._grad is None for t in captured]) + tuple(
             [t._grad is None for t in leaves if isinstance(t, Tensor)])
         tensor_inputs = [t for t in leaves if isinstance(t, Tensor)]
@@ -261,8 +271,7 @@ class JitFunction:
         mode.tracing = rec
         # Buffers made by np.empty/zeros/ones/full while recording are traced slots, made
         # afresh by the replay: the engine writes into them with out= and slices.
-        for name, create in _CREATORS.items():
-            setattr(np, name, create)
+        _patch_creators(True)
         try:
             rec.start()
             call_args = _rebuild(args, iter(arrays))
@@ -271,19 +280,23 @@ class JitFunction:
             rec.sync()
             output, result = _output(rec, out, state, set(map(id, tensor_inputs)))
         finally:
-            for name, orig in _ORIGINAL.items():
-                setattr(np, name, orig)
+            _patch_creators(False)
             mode.tracing = prev
             rec.finish()
         trace = _Trace(rec, output, leaves, input_is_array, pattern)
         entry.traces.append(trace)
         if len(entry.traces) >= 2:
-            a, b = entry.traces[-2], entry.traces[-1]
+            b = entry.traces[-1]
+            # against the last recording with the same .grad None-pattern: gradient
+            # accumulation over calls alternates patterns (None after zero_grad, not after)
+            a = next((t for t in reversed(entry.traces[:-1]) if t.grad_pattern == b.grad_pattern),
+                     entry.traces[-2])
             diff = first_difference(a, b)
             if diff is None:
                 src, fn = build(b, _HELPERS)
                 want = None if a.grad_pattern != b.grad_pattern else b.grad_pattern
                 entry.programs.append((want, src, fn))
+                entry.arrays = snap
                 entry.traces.clear()
                 self.program = src
             elif a.grad_pattern == b.grad_pattern or len(entry.traces) > 3:
@@ -315,6 +328,27 @@ def _creator(orig):
 
 
 _CREATORS = {name: _creator(orig) for name, orig in _ORIGINAL.items()}
+_PATCH_LOCK = threading.Lock()
+_patched = [0]  # recordings in progress, all threads
+
+
+def _patch_creators(on):
+    """numpy's creators are swapped while any thread records (``_creator`` leaves other
+    threads' calls plain): counted, so one thread's recording ending does not unpatch them
+    under another's (its engine buffers would then be plain, and its recordings differ)."""
+    with _PATCH_LOCK:
+        _patched[0] += 1 if on else -1
+        if _patched[0] == (1 if on else 0):
+            for name, fn in (_CREATORS if on else _ORIGINAL).items():
+                setattr(np, name, fn)
+
+
+def _unchanged(arrays):
+    for a, v in arrays:
+        if a.shape != v.shape or a.dtype != v.dtype or not np.array_equal(
+                a, v, equal_nan=a.dtype.kind in "fc"):
+            return False
+    return True
 
 
 def _same(a, b):

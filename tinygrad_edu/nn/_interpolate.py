@@ -30,6 +30,8 @@ from ..ops.shape import getitem
 from ..tensor import Tensor
 
 __all__ = ["interpolate"]
+from ..ops._common import asarray as _asarray
+
 
 _MODES = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "linear": (1,), "bilinear": (2,),
           "trilinear": (3,)}
@@ -108,7 +110,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest", alig
             (use ``adaptive_avg_pool2d`` for 'area').
     """
     op = "interpolate"
-    x = input if isinstance(input, Tensor) else Tensor._wrap(np.asarray(input))
+    x = input if isinstance(input, Tensor) else Tensor._wrap(_asarray(input))
     if mode in ("bicubic", "area") or antialias:
         raise NotImplementedError(f"{op}: mode={mode!r}, antialias={antialias} are not implemented; "
                                   "'nearest', 'nearest-exact', 'linear', 'bilinear' and 'trilinear' are")

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from .._mode import guard
 from ..ops import loss as _ops
 from ..ops.elementwise import clip, exp, log, relu, sqrt, where
 from ..ops._norm import vector_norm
@@ -27,6 +28,7 @@ __all__ = ["cross_entropy_probabilities", "kl_div", "huber_loss", "smooth_l1_los
            "soft_margin_loss", "margin_ranking_loss", "cosine_embedding_loss",
            "triplet_margin_loss", "pairwise_distance", "normalize", "cosine_similarity",
            "poisson_nll_loss", "gaussian_nll_loss"]
+from ..ops._common import asarray as _asarray
 
 
 def cross_entropy_probabilities(x, target, weight, reduction, label_smoothing):
@@ -149,7 +151,7 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction: 
     op = "margin_ranking_loss"
     check_reduction(op, reduction)
     x1, x2 = _input(op, input1), _input(op, input2)
-    y = target if isinstance(target, Tensor) else np.asarray(target, dtype=x1.dtype)
+    y = target if isinstance(target, Tensor) else _asarray(target, dtype=x1.dtype)
     try:
         np.broadcast_shapes(x1.shape, x2.shape, np.shape(y))
     except ValueError:
@@ -175,10 +177,10 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction
     x1, x2 = _input(op, input1), _input(op, input2)
     if x1.shape != x2.shape or x1.ndim not in (1, 2):
         raise ValueError(f"{op}: inputs must both be (N, D) or (D,), got {x1.shape} and {x2.shape}")
-    yv = np.asarray(target.data if isinstance(target, Tensor) else target)
+    yv = _asarray(target.data if isinstance(target, Tensor) else target)
     if yv.shape != x1.shape[:-1]:
         raise ValueError(f"{op}: target must have shape {x1.shape[:-1]}, got {yv.shape}")
-    if not np.isin(yv, (1, -1)).all():
+    if not guard(np.all(np.isin(yv, (1, -1)))):  # guard(): rechecked by each jit replay
         raise ValueError(f"{op}: target values must be 1 or -1")
     prod = (x1 * x2).sum(axis=-1)
     m1 = (x1 * x1).sum(axis=-1) + _COS_EPS
@@ -293,7 +295,7 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
     y = _elementwise_target(op, x, target)
     loss = exp(x) - y * x if log_input else x - y * log(x + eps)
     if full:
-        yv = np.asarray(y.data if isinstance(y, Tensor) else y)
+        yv = _asarray(y.data if isinstance(y, Tensor) else y)
         big = yv > 1
         safe = where(big, y, 2)  # every branch finite; the term is 0 where y <= 1
         stirling = safe * log(safe) - safe + 0.5 * log(2 * math.pi * safe)
@@ -319,7 +321,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     check_reduction(op, reduction)
     x = _input(op, input)
     y = _elementwise_target(op, x, target)
-    v = var if isinstance(var, Tensor) else Tensor._wrap(np.asarray(var, dtype=x.dtype))
+    v = var if isinstance(var, Tensor) else Tensor._wrap(_asarray(var, dtype=x.dtype))
     if v.shape != x.shape:
         if x.ndim and v.shape == x.shape[:-1]:
             v = v.reshape(v.shape + (1,))

@@ -20,6 +20,8 @@ from ..ops.elementwise import where
 from ..ops.reduce import log_softmax
 from ..ops.shape import getitem, reshape, transpose
 from ..tensor import Tensor
+from ..ops._common import asarray as _asarray
+
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -40,7 +42,7 @@ def _reduce(loss, reduction):
 
 
 def _input(op, x, floating=True):
-    x = x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+    x = x if isinstance(x, Tensor) else Tensor._wrap(_asarray(x))
     if floating and x.dtype.kind != "f":
         raise ValueError(f"{op}: input must be floating point, got dtype {x.dtype} with shape {x.shape}")
     if not floating and x.dtype.kind not in "biuf":
@@ -55,7 +57,7 @@ def _elementwise_target(op, x, target):
     other is a constant array cast to ``x``'s float dtype, so a float32 model
     is not promoted to float64 by an int or float64 target.
     """
-    tv = target.data if isinstance(target, Tensor) else np.asarray(target)
+    tv = target.data if isinstance(target, Tensor) else _asarray(target)
     if tv.dtype.kind not in "biuf":  # first: a string's "shape ()" would mislead
         raise ValueError(f"{op}: target must be numeric, got {type(target).__name__} of dtype {tv.dtype}")
     if tv.shape != x.shape:
@@ -93,7 +95,7 @@ def l1_loss(input, target, reduction: str = "mean"):
 
 # ---- binary classification ---------------------------------------------
 def _check_unit_interval(op, name, arr):
-    arr = np.asarray(arr)
+    arr = _asarray(arr)
     if arr.size and ((arr < 0).any() or (arr > 1).any()):
         raise ValueError(f"{op}: all elements of {name} must be in [0, 1], got values in "
                          f"[{float(arr.min())}, {float(arr.max())}]")
@@ -103,7 +105,7 @@ def _const(w, dtype):
     """A weight that requires grad stays a Tensor; any other becomes an array of ``dtype``."""
     if isinstance(w, Tensor):
         return w if w.requires_grad else w.data.astype(dtype, copy=False)
-    return np.asarray(w, dtype=dtype)
+    return _asarray(w, dtype=dtype)
 
 
 def _weighted(op, loss, weight, shape):
@@ -186,7 +188,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str 
 # ---- multi-class classification -------------------------------------------
 def _class_targets(op, x, target, ignore_index):
     """Validate integer class-index targets for input ``x`` (classes on axis 1, or 0 if 1-D)."""
-    tv = target.data if isinstance(target, Tensor) else np.asarray(target)
+    tv = target.data if isinstance(target, Tensor) else _asarray(target)
     expected = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
     hint = ""
     if tv.shape == x.shape and x.ndim >= 1:
@@ -214,7 +216,7 @@ def _class_targets(op, x, target, ignore_index):
 def _class_weight(op, weight, c, dtype):
     if weight is None:
         return None
-    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    w = _asarray(weight.data if isinstance(weight, Tensor) else weight)
     if w.shape != (c,) or w.dtype.kind not in "biuf":
         raise ValueError(f"{op}: weight must be a numeric array of shape ({c},), one per class, "
                          f"got dtype {w.dtype} and shape {w.shape}")
@@ -322,7 +324,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100, reductio
         raise ValueError(f"{op}: input must have a class axis, got a 0-d tensor")
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     w = _class_weight(op, weight, c, x.dtype)
-    tv = target.data if isinstance(target, Tensor) else np.asarray(target)
+    tv = target.data if isinstance(target, Tensor) else _asarray(target)
     if tv.dtype.kind == "f" and tv.shape == x.shape:
         from ._loss_extra import cross_entropy_probabilities
 

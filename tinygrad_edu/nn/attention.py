@@ -25,6 +25,7 @@ from .module import Module
 from .parameter import OutInParameter, Parameter
 
 __all__ = ["MultiheadAttention", "TorchLinear"]
+from ..ops._common import asarray as _asarray
 
 
 def torch_linear(x, weight, bias=None):
@@ -87,7 +88,7 @@ def _xavier_uniform(gen, shape, dtype):
 
 
 def _mask_array(op, name, m):
-    arr = np.asarray(m.data if isinstance(m, Tensor) else m)
+    arr = _asarray(m.data if isinstance(m, Tensor) else m)
     if arr.dtype != bool and arr.dtype.kind != "f":
         raise TypeError(f"{op}: {name} must be bool (True = masked out) or float (added to the "
                         f"scores), got dtype {arr.dtype}")

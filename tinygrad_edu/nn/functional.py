@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._mode import guard
+from ..ops._common import asarray as _asarray
 from ..ops.arith import mul
 from ..ops.elementwise import relu as _relu
 from ..ops.elementwise import sigmoid as _sigmoid
@@ -34,7 +36,7 @@ __all__ = [
 
 def as_tensor(x):
     """``x`` as a Tensor (arrays and numbers are wrapped without copying)."""
-    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+    return x if isinstance(x, Tensor) else Tensor._wrap(_asarray(x))
 
 
 # ---- activations ----------------------------------------------------------
@@ -216,7 +218,8 @@ def embedding(idx, weight, padding_idx=None, max_norm=None):
     is not supported and raises.
     """
     weight = as_tensor(weight)
-    iv = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
+    # asarray: a jit-traced index array stays traced (np.asarray: a view no recording follows)
+    iv = _asarray(idx.data if isinstance(idx, Tensor) else idx)
     if max_norm is not None:
         raise ValueError("embedding: max_norm is not supported (it rewrites weight rows in place); "
                          "clip the rows explicitly instead")
@@ -225,9 +228,12 @@ def embedding(idx, weight, padding_idx=None, max_norm=None):
     if iv.dtype.kind not in "iu":
         raise ValueError(f"embedding: indices must be integers, got dtype {iv.dtype} with shape {iv.shape}")
     n = weight.shape[0]
-    bad = (iv < 0) | (iv >= n)
-    if bad.any():
-        values = np.unique(iv[bad])
+    # guard(): a jit recording logs the range test, which each replay rechecks (a negative
+    # index would otherwise pick a row from the end on replay instead of raising)
+    if iv.size and not (guard(np.minimum.reduce(iv, axis=None) >= 0)
+                        and guard(np.maximum.reduce(iv, axis=None) < n)):
+        iv = np.ndarray.view(iv, np.ndarray)  # about to raise: plain values for the message
+        values = np.unique(iv[(iv < 0) | (iv >= n)])
         raise ValueError(f"embedding: indices {values[:10].tolist()}{' ...' if values.size > 10 else ''} "
                          f"are out of range for {n} embeddings (valid 0..{n - 1}); index shape {iv.shape}")
     out = getitem(weight, iv)
@@ -253,10 +259,11 @@ def one_hot(tensor, num_classes: int = -1):
 
     Raises ValueError for non-integer, negative or too large indices (naming them).
     """
-    iv = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    iv = _asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
     if iv.dtype.kind not in "iu":
         raise ValueError(f"one_hot: indices must be integers, got dtype {iv.dtype} with shape {iv.shape}")
-    if iv.size and iv.min() < 0:
+    if iv.size and guard(iv.min() < 0):  # guard(): rechecked by each jit replay
+        iv = np.ndarray.view(iv, np.ndarray)
         raise ValueError(f"one_hot: class values must be non-negative, got {np.unique(iv[iv < 0])[:10].tolist()}")
     if num_classes == -1:
         if not iv.size:
@@ -264,7 +271,8 @@ def one_hot(tensor, num_classes: int = -1):
         num_classes = int(iv.max()) + 1
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 0:
         raise ValueError(f"one_hot: num_classes must be -1 or a non-negative int, got {num_classes!r}")
-    if iv.size and iv.max() >= num_classes:
+    if iv.size and guard(iv.max() >= num_classes):
+        iv = np.ndarray.view(iv, np.ndarray)
         raise ValueError(f"one_hot: class values must be smaller than num_classes={num_classes}, got "
                          f"{np.unique(iv[iv >= num_classes])[:10].tolist()}")
     out = np.zeros(iv.shape + (int(num_classes),), dtype=np.int64)

@@ -21,6 +21,7 @@ import numpy as np
 from . import functional as F
 from ._loss_functional import check_reduction
 from .module import Module
+from ..ops._common import asarray as _asarray
 
 
 class _Loss(Module):
@@ -32,7 +33,7 @@ class _Loss(Module):
 def _buffer_value(loss, name, x):
     if x is None:
         return None
-    arr = np.asarray(x.data if hasattr(x, "data") else x)
+    arr = _asarray(x.data if hasattr(x, "data") else x)
     if arr.dtype.kind not in "biuf":
         hint = f"; pass the reduction by name, reduction={x!r}" if isinstance(x, str) else ""
         raise TypeError(f"{loss}: {name} must be a numeric array, a Tensor or None, got "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._mode import mode as _mode
 from . import functional as F
 from . import init
 from ._sizes import as_size
@@ -64,7 +65,12 @@ class _BatchNorm(Module):
                              f"{self._expected()}, got {x.shape}")
         updating = self.training and self.track_running_stats
         if self.momentum is None:  # cumulative moving average over all batches
-            factor = 1.0 / (int(self.num_batches_tracked.data) + 1) if updating else 0.0
+            if not updating:
+                factor = 0.0
+            elif _mode.tracing is None:
+                factor = 1.0 / (int(self.num_batches_tracked.data) + 1)
+            else:  # the same division on the 0-d count, recorded by the jit (int() would read it)
+                factor = 1.0 / (self.num_batches_tracked.data + 1)
         else:
             factor = self.momentum
         # PyTorch's rule: batch statistics in training, and in eval too when

@@ -23,6 +23,7 @@ from .functional import as_tensor
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
            "pack_sequence"]
+from ..ops._common import asarray as _asarray
 
 
 class PackedSequence(NamedTuple):
@@ -37,7 +38,7 @@ class PackedSequence(NamedTuple):
 
 
 def _lengths(op, lengths, batch):
-    arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    arr = _asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
     if arr.ndim != 1 or arr.dtype.kind not in "iu" or arr.shape[0] != batch:
         raise ValueError(f"{op}: lengths must be {batch} integers (one per sequence of the batch), "
                          f"got {arr.dtype} array of shape {arr.shape}")
@@ -48,10 +49,10 @@ def _lengths(op, lengths, batch):
 
 def packed_index(batch_sizes, sorted_indices):
     """``(t, b)`` index arrays of the rows of a packed ``data``, in its order (b: original batch)."""
-    batch_sizes = np.asarray(batch_sizes)
+    batch_sizes = _asarray(batch_sizes)
     n = int(batch_sizes[0]) if batch_sizes.size else 0
     t_idx, j_idx = np.nonzero(np.arange(n)[None, :] < batch_sizes[:, None])
-    return t_idx, (j_idx if sorted_indices is None else np.asarray(sorted_indices)[j_idx])
+    return t_idx, (j_idx if sorted_indices is None else _asarray(sorted_indices)[j_idx])
 
 
 def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
@@ -97,7 +98,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     """
     if not isinstance(sequence, PackedSequence):
         raise TypeError(f"pad_packed_sequence: expected a PackedSequence, got {type(sequence).__name__}")
-    data, bs = as_tensor(sequence.data), np.asarray(sequence.batch_sizes)
+    data, bs = as_tensor(sequence.data), _asarray(sequence.batch_sizes)
     steps, batch = len(bs), int(bs[0])
     if total_length is not None:
         if total_length < steps:

@@ -58,7 +58,7 @@ def as_operand(op, x):
     if isinstance(x, Tensor):
         return x
     try:
-        arr = np.asarray(x)
+        arr = asarray(x)  # a jit-traced array stays traced (np.asarray: a view no recording follows)
     except (ValueError, TypeError) as err:
         raise TypeError(f"{op}: expected a Tensor or a numeric array-like, got {describe(x)} ({err})") from None
     if arr.dtype.kind not in NUMERIC_KINDS:

@@ -19,6 +19,8 @@ loops over elements.
 from __future__ import annotations
 
 import numpy as np
+from ._common import asarray as _asarray
+
 
 _A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
       3.20937758913846947e03, 1.85777706184603153e-1)
@@ -39,7 +41,7 @@ _THRESH = 0.46875
 
 
 def _as_float(x):
-    x = np.asarray(x)
+    x = _asarray(x)
     if x.dtype.kind in "fc":
         if x.dtype.kind == "c":
             raise TypeError(f"erf: complex input is not supported (dtype {x.dtype})")

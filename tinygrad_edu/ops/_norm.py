@@ -36,7 +36,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
-from ._common import as_operand, axis_error
+from ._common import as_operand, asarray, axis_error
 
 
 def _operand(op, x):
@@ -81,7 +81,7 @@ def linalg_norm(x, ord=None, axis=None, keepdims=False):
         row, col = axes
         summed, extreme = (row, col) if ord in (1, -1) else (col, row)
         kind, param = "absmax", (summed, extreme)
-    return _record(np.asarray(data), X, kind, param, axes)
+    return _record(asarray(data), X, kind, param, axes)
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
@@ -136,7 +136,7 @@ def _vector_norm(X, p, dims, keepdim, op="norm"):
     except (ValueError, TypeError) as err:
         raise type(err)(f"{op}: ord={p!r} does not fit a tensor of shape {X.shape} over axes "
                         f"{axes} ({err})") from None
-    return _record(np.asarray(data), X, _vector_kind(p), p, axes)
+    return _record(asarray(data), X, _vector_kind(p), p, axes)
 
 
 def _record(data, X, kind, param, axes):

@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand, broadcast_error, describe, type_error, val
+from ._common import asarray as _asarray
 
 
 def _binary(ufunc, name, rule, a, b):
@@ -148,7 +149,7 @@ def _pow_backward(g, out, inputs, saved, needs):
             else:
                 ga = g * (b * a ** (b - 1))
     if needs[1]:
-        a_arr, b_arr = np.asarray(val(a)), np.asarray(val(b))
+        a_arr, b_arr = _asarray(val(a)), _asarray(val(b))
         safe = (a_arr == 0) & (b_arr >= 0)
         if safe.any():
             gb = np.where(safe, 0, g * (out * np.log(np.where(safe, 1, a))))

@@ -26,6 +26,7 @@ from .shape import broadcast_to, clone, getitem, reshape, setitem, transpose
 
 __all__ = ["ravel", "moveaxis", "rollaxis", "flip", "fliplr", "flipud", "rot90", "roll", "tile",
            "repeat", "repeat_interleave", "pad", "tril", "triu", "RepeatAmbiguityWarning"]
+from ._common import asarray as _asarray
 
 
 def _axes(op, axis, x):
@@ -169,9 +170,9 @@ def roll(x, shift=None, axis=None, *, shifts=None, dims=None):
         raise TypeError("roll: missing the shift (numpy's shift=, PyTorch's shifts=)")
     if axis is None:
         return reshape(roll(reshape(x, (-1,)), shift, 0), x.shape)
-    axes = np.atleast_1d(np.asarray(axis))
+    axes = np.atleast_1d(_asarray(axis))
     try:
-        shifts, axes = np.broadcast_arrays(np.atleast_1d(np.asarray(shift)), axes)
+        shifts, axes = np.broadcast_arrays(np.atleast_1d(_asarray(shift)), axes)
         axes = [normalize_axis_index(int(a), x.ndim) for a in axes]
     except (ValueError, TypeError) as err:
         raise ValueError(f"roll: shift {shift!r} and axis {axis!r} do not fit a tensor of shape "
@@ -235,7 +236,7 @@ def repeat(x, repeats, axis=None):
         x, ax = reshape(x, (-1,)), 0
     else:
         ax = _axis("repeat", axis, x)
-    r = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    r = _asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
     if r.dtype.kind not in "iu" or r.ndim > 1:
         raise TypeError(f"repeat: repeats must be an int or a 1-D array of ints, got {repeats!r}")
     if (r < 0).any():
@@ -313,7 +314,7 @@ _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 def _pad_pairs(op, pad_width, x):
     """numpy's forms of ``pad_width`` (n, (n,), (before, after), ((b0, a0), ...)) as
     one ``(before, after)`` pair of ints per axis."""
-    w = np.asarray(pad_width.data if isinstance(pad_width, Tensor) else pad_width)
+    w = _asarray(pad_width.data if isinstance(pad_width, Tensor) else pad_width)
     if w.dtype.kind not in "iu":
         raise TypeError(f"{op}: pad_width must be ints, got {pad_width!r}")
     try:

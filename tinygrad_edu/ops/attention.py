@@ -19,6 +19,9 @@ from ..tensor import Tensor
 from ._common import as_operand
 
 __all__: list = []  # nn.functional only, as in PyTorch
+from ._common import asarray as _asarray
+
+
 NN_FUNCTIONAL = ["scaled_dot_product_attention"]
 
 
@@ -80,7 +83,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             raise ValueError(f"{op}: pass either attn_mask or is_causal=True, not both")
         excluded = ~np.tri(L, S, dtype=bool)
     elif attn_mask is not None:
-        m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+        m = _asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
         try:
             np.broadcast_shapes(m.shape, scores.shape)
         except ValueError:

@@ -35,6 +35,8 @@ from ._common import as_operand, describe, shape_of, val
 
 __all__ = ["einsum", "tensordot", "outer", "inner", "vdot", "kron", "trace", "diag", "diagonal",
            "bmm"]
+from ._common import asarray as _asarray
+
 
 _LETTERS = string.ascii_letters
 
@@ -160,7 +162,7 @@ def _sizes(ins, shapes):
 
 def _own(data, arrays):
     """numpy's einsum returns a view of its input for a pure diagonal read: copy that."""
-    data = np.asarray(data)
+    data = _asarray(data)
     if any(np.may_share_memory(data, a) for a in arrays):
         data = data.copy()
     return data

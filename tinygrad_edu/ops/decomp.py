@@ -44,6 +44,7 @@ EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 _LinAlgError = np.linalg.LinAlgError
+from ._common import asarray as _asarray
 
 
 def _matrix(op, a, square=True):
@@ -106,7 +107,7 @@ def det(a):
     not implemented). Raises LinAlgError for non-square input.
     """
     x = _matrix("det", a)
-    return record(np.asarray(_call("det", np.linalg.det, x.shape, x.data)), _det_backward, (x,))
+    return record(_asarray(_call("det", np.linalg.det, x.shape, x.data)), _det_backward, (x,))
 
 
 @backward_rule("det")
@@ -123,8 +124,8 @@ def slogdet(a):
     """
     x = _matrix("slogdet", a)
     sign, logabs = _call("slogdet", np.linalg.slogdet, x.shape, x.data)
-    return SlogdetResult(Tensor._wrap(np.asarray(sign)),
-                         record(np.asarray(logabs), _slogdet_backward, (x,)))
+    return SlogdetResult(Tensor._wrap(_asarray(sign)),
+                         record(_asarray(logabs), _slogdet_backward, (x,)))
 
 
 @backward_rule("slogdet")

@@ -19,6 +19,7 @@ from .._mode import guard
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import NUMERIC_KINDS, as_operand, broadcast_error, check_numeric, describe, type_error, val
+from ._common import asarray as _asarray
 
 
 def _unary(ufunc, rule, x):
@@ -178,7 +179,7 @@ def _pick_backward(wins, g, inputs, needs):
     # An input gets g where it wins, g/2 on a tie, 0 where it loses (selected,
     # never g * 0). With a NaN neither loses, so both get g (torch.maximum).
     tie = np.equal(a, b)
-    if tie.any():
+    if guard(tie.any()):  # guard(): a jit replay rechecks this fast-path decision
         g = np.where(tie, g * 0.5, g)
     if _can_multiply(g):
         return (g * np.logical_not(wins(b, a)) if needs[0] else None,
@@ -258,7 +259,7 @@ def where(condition, x, y):
     ``condition`` is a bool array or Tensor and carries no gradient; the
     gradient goes to ``x`` where it holds and to ``y`` elsewhere.
     """
-    cond = np.asarray(val(condition))
+    cond = _asarray(val(condition))
     if cond.dtype.kind not in NUMERIC_KINDS:
         raise TypeError(f"where: condition must be a bool (or numeric) array or Tensor, got "
                         f"{describe(condition)} (dtype {cond.dtype})")

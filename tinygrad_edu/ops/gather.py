@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index
 
+from .._mode import guard
 from ..tensor import Tensor
 from ._common import as_operand, axis_error, describe
 from .elementwise import where
@@ -27,6 +28,7 @@ from .shape import getitem, index_add as _index_add_at, reshape, setitem
 
 __all__ = ["take", "take_along_axis", "put_along_axis", "gather", "scatter", "scatter_add",
            "index_select", "index_add", "narrow", "masked_fill"]
+from ._common import asarray as _asarray
 
 
 def _axis(op, axis, x):
@@ -37,9 +39,9 @@ def _axis(op, axis, x):
 
 
 def _int_index(op, index):
-    idx = np.asarray(index.data if isinstance(index, Tensor) else index)
+    idx = _asarray(index.data if isinstance(index, Tensor) else index)
     if idx.dtype.kind not in "iu":
-        if idx.size == 0 and idx.dtype.kind == "f":  # np.asarray([]) is float64
+        if idx.size == 0 and idx.dtype.kind == "f":  # _asarray([]) is float64
             return idx.astype(np.intp)
         raise TypeError(f"{op}: index must hold integers, got {describe(index)}")
     return idx
@@ -47,7 +49,9 @@ def _int_index(op, index):
 
 def _check_range(op, idx, n, ax, shape, allow_negative):
     lo = -n if allow_negative else 0
-    if idx.size and (idx.min() < lo or idx.max() >= n):
+    # guard(): a jit recording logs the range test, which each replay rechecks
+    if idx.size and (guard(idx.min() < lo) or guard(idx.max() >= n)):
+        idx = np.ndarray.view(idx, np.ndarray)  # about to raise: plain values for the message
         bad = idx[(idx < lo) | (idx >= n)].flat[0]
         raise IndexError(f"{op}: index {bad} is out of range for dim {ax} of size {n} "
                          f"(tensor of shape {shape}; valid indices are {lo}..{n - 1})")
@@ -274,7 +278,7 @@ def masked_fill(x, mask, value):
     ``g * 0`` (so an infinite ``g`` cannot make nan).
     """
     x = as_operand("masked_fill", x)
-    m = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    m = _asarray(mask.data if isinstance(mask, Tensor) else mask)
     if m.dtype != bool:
         raise TypeError(f"masked_fill: mask must be bool, got dtype {m.dtype}")
     if isinstance(value, Tensor) and value.ndim:
@@ -285,7 +289,7 @@ def masked_fill(x, mask, value):
         raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast with the tensor "
                          f"of shape {x.shape}") from None
     if not isinstance(value, Tensor):
-        value = np.asarray(value, dtype=x.dtype)
+        value = _asarray(value, dtype=x.dtype)
     return where(m, value, x)
 
 

@@ -58,7 +58,7 @@ def _product(op, a, b):
 def _constant(op, x, operands):
     """A constant operand as an array; TypeError naming ``op`` if it is not numeric."""
     try:
-        arr = np.asarray(x)
+        arr = asarray(x)  # a jit-traced array stays traced
     except (ValueError, TypeError) as err:
         raise type_error(op, operands, err) from None
     if arr.dtype.kind not in "biufc":

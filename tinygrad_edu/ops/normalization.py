@@ -297,10 +297,16 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if n == 0:  # an empty batch: an empty result, running statistics unchanged (PyTorch's)
         return y
     # Only now that nothing can fail: update the running statistics in place.
+    keep = 1 - momentum
+    if isinstance(momentum, np.ndarray):
+        # a 0-d float64 (BatchNorm's cumulative average while a jit records): cast as numpy
+        # casts a Python float operand, so the update is the eager one bit for bit
+        dt = (rm if rm is not None else rv).dtype
+        keep, momentum = keep.astype(dt), momentum.astype(dt)
     if rm is not None:
-        rm[...] = (1 - momentum) * rm + momentum * x.data.mean(axis=axes)
+        rm[...] = keep * rm + momentum * x.data.mean(axis=axes)
     if rv is not None:
-        rv[...] = (1 - momentum) * rv + momentum * x.data.var(axis=axes, ddof=1)
+        rv[...] = keep * rv + momentum * x.data.var(axis=axes, ddof=1)
     return y
 
 

@@ -37,16 +37,17 @@ __all__ = ["argmax", "argmin", "argwhere", "nonzero", "flatnonzero", "any", "all
            "isinf", "isnan", "isfinite", "isneginf", "isposinf", "signbit", "logical_and", "logical_or", "logical_not",
            "bitwise_and", "bitwise_or", "bitwise_xor", "invert",
            "logical_xor"]
+from ._common import asarray as _asarray
 
 
 def _plain(x):
     """A numpy result as a Tensor without gradient."""
-    return Tensor._wrap(np.asarray(x))
+    return Tensor._wrap(_asarray(x))
 
 
 def _data(op, x):
     """The numpy value of an operand; TypeError naming ``op`` for non-numeric input."""
-    d = np.asarray(val(x))
+    d = _asarray(val(x))
     if d.dtype.kind not in "biufc":
         raise TypeError(f"{op}: expected a Tensor or a numeric array-like, got {describe(x)} "
                         f"(dtype {d.dtype})")

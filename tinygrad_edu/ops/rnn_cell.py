@@ -27,6 +27,7 @@ __all__: list = []  # used by nn.recurrent; not exported at the top level
 # exp(-z) overflows to inf for very negative z, giving exactly 0: correct. The
 # callers silence the warning once (a context per sigmoid call costs more than it).
 _quiet = np.errstate(over="ignore")
+from ._common import asarray as _asarray
 
 
 def _sigmoid(z):
@@ -191,7 +192,7 @@ def lstm_sequence(xp, w_hh, h0, c0, reverse=False, last=None):
     if xv.shape[0] == 0:
         raise ValueError(f"lstm_sequence: the sequence is empty (xp of shape {xv.shape})")
     if last is not None:
-        last = np.asarray(last)
+        last = _asarray(last)
         if last.shape != (n,) or last.dtype.kind not in "iu" or ((last < 0) | (last >= xv.shape[0])).any():
             raise ValueError(f"lstm_sequence: last must be {n} step indices in [0, {xv.shape[0]}), got {last!r}")
     out, saved = _lstm_sequence_forward_arrays(xv, wv, hv, cv, reverse, last)

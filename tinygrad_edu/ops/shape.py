@@ -13,6 +13,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 from ..autograd import backward_rule, record
 from ..tensor import Tensor, _warn_values_only
 from ._common import NUMERIC_KINDS, as_operand, axis_error, check_numeric, val
+from ._common import asarray as _asarray
 
 
 def _same_shape_rule(g, out, inputs, saved, needs):
@@ -230,7 +231,7 @@ def _index_value(idx):
     if isinstance(idx, Tensor):
         return idx.data
     if isinstance(idx, list):
-        return np.asarray(idx)
+        return _asarray(idx)
     return idx
 
 
@@ -328,7 +329,7 @@ def setitem(x, idx, value):
             # Number the written elements and let numpy's assignment pick the
             # winners; then write exactly those, so values and gradient agree.
             target = data[idx].shape
-            vb = np.broadcast_to(np.asarray(v), target)
+            vb = np.broadcast_to(_asarray(v), target)
             ids = np.full(data.shape, -1, dtype=np.intp)
             ids[idx] = np.arange(vb.size).reshape(target)
             hit = ids >= 0

@@ -39,6 +39,7 @@ __all__ = ["sort", "argsort", "topk"]
 
 SortResult = namedtuple("sort", ["values", "indices"])
 TopkResult = namedtuple("topk", ["values", "indices"])
+from ._common import asarray as _asarray
 
 
 def along_index(idx, axis):
@@ -64,7 +65,7 @@ def take_along(x, idx, axis, unique=True):
     permutation or part of one), so the backward can write the gradient
     with one assignment instead of an accumulating ``np.add.at``.
     """
-    idx = np.asarray(idx, dtype=np.intp)
+    idx = _asarray(idx, dtype=np.intp)
     axis = normalize_axis_index(axis, max(idx.ndim, 1))
     return record(np.take_along_axis(x.data, idx, axis), _take_along_backward, (x,),
                   (idx, axis, unique))

@@ -28,6 +28,7 @@ import warnings
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
+from .._mode import guard
 from ..tensor import Tensor
 from ._common import as_operand, axis_args, axis_error
 from .elementwise import where as _select
@@ -36,6 +37,7 @@ from .shape import astype, reshape, transpose
 from .sorting import take_along
 
 __all__ = ["nansum", "nanmean", "average", "ptp", "median", "nanmedian", "quantile", "percentile"]
+from ._common import asarray as _asarray
 
 
 def _no(op, **given):
@@ -175,7 +177,8 @@ def _pick(xt, order, pos):
     """The elements at sorted positions ``pos`` (..., k) of each slice: a recorded selection."""
     pos = np.broadcast_to(pos, xt.shape[:-1] + pos.shape[-1:])
     # a NaN slice, an odd count (nanmedian) or equal quantiles pick one position twice
-    unique = pos.shape[-1] < 2 or bool(np.all(np.diff(np.sort(pos, axis=-1), axis=-1)))
+    # guard(): a jit recording logs this decision on values, and each replay rechecks it
+    unique = pos.shape[-1] < 2 or guard(np.all(np.diff(np.sort(pos, axis=-1), axis=-1)))
     return take_along(xt, np.take_along_axis(order, pos, axis=-1), -1, unique)
 
 
@@ -183,7 +186,7 @@ def _numpy_only(op, fn, x, *args, **kw):
     """Integer and bool inputs have no gradient: numpy's own result, wrapped."""
     if x.dtype.kind == "c":
         raise TypeError(f"{op}: complex tensors are not supported (no order on complex numbers)")
-    return Tensor._wrap(np.asarray(fn(x.data, *args, **kw)))
+    return Tensor._wrap(_asarray(fn(x.data, *args, **kw)))
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
