@@ -531,3 +531,44 @@ def test_jit_numpy_operands_of_library_ops(loss_of):
         return out, [p.data.copy() for p in model.parameters()]
 
     assert _same(run(False), run(True))
+
+
+def test_a_refused_recording_leaves_no_traced_arrays_behind():
+    # Found by a new user: the model and optimizer passed as arguments are refused
+    # (the jit captures them from the enclosing scope), but the model's .grad was
+    # left as a traced array and the next jitted function failed with "nested jit".
+    import tinygrad_edu as tg
+    from tinygrad_edu import nn, optim
+
+    def make():
+        m = nn.Linear(3, 2, rng=0)
+        return m, optim.SGD(m.parameters(), lr=0.01)
+
+    x = tg.Tensor(np.arange(12.0).reshape(4, 3) / 10)
+    y = tg.Tensor(np.ones((4, 2)))
+    m, opt = make()
+
+    @tg.jit
+    def by_argument(model, opt, x, y):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    with pytest.raises(tg.TraceError, match="enclosing scope"):
+        by_argument(m, opt, x, y)
+    assert type(m.weight.grad.data) is np.ndarray and type(m.weight.data) is np.ndarray
+
+    def body(model, o):
+        o.zero_grad()
+        loss = ((model(x) - y) ** 2).sum()
+        loss.backward()
+        o.step()
+        return loss
+
+    step = tg.jit(lambda: body(m, opt))
+    m2, opt2 = make()
+    for _ in range(4):
+        assert np.array_equal(step().data, body(m2, opt2).data)
+    assert np.array_equal(m.weight.data, m2.weight.data)

@@ -366,6 +366,8 @@ def _accumulate_grad(t, g, create_graph, handed):
     writes add in place (into arrays a ``.grad`` owns: not into a graph's
     gradient or a read-only one, which are replaced by the sum instead).
     """
+    if mode.tracing is not None:
+        mode.tracing.graded.append(t)  # the recorder gives it a plain .grad back at the end
     if create_graph:
         g = _as_tensor(g)
         if not g.requires_grad:

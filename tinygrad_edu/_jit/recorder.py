@@ -83,6 +83,7 @@ class Recorder:
         self.restore = []        # (object, attribute, value) to put back at the end
         self.last_grad = {}
         self.closed = False
+        self.graded = []         # tensors whose .grad backward set while recording (see finish)
         self.fresh = set()       # slots holding arrays the program allocates (not views)
         self.inside = False      # running a logged call (numpy's own code): creation is plain
 
@@ -135,6 +136,12 @@ class Recorder:
             g = t._grad
             if g is not None and isinstance(g.data, _Traced) and hasattr(g.data, "_p"):
                 g.data = g.data._p
+        # A tensor outside the captured state (a model passed as an argument, before
+        # recording is refused) may have received a traced .grad: give it a plain array.
+        for t in self.graded:
+            g = t._grad
+            if g is not None and isinstance(g.data, _Traced):
+                g.data = g.data._p if hasattr(g.data, "_p") else g.data.view(np.ndarray)
         for owner, attr, plain in reversed(self.restore):
             cur = getattr(owner, attr)
             if isinstance(cur, _Traced) and cur._p is plain:
@@ -361,8 +368,12 @@ class Recorder:
         for group in opt.param_groups:
             for p in group["params"]:
                 if id(p) not in known:
-                    raise TraceError(f"{type(opt).__name__}.step inside a jitted function: the "
-                                     "optimizer was not found among the captured objects")
+                    raise TraceError(
+                        f"{type(opt).__name__}.step inside a jitted function: the optimizer's "
+                        "parameters were not found among the captured objects. The jit finds the "
+                        "model and optimizer in the step's enclosing scope (closure, globals, self), "
+                        "not in its arguments: define train_step(x, y) using them from outside, "
+                        "and pass only the batch")
         self.sync()
         self.ops.append(Op("macro", opt, effect=True))
         swapped = []
