@@ -3,149 +3,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _parts as P
+
 SLUG = "accumulate"
 ORDER = 6
 TITLE = "A value used twice: add the gradients"
 PAGE = "learn/used-twice.md"
 HINT = "grads[p] = grads[p] + g if p in grads else g"
 
-SKELETON = '''"""Build your own engine, step 6: A value used twice: add the gradients (docs/learn/used-twice.md).
-
-Check: python -m tinygrad_edu.learn check accumulate
-"""
-import itertools
-
-import numpy as np
-
-_counter = itertools.count()  # numbers every Value in creation order
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-        self.seq = next(_counter)  # creation number: parents have smaller ones
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-
-
-def backward_in_order(root, order):
-    """Fill .grad of every value in order (each listed after all the values that use it)."""
-    grads = {root: np.ones_like(root.data)}  # dL/dv of the values reached so far
-    for v in order:
-        v.grad = grads[v]
-        if v.vjp is None:
-            continue  # a leaf: nothing to pass on
-        for p, g in zip(v.parents, v.vjp(v.grad)):
-            # TODO: a value used twice gets a gradient from each use:
+# step 5's engine (written once, in _parts.py); only backward_in_order's last line changes
+SKELETON = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS_COUNTER,
+                         P.value_class(P.INIT_SEQ, P.REPR, P.ADD, P.MUL), P.AS_VALUE,
+                         P.BACKWARD_IN_ORDER_HEAD + P.BACKWARD_IN_ORDER_LOOP
+                         + '''            # TODO: a value used twice gets a gradient from each use:
             # both must count.
-            grads[p] = g
+''' + P.STORE, P.TOPO_ORDER, P.BACKWARD)
 
-
-def topo_order(root):
-    """root and every value it depends on, newest first: each before its parents."""
-    seen, stack = {root}, [root]
-    while stack:  # a loop, not recursion: no depth limit
-        v = stack.pop()
-        for p in v.parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return sorted(seen, key=lambda v: v.seq, reverse=True)
-
-
-def backward(root):
-    """Fill .grad of root and of every value root depends on."""
-    backward_in_order(root, topo_order(root))
-'''
-
-SOLUTION = '''"""Build your own engine, step 6: A value used twice: add the gradients (docs/learn/used-twice.md).
-
-Check: python -m tinygrad_edu.learn check accumulate
-"""
-import itertools
-
-import numpy as np
-
-_counter = itertools.count()  # numbers every Value in creation order
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-        self.seq = next(_counter)  # creation number: parents have smaller ones
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-
-
-def backward_in_order(root, order):
-    """Fill .grad of every value in order (each listed after all the values that use it)."""
-    grads = {root: np.ones_like(root.data)}  # dL/dv of the values reached so far
-    for v in order:
-        v.grad = grads[v]
-        if v.vjp is None:
-            continue  # a leaf: nothing to pass on
-        for p, g in zip(v.parents, v.vjp(v.grad)):
-            grads[p] = grads[p] + g if p in grads else g
-
-
-def topo_order(root):
-    """root and every value it depends on, newest first: each before its parents."""
-    seen, stack = {root}, [root]
-    while stack:  # a loop, not recursion: no depth limit
-        v = stack.pop()
-        for p in v.parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return sorted(seen, key=lambda v: v.seq, reverse=True)
-
-
-def backward(root):
-    """Fill .grad of root and of every value root depends on."""
-    backward_in_order(root, topo_order(root))
-'''
+SOLUTION = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS_COUNTER,
+                         P.value_class(P.INIT_SEQ, P.REPR, P.ADD, P.MUL), P.AS_VALUE,
+                         P.BACKWARD_IN_ORDER_HEAD + P.BACKWARD_IN_ORDER_LOOP + P.ACCUMULATE,
+                         P.TOPO_ORDER, P.BACKWARD)
 
 
 def check(ns):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _parts as P
+
 SLUG = "blog_ops"
 ORDER = 8
 TITLE = "sigmoid, dot and the blog's loss"
@@ -10,233 +12,22 @@ PAGE = "learn/blog-ops.md"
 HINT = ("the blog's groupings: sigmoid's vjp is g * (s * (1 - s)); dot's is "
         "(g.dot(b.T), a.T.dot(g)); sum gives every element g: g * np.ones_like(a)")
 
-SKELETON = '''"""Build your own engine, step 8: sigmoid, dot and the blog's loss (docs/learn/blog-ops.md).
-
-Check: python -m tinygrad_edu.learn check blog_ops
-"""
-import itertools
-
-import numpy as np
-
-_counter = itertools.count()  # numbers every Value in creation order
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    # `array - value`: numpy steps aside and calls Value.__rsub__ (see blog-ops.md)
-    __array_ufunc__ = None
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-        self.seq = next(_counter)  # creation number: parents have smaller ones
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-    def __neg__(self):
-        return self * -1.0
-
-    def __sub__(self, other):
-        return self + (-as_value(other))
-
-    def __radd__(self, other):  # number + Value
-        return as_value(other) + self
-
-    def __rmul__(self, other):  # number * Value
-        return as_value(other) * self
-
-    def __rsub__(self, other):  # number - Value
-        return as_value(other) - self
-
-    def __pow__(self, n):  # n: a plain number
-        # TODO: self ** n, with the vjp g -> (g * (n * a ** (n - 1)),)
+# step 7's engine plus the blog's ops (written once, in _parts.py); their bodies are the TODOs
+SKELETON = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS_COUNTER, P.value_class(
+    P.ARRAY_UFUNC, P.INIT_SEQ, P.REPR, P.ADD, P.MUL, P.OPERATORS,
+    P.POW_HEAD + '''        # TODO: self ** n, with the vjp g -> (g * (n * a ** (n - 1)),)
         raise NotImplementedError("Value.__pow__")
-
-    def sum(self):
-        # TODO: the sum of all elements (a 0-d array); every element gets g
+''', P.SUM_HEAD + '''        # TODO: the sum of all elements (a 0-d array); every element gets g
         raise NotImplementedError("Value.sum")
-
-    def sigmoid(self):
-        # TODO: s = 1 / (1 + np.exp(-x)) as the blog writes it; slope s * (1 - s),
+''', P.SIGMOID_HEAD + '''        # TODO: s = 1 / (1 + np.exp(-x)) as the blog writes it; slope s * (1 - s),
         # multiplied into g in the blog's grouping: g * (s * (1 - s))
         raise NotImplementedError("Value.sigmoid")
-
-    def dot(self, other):
-        # TODO: the matrix product a.dot(b); vjp g -> (g.dot(b.T), a.T.dot(g))
+''', P.DOT_HEAD + '''        # TODO: the matrix product a.dot(b); vjp g -> (g.dot(b.T), a.T.dot(g))
         raise NotImplementedError("Value.dot")
+'''), *P.BLOG_ENGINE_TAIL)
 
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-
-
-def unbroadcast(g, shape):
-    """Sum g down to shape: the gradient of an operand that numpy broadcast."""
-    while g.ndim > len(shape):  # axes numpy added in front
-        g = g.sum(axis=0)
-    for axis, n in enumerate(shape):  # axes of length 1 that numpy stretched
-        if n == 1 and g.shape[axis] != 1:
-            g = g.sum(axis=axis, keepdims=True)
-    return g
-
-
-def backward_in_order(root, order):
-    """Fill .grad of every value in order (each listed after all the values that use it)."""
-    grads = {root: np.ones_like(root.data)}  # dL/dv of the values reached so far
-    for v in order:
-        v.grad = grads[v]
-        if v.vjp is None:
-            continue  # a leaf: nothing to pass on
-        for p, g in zip(v.parents, v.vjp(v.grad)):
-            g = unbroadcast(g, p.data.shape)
-            grads[p] = grads[p] + g if p in grads else g
-
-
-def topo_order(root):
-    """root and every value it depends on, newest first: each before its parents."""
-    seen, stack = {root}, [root]
-    while stack:  # a loop, not recursion: no depth limit
-        v = stack.pop()
-        for p in v.parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return sorted(seen, key=lambda v: v.seq, reverse=True)
-
-
-def backward(root):
-    """Fill .grad of root and of every value root depends on."""
-    backward_in_order(root, topo_order(root))
-'''
-
-SOLUTION = '''"""Build your own engine, step 8: sigmoid, dot and the blog's loss (docs/learn/blog-ops.md).
-
-Check: python -m tinygrad_edu.learn check blog_ops
-"""
-import itertools
-
-import numpy as np
-
-_counter = itertools.count()  # numbers every Value in creation order
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    # `array - value`: numpy steps aside and calls Value.__rsub__ (see blog-ops.md)
-    __array_ufunc__ = None
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-        self.seq = next(_counter)  # creation number: parents have smaller ones
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-    def __neg__(self):
-        return self * -1.0
-
-    def __sub__(self, other):
-        return self + (-as_value(other))
-
-    def __radd__(self, other):  # number + Value
-        return as_value(other) + self
-
-    def __rmul__(self, other):  # number * Value
-        return as_value(other) * self
-
-    def __rsub__(self, other):  # number - Value
-        return as_value(other) - self
-
-    def __pow__(self, n):  # n: a plain number
-        a = self.data
-        return Value(a ** n, (self,), f"**{n}", lambda g: (g * (n * a ** (n - 1)),))
-
-    def sum(self):
-        a = self.data
-        return Value(np.sum(a), (self,), "sum", lambda g: (g * np.ones_like(a),))
-
-    def sigmoid(self):
-        s = 1 / (1 + np.exp(-self.data))  # the blog's nonlin(x)
-        return Value(s, (self,), "sigmoid", lambda g: (g * (s * (1 - s)),))
-
-    def dot(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a.dot(b), (self, other), "dot", lambda g: (g.dot(b.T), a.T.dot(g)))
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-
-
-def unbroadcast(g, shape):
-    """Sum g down to shape: the gradient of an operand that numpy broadcast."""
-    while g.ndim > len(shape):  # axes numpy added in front
-        g = g.sum(axis=0)
-    for axis, n in enumerate(shape):  # axes of length 1 that numpy stretched
-        if n == 1 and g.shape[axis] != 1:
-            g = g.sum(axis=axis, keepdims=True)
-    return g
-
-
-def backward_in_order(root, order):
-    """Fill .grad of every value in order (each listed after all the values that use it)."""
-    grads = {root: np.ones_like(root.data)}  # dL/dv of the values reached so far
-    for v in order:
-        v.grad = grads[v]
-        if v.vjp is None:
-            continue  # a leaf: nothing to pass on
-        for p, g in zip(v.parents, v.vjp(v.grad)):
-            g = unbroadcast(g, p.data.shape)
-            grads[p] = grads[p] + g if p in grads else g
-
-
-def topo_order(root):
-    """root and every value it depends on, newest first: each before its parents."""
-    seen, stack = {root}, [root]
-    while stack:  # a loop, not recursion: no depth limit
-        v = stack.pop()
-        for p in v.parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return sorted(seen, key=lambda v: v.seq, reverse=True)
-
-
-def backward(root):
-    """Fill .grad of root and of every value root depends on."""
-    backward_in_order(root, topo_order(root))
-'''
+SOLUTION = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS_COUNTER, P.BLOG_VALUE,
+                         *P.BLOG_ENGINE_TAIL)
 
 
 def check(ns):

@@ -10,7 +10,8 @@ PAGE = "recurrent.md"
 HINT = ("backwards in time: dh = G[t] + dh_next; da = dh * (1 - h_t**2); dW_ih += da.T @ x_t; "
         "dW_hh += da.T @ h_{t-1}; dh_next = da @ W_hh")
 
-SKELETON = '''"""Chapter 8, exercise: backpropagation through time from memory (docs/recurrent.md).
+# skeleton and solution share the header and the forward pass; only bptt's body differs
+PRELUDE = '''"""Chapter 8, exercise: backpropagation through time from memory (docs/recurrent.md).
 
 Check: python -m tinygrad_edu.learn check ch08_bptt
 """
@@ -26,7 +27,9 @@ def rnn_forward(x, W_ih, W_hh):
 
 
 def bptt(x, W_ih, W_hh, G):
-    """The gradients (dW_ih, dW_hh) of sum over t of sum(h_t * G[t]).
+'''
+
+SKELETON = PRELUDE + '''    """The gradients (dW_ih, dW_hh) of sum over t of sum(h_t * G[t]).
 
     G: (T, N, H), the upstream gradient of every output h_1 ... h_T.
     """
@@ -35,23 +38,7 @@ def bptt(x, W_ih, W_hh, G):
     raise NotImplementedError("bptt")
 '''
 
-SOLUTION = '''"""Chapter 8, exercise: backpropagation through time from memory (docs/recurrent.md).
-
-Check: python -m tinygrad_edu.learn check ch08_bptt
-"""
-import numpy as np
-
-
-def rnn_forward(x, W_ih, W_hh):
-    """h_t = tanh(x_t @ W_ih.T + h_{t-1} @ W_hh.T), h_0 = 0; x: (T, N, D). Returns [h_0, ..., h_T]."""
-    hs = [np.zeros((x.shape[1], W_hh.shape[0]))]
-    for t in range(x.shape[0]):
-        hs.append(np.tanh(x[t] @ W_ih.T + hs[-1] @ W_hh.T))
-    return hs
-
-
-def bptt(x, W_ih, W_hh, G):
-    """The gradients (dW_ih, dW_hh) of sum over t of sum(h_t * G[t])."""
+SOLUTION = PRELUDE + '''    """The gradients (dW_ih, dW_hh) of sum over t of sum(h_t * G[t])."""
     hs = rnn_forward(x, W_ih, W_hh)
     dW_ih, dW_hh = np.zeros_like(W_ih), np.zeros_like(W_hh)
     dh_next = np.zeros_like(hs[0])                 # nothing flows into the last step from later

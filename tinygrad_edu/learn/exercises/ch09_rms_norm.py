@@ -10,7 +10,8 @@ PAGE = "attention.md"
 HINT = ("with r = sqrt(mean(x**2) + eps), x_hat = x / r, g_hat = g * gamma: "
         "dx = (g_hat - x_hat * mean(g_hat * x_hat)) / r; dgamma sums g * x_hat over every axis but the last")
 
-SKELETON = '''"""Chapter 9, exercise: RMSNorm's backward pass by hand (docs/attention.md).
+# skeleton and solution share the header and the forward pass; only the backward's body differs
+PRELUDE = '''"""Chapter 9, exercise: RMSNorm's backward pass by hand (docs/attention.md).
 
 Check: python -m tinygrad_edu.learn check ch09_rms_norm
 """
@@ -24,7 +25,9 @@ def rms_norm(x, gamma, eps):
 
 
 def rms_norm_backward(x, gamma, g, eps):
-    """The gradients (dx, dgamma) of sum(rms_norm(x, gamma, eps) * g).
+'''
+
+SKELETON = PRELUDE + '''    """The gradients (dx, dgamma) of sum(rms_norm(x, gamma, eps) * g).
 
     x, g: (..., D); gamma: (D,). dx has x's shape, dgamma gamma's.
     """
@@ -32,21 +35,7 @@ def rms_norm_backward(x, gamma, g, eps):
     raise NotImplementedError("rms_norm_backward")
 '''
 
-SOLUTION = '''"""Chapter 9, exercise: RMSNorm's backward pass by hand (docs/attention.md).
-
-Check: python -m tinygrad_edu.learn check ch09_rms_norm
-"""
-import numpy as np
-
-
-def rms_norm(x, gamma, eps):
-    """y = gamma * x / r with r = sqrt(mean(x**2) + eps), over the last axis."""
-    r = np.sqrt((x ** 2).mean(axis=-1, keepdims=True) + eps)
-    return gamma * x / r
-
-
-def rms_norm_backward(x, gamma, g, eps):
-    """The gradients (dx, dgamma) of sum(rms_norm(x, gamma, eps) * g)."""
+SOLUTION = PRELUDE + '''    """The gradients (dx, dgamma) of sum(rms_norm(x, gamma, eps) * g)."""
     r = np.sqrt((x ** 2).mean(axis=-1, keepdims=True) + eps)
     x_hat = x / r
     g_hat = g * gamma                                  # the gradient reaching x_hat

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _parts as P
+
 SLUG = "chain_loop"
 ORDER = 4
 TITLE = "The chain rule as a loop"
@@ -10,94 +12,18 @@ PAGE = "learn/chain-rule.md"
 HINT = ("grads = {root: np.ones_like(root.data)}; for v in order: v.grad = grads[v], then "
         "zip(v.parents, v.vjp(v.grad)) gives each parent its gradient")
 
-SKELETON = '''"""Build your own engine, step 4: The chain rule as a loop (docs/learn/chain-rule.md).
-
-Check: python -m tinygrad_edu.learn check chain_loop
-"""
-import numpy as np
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-
-
-def backward_in_order(root, order):
-    """Fill .grad of every value in order (each listed after all the values that use it)."""
-    # TODO: start from dL/droot = ones; for each value v of order: its gradient is
+# step 2's engine (written once, in _parts.py) plus this step's backward_in_order
+SKELETON = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS,
+                         P.value_class(P.INIT, P.REPR, P.ADD, P.MUL), P.AS_VALUE,
+                         P.BACKWARD_IN_ORDER_HEAD + '''    # TODO: start from dL/droot = ones; for each value v of order: its gradient is
     # complete now, so set v.grad; then (unless v.vjp is None) pass it to v's parents
     # through v.vjp. Keep the gradients reached so far in a dict {value: array}.
     raise NotImplementedError("backward_in_order")
-'''
+''')
 
-SOLUTION = '''"""Build your own engine, step 4: The chain rule as a loop (docs/learn/chain-rule.md).
-
-Check: python -m tinygrad_edu.learn check chain_loop
-"""
-import numpy as np
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-
-
-def backward_in_order(root, order):
-    """Fill .grad of every value in order (each listed after all the values that use it)."""
-    grads = {root: np.ones_like(root.data)}  # dL/dv of the values reached so far
-    for v in order:
-        v.grad = grads[v]
-        if v.vjp is None:
-            continue  # a leaf: nothing to pass on
-        for p, g in zip(v.parents, v.vjp(v.grad)):
-            grads[p] = g
-'''
+SOLUTION = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS,
+                         P.value_class(P.INIT, P.REPR, P.ADD, P.MUL), P.AS_VALUE,
+                         P.BACKWARD_IN_ORDER)
 
 
 def check(ns):

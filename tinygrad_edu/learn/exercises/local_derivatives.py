@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _parts as P
+
 SLUG = "local_derivatives"
 ORDER = 2
 TITLE = "+ and * with their local derivatives"
@@ -10,78 +12,17 @@ PAGE = "learn/derivatives.md"
 HINT = ("d(a + b)/da = 1, so + passes g on unchanged to both; d(a * b)/da = b, so a gets g * b "
         "and b gets g * a")
 
-SKELETON = '''"""Build your own engine, step 2: + and * with their local derivatives (docs/learn/derivatives.md).
-
-Check: python -m tinygrad_edu.learn check local_derivatives
-"""
-import numpy as np
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        # TODO: give Value(...) a vjp: a function of g (dL/d(self + other))
+# step 1's engine with vjps: only the returns of + and * are left to write
+SKELETON = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS, P.value_class(
+    P.INIT, P.REPR, P.ADD_HEAD + '''        # TODO: give Value(...) a vjp: a function of g (dL/d(self + other))
         # returning (dL/dself, dL/dother).
         raise NotImplementedError("the vjp of +")
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        # TODO: the product with a vjp: g -> (dL/dself, dL/dother).
+''', P.MUL_HEAD + '''        # TODO: the product with a vjp: g -> (dL/dself, dL/dother).
         raise NotImplementedError("the vjp of *")
+'''), P.AS_VALUE)
 
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-'''
-
-SOLUTION = '''"""Build your own engine, step 2: + and * with their local derivatives (docs/learn/derivatives.md).
-
-Check: python -m tinygrad_edu.learn check local_derivatives
-"""
-import numpy as np
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-'''
+SOLUTION = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS,
+                         P.value_class(P.INIT, P.REPR, P.ADD, P.MUL), P.AS_VALUE)
 
 
 def check(ns):

@@ -5,6 +5,8 @@ import sys
 
 import numpy as np
 
+from . import _parts as P
+
 SLUG = "topo_order"
 ORDER = 5
 TITLE = "Ordering: a topological order, without recursion"
@@ -12,136 +14,17 @@ PAGE = "learn/ordering.md"
 HINT = ("seen = {root}; stack = [root]; while stack: pop a value, push its parents you have not "
         "seen; then sorted(seen, key=lambda v: v.seq, reverse=True)")
 
-SKELETON = '''"""Build your own engine, step 5: Ordering: a topological order, without recursion (docs/learn/ordering.md).
-
-Check: python -m tinygrad_edu.learn check topo_order
-"""
-import itertools
-
-import numpy as np
-
-_counter = itertools.count()  # numbers every Value in creation order
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-        self.seq = next(_counter)  # creation number: parents have smaller ones
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-
-
-def backward_in_order(root, order):
-    """Fill .grad of every value in order (each listed after all the values that use it)."""
-    grads = {root: np.ones_like(root.data)}  # dL/dv of the values reached so far
-    for v in order:
-        v.grad = grads[v]
-        if v.vjp is None:
-            continue  # a leaf: nothing to pass on
-        for p, g in zip(v.parents, v.vjp(v.grad)):
-            grads[p] = g
-
-
-def topo_order(root):
-    """root and every value it depends on, newest first: each before its parents."""
-    # TODO: collect root and all its ancestors with a loop and a stack (no recursion),
+# step 4's engine with numbered Values (written once, in _parts.py) plus topo_order
+SKELETON = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS_COUNTER,
+                         P.value_class(P.INIT_SEQ, P.REPR, P.ADD, P.MUL), P.AS_VALUE,
+                         P.BACKWARD_IN_ORDER, P.TOPO_ORDER_HEAD + '''    # TODO: collect root and all its ancestors with a loop and a stack (no recursion),
     # then sort them by .seq, largest first.
     raise NotImplementedError("topo_order")
+''', P.BACKWARD)
 
-
-def backward(root):
-    """Fill .grad of root and of every value root depends on."""
-    backward_in_order(root, topo_order(root))
-'''
-
-SOLUTION = '''"""Build your own engine, step 5: Ordering: a topological order, without recursion (docs/learn/ordering.md).
-
-Check: python -m tinygrad_edu.learn check topo_order
-"""
-import itertools
-
-import numpy as np
-
-_counter = itertools.count()  # numbers every Value in creation order
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-        self.seq = next(_counter)  # creation number: parents have smaller ones
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-
-
-def backward_in_order(root, order):
-    """Fill .grad of every value in order (each listed after all the values that use it)."""
-    grads = {root: np.ones_like(root.data)}  # dL/dv of the values reached so far
-    for v in order:
-        v.grad = grads[v]
-        if v.vjp is None:
-            continue  # a leaf: nothing to pass on
-        for p, g in zip(v.parents, v.vjp(v.grad)):
-            grads[p] = g
-
-
-def topo_order(root):
-    """root and every value it depends on, newest first: each before its parents."""
-    seen, stack = {root}, [root]
-    while stack:  # a loop, not recursion: no depth limit
-        v = stack.pop()
-        for p in v.parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return sorted(seen, key=lambda v: v.seq, reverse=True)
-
-
-def backward(root):
-    """Fill .grad of root and of every value root depends on."""
-    backward_in_order(root, topo_order(root))
-'''
+SOLUTION = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS_COUNTER,
+                         P.value_class(P.INIT_SEQ, P.REPR, P.ADD, P.MUL), P.AS_VALUE,
+                         P.BACKWARD_IN_ORDER, P.TOPO_ORDER, P.BACKWARD)
 
 
 def check(ns):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _parts as P
+
 SLUG = "unbroadcast"
 ORDER = 7
 TITLE = "Broadcasting and its reduction"
@@ -10,160 +12,16 @@ PAGE = "learn/broadcasting.md"
 HINT = ("while g.ndim > len(shape): g = g.sum(axis=0); then for each axis where shape has a 1: "
         "g = g.sum(axis=axis, keepdims=True)")
 
-SKELETON = '''"""Build your own engine, step 7: Broadcasting and its reduction (docs/learn/broadcasting.md).
-
-Check: python -m tinygrad_edu.learn check unbroadcast
-"""
-import itertools
-
-import numpy as np
-
-_counter = itertools.count()  # numbers every Value in creation order
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-        self.seq = next(_counter)  # creation number: parents have smaller ones
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-
-
-def unbroadcast(g, shape):
-    """Sum g down to shape: the gradient of an operand that numpy broadcast."""
-    # TODO: sum away the leading axes numpy added, then sum (keepdims=True) each
+# step 6's engine plus unbroadcast (written once, in _parts.py); only its body is left to write
+SKELETON = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS_COUNTER,
+                         P.value_class(P.INIT_SEQ, P.REPR, P.ADD, P.MUL), P.AS_VALUE,
+                         P.UNBROADCAST_HEAD + '''    # TODO: sum away the leading axes numpy added, then sum (keepdims=True) each
     # axis where shape has a 1 and g does not.
     raise NotImplementedError("unbroadcast")
+''', P.BACKWARD_IN_ORDER_UNBROADCAST, P.TOPO_ORDER, P.BACKWARD)
 
-
-def backward_in_order(root, order):
-    """Fill .grad of every value in order (each listed after all the values that use it)."""
-    grads = {root: np.ones_like(root.data)}  # dL/dv of the values reached so far
-    for v in order:
-        v.grad = grads[v]
-        if v.vjp is None:
-            continue  # a leaf: nothing to pass on
-        for p, g in zip(v.parents, v.vjp(v.grad)):
-            g = unbroadcast(g, p.data.shape)
-            grads[p] = grads[p] + g if p in grads else g
-
-
-def topo_order(root):
-    """root and every value it depends on, newest first: each before its parents."""
-    seen, stack = {root}, [root]
-    while stack:  # a loop, not recursion: no depth limit
-        v = stack.pop()
-        for p in v.parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return sorted(seen, key=lambda v: v.seq, reverse=True)
-
-
-def backward(root):
-    """Fill .grad of root and of every value root depends on."""
-    backward_in_order(root, topo_order(root))
-'''
-
-SOLUTION = '''"""Build your own engine, step 7: Broadcasting and its reduction (docs/learn/broadcasting.md).
-
-Check: python -m tinygrad_edu.learn check unbroadcast
-"""
-import itertools
-
-import numpy as np
-
-_counter = itertools.count()  # numbers every Value in creation order
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op="", vjp=None):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-        self.vjp = vjp  # g -> one gradient per parent; None for a leaf
-        self.grad = None  # dL/dself, set by backward
-        self.seq = next(_counter)  # creation number: parents have smaller ones
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+", lambda g: (g, g))
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*", lambda g: (g * b, g * a))
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-
-
-def unbroadcast(g, shape):
-    """Sum g down to shape: the gradient of an operand that numpy broadcast."""
-    while g.ndim > len(shape):  # axes numpy added in front
-        g = g.sum(axis=0)
-    for axis, n in enumerate(shape):  # axes of length 1 that numpy stretched
-        if n == 1 and g.shape[axis] != 1:
-            g = g.sum(axis=axis, keepdims=True)
-    return g
-
-
-def backward_in_order(root, order):
-    """Fill .grad of every value in order (each listed after all the values that use it)."""
-    grads = {root: np.ones_like(root.data)}  # dL/dv of the values reached so far
-    for v in order:
-        v.grad = grads[v]
-        if v.vjp is None:
-            continue  # a leaf: nothing to pass on
-        for p, g in zip(v.parents, v.vjp(v.grad)):
-            g = unbroadcast(g, p.data.shape)
-            grads[p] = grads[p] + g if p in grads else g
-
-
-def topo_order(root):
-    """root and every value it depends on, newest first: each before its parents."""
-    seen, stack = {root}, [root]
-    while stack:  # a loop, not recursion: no depth limit
-        v = stack.pop()
-        for p in v.parents:
-            if p not in seen:
-                seen.add(p)
-                stack.append(p)
-    return sorted(seen, key=lambda v: v.seq, reverse=True)
-
-
-def backward(root):
-    """Fill .grad of root and of every value root depends on."""
-    backward_in_order(root, topo_order(root))
-'''
+SOLUTION = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS_COUNTER,
+                         P.value_class(P.INIT_SEQ, P.REPR, P.ADD, P.MUL), *P.BLOG_ENGINE_TAIL)
 
 
 def check(ns):

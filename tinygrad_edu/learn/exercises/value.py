@@ -3,77 +3,35 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _parts as P
+
 SLUG = "value"
 ORDER = 1
 TITLE = "A value that remembers its inputs"
 PAGE = "learn/value.md"
 HINT = "a Value only stores things: np.asarray(data, dtype=float), the tuple of parents, the op"
 
-SKELETON = '''"""Build your own engine, step 1: A value that remembers its inputs (docs/learn/value.md).
+INIT_DEF = '    def __init__(self, data, parents=(), op=""):\n'
 
-Check: python -m tinygrad_edu.learn check value
-"""
-import numpy as np
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op=""):
-        # TODO: keep data as a float64 array (np.asarray(..., dtype=float)),
+# skeleton and solution differ only in the bodies of __init__, + and *; the rest is _parts.py's
+SKELETON = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS, P.value_class(
+    INIT_DEF + '''        # TODO: keep data as a float64 array (np.asarray(..., dtype=float)),
         # and parents (a tuple of Values) and op (a short string) as they are.
         raise NotImplementedError("Value.__init__")
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
+''', P.REPR, '''    def __add__(self, other):
         # TODO: the sum as a Value, remembering (self, other) and the op "+".
         # other may be a plain number or array: as_value(other) wraps it.
         raise NotImplementedError("Value.__add__")
-
-    def __mul__(self, other):
+''', '''    def __mul__(self, other):
         # TODO: the product, remembering (self, other) and the op "*".
         raise NotImplementedError("Value.__mul__")
+'''), P.AS_VALUE)
 
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-'''
-
-SOLUTION = '''"""Build your own engine, step 1: A value that remembers its inputs (docs/learn/value.md).
-
-Check: python -m tinygrad_edu.learn check value
-"""
-import numpy as np
-
-
-class Value:
-    """An array that remembers the values it was computed from."""
-
-    def __init__(self, data, parents=(), op=""):
-        self.data = np.asarray(data, dtype=float)  # integers become floats, once
-        self.parents = parents  # the Values this one was computed from
-        self.op = op  # how: "+", "*", ...
-
-    def __repr__(self):
-        return f"Value({self.data!r}, op={self.op!r})"
-
-    def __add__(self, other):
-        other = as_value(other)
-        return Value(self.data + other.data, (self, other), "+")
-
-    def __mul__(self, other):
-        other = as_value(other)
-        a, b = self.data, other.data
-        return Value(a * b, (self, other), "*")
-
-
-def as_value(x):
-    """x itself if it is a Value, else a constant Value holding x."""
-    return x if isinstance(x, Value) else Value(x)
-'''
+SOLUTION = P.engine_file(P.header(ORDER, TITLE, PAGE, SLUG), P.IMPORTS, P.value_class(
+    INIT_DEF + P.FIELDS, P.REPR,
+    P.ADD_HEAD + '''        return Value(self.data + other.data, (self, other), "+")
+''', P.MUL_HEAD + '''        return Value(a * b, (self, other), "*")
+'''), P.AS_VALUE)
 
 
 def check(ns):
