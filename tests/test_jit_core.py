@@ -305,3 +305,83 @@ def test_a_jitted_method_finds_the_model_through_self():
         assert np.array_equal(a.step(x).data, b.eager(x).data)
     assert np.array_equal(a.model.weight.data, b.model.weight.data)
     assert a.step.cache_info().hits == 3 and a.step is a.step
+
+
+# ---- the fast path of a repeated signature (function._fast_check) -------------------
+
+def _mlp_world(seed=0):
+    net = nn.Sequential(nn.Linear(3, 4, rng=seed), nn.Sigmoid(), nn.Linear(4, 2, rng=seed + 1))
+    opt = optim.SGD(net.parameters(), lr=0.5)
+
+    def step(x):
+        loss = (net(x) ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return net, opt, step
+
+
+@pytest.mark.parametrize("change", ["training", "swap_layer", "replace_param",
+                                    "arg_shape", "arg_dtype", "arg_requires_grad", "same_twice",
+                                    "param_dtype", "new_group"])
+def test_the_fast_path_misses_on_whatever_the_key_covers(change):
+    """After replays, a change that the full cache key sees must not reuse the
+    fast path's program: the jitted step stays equal to an eager twin."""
+    net, opt, step = _mlp_world()
+    net2, opt2, step2 = _mlp_world()
+    f = tg.jit(step)
+    x = tg.Tensor(np.linspace(-1, 1, 6).reshape(2, 3))
+    for _ in range(4):
+        assert np.array_equal(f(x).data, step2(x).data)
+    assert f._fast is not None
+    args = (x,)
+    for n, o in ((net, opt), (net2, opt2)):
+        if change == "training":
+            n.eval()
+        elif change == "swap_layer":
+            n._modules["1"] = nn.Tanh()  # behind __setattr__'s back: only the dict changes
+        elif change == "replace_param":
+            n[0].weight = nn.Parameter(np.full((3, 4), 0.25))
+            o.param_groups[0]["params"][0] = n[0].weight
+        elif change == "param_dtype":
+            n[0].weight.data = n[0].weight.data.astype(np.float32)
+        elif change == "new_group":
+            extra = tg.Tensor(np.ones(2), requires_grad=True)
+            o.add_param_group({"params": [extra]})
+    if change == "arg_shape":
+        args = (tg.Tensor(np.linspace(-1, 1, 9).reshape(3, 3)),)
+    elif change == "arg_dtype":
+        args = (tg.Tensor(np.linspace(-1, 1, 6).reshape(2, 3).astype(np.float32)),)
+    elif change == "arg_requires_grad":
+        args = (tg.Tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True),)
+    records = f.cache_info().records
+    if change == "same_twice":
+        w = tg.Tensor(np.arange(1.0, 4.0), requires_grad=True)
+        g = tg.jit(lambda a, b: (a * b * w).sum())
+        z = tg.Tensor(np.arange(3.0))
+        for _ in range(4):
+            assert np.array_equal(g(z, tg.Tensor(np.ones(3))).data, np.float64(8.0))
+        assert g._fast is not None
+        assert np.array_equal(g(z, z).data, np.float64(0 + 1 * 2 + 4 * 3))
+        return
+    for _ in range(4):
+        got, want = f(*args), step2(*args)
+        assert np.array_equal(got.data, want.data)
+    for p, q in zip(net.parameters(), net2.parameters()):
+        assert np.array_equal(p.data, q.data)
+    assert f.cache_info().records > records  # the change recorded again
+
+
+def test_the_fast_path_misses_when_grad_mode_changes():
+    w = tg.Tensor(np.arange(3.0), requires_grad=True)
+    f = tg.jit(lambda x: (x * w).sum())
+    x = tg.Tensor(np.ones(3))
+    for _ in range(4):
+        assert f(x).requires_grad
+    with tg.no_grad():
+        for _ in range(4):
+            out = f(x)
+            assert not out.requires_grad and np.array_equal(out.data, np.float64(3.0))
+    assert f(x).requires_grad and f.cache_info().records == 4
