@@ -385,3 +385,89 @@ def test_the_fast_path_misses_when_grad_mode_changes():
             out = f(x)
             assert not out.requires_grad and np.array_equal(out.data, np.float64(3.0))
     assert f(x).requires_grad and f.cache_info().records == 4
+
+
+# ---- SGD's update written out in the program (codegen._optimizer_step) -------------------
+
+@pytest.mark.parametrize("edit", ["lr", "momentum", "weight_decay", "nesterov", "none"])
+def test_inline_sgd_reads_hyperparameters_live_and_stays_exact(edit):
+    """Plain SGD replays as numpy calls reading lr at replay; switching momentum or
+    weight decay on between calls falls back to the real step: equal to eager throughout."""
+    def world():
+        net = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Sigmoid(), nn.Linear(4, 2, rng=1))
+        frozen = tg.Tensor(np.ones(2), requires_grad=True)  # in the optimizer, never gets a grad
+        opt = optim.SGD([{"params": list(net.parameters())[:2]},
+                         {"params": list(net.parameters())[2:] + [frozen], "lr": 0.25}], lr=0.5)
+
+        def step(x):
+            loss = (net(x) ** 2).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return net, opt, step, frozen
+
+    (net, opt, step, frozen), (net2, opt2, step2, frozen2) = world(), world()
+    f = tg.jit(step)
+    x = tg.Tensor(np.linspace(-2, 2, 6).reshape(2, 3))
+    for i in range(8):
+        if i == 4:
+            for o in (opt, opt2):
+                if edit == "lr":
+                    o.param_groups[1]["lr"] = 0.125
+                elif edit == "momentum":
+                    o.param_groups[0]["momentum"] = 0.9
+                elif edit == "weight_decay":
+                    o.param_groups[1]["weight_decay"] = 0.01
+                elif edit == "nesterov":
+                    o.param_groups[0].update(momentum=0.5, nesterov=True)
+        if i == 6 and edit == "none":  # a .grad the program does not set, given from outside
+            frozen.grad = tg.Tensor(np.full(2, 0.5))
+            frozen2.grad = tg.Tensor(np.full(2, 0.5))
+        assert np.array_equal(f(x).data, step2(x).data)
+        for p, q in zip(net.parameters(), net2.parameters()):
+            assert np.array_equal(p.data, q.data) and np.array_equal(p.grad.data, q.grad.data)
+        assert np.array_equal(frozen.data, frozen2.data)
+    # a .grad None in both recordings is a guard: set from outside, the step records again
+    assert f.cache_info().records == (3 if edit == "none" else 2)
+    assert "'lr']" in f.program and "k" in f.program.split("else:")[1]
+
+
+def test_inline_sgd_marks_parameters_modified_like_the_eager_step():
+    net = nn.Linear(3, 1, rng=0)
+    opt = optim.SGD(net.parameters(), lr=0.1)
+
+    @tg.jit
+    def step(x):
+        loss = net(x).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    x = tg.Tensor(np.ones((2, 3)))
+    for _ in range(3):
+        step(x)
+    kept = (net(x) * 1.0).sum()  # a graph recorded before a replayed update...
+    step(x)
+    with pytest.raises(RuntimeError, match="modified"):
+        kept.backward()  # ...refuses to back-propagate with the new values, as after an eager step
+
+
+@pytest.mark.parametrize("opt_cls", [optim.Adam, optim.RMSprop])
+def test_other_optimizers_stay_a_macro(opt_cls):
+    net = nn.Linear(3, 1, rng=0)
+    opt = opt_cls(net.parameters(), lr=0.1)
+
+    @tg.jit
+    def step(x):
+        loss = net(x).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(3):
+        step(tg.Tensor(np.ones((2, 3))))
+    assert ".step()" in step.program and "'lr']" not in step.program

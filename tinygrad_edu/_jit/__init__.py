@@ -20,7 +20,11 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   replay first sets each ``.grad`` to the replayed gradient, then runs the
   real ``step()``, which reads ``lr``, ``weight_decay``... from
   ``param_groups`` at that moment (schedulers work) and keeps its state
-  (Adam's step count) as eager does.
+  (Adam's step count) as eager does. Plain SGD is written out instead
+  (``codegen._optimizer_step``): the same ``np.subtract(p.data, lr * g,
+  out=p.data, casting="unsafe")`` per parameter with ``lr`` read from
+  ``param_groups`` on each replay, behind a replay-time test that momentum
+  and weight decay are still off (else the real step runs).
 * **Buffers and views.** While recording, the engine's own ``np.empty``/
   ``zeros``/``ones``/``full`` calls (those made from ``tinygrad_edu`` code)
   return traced slots, made afresh by the replay with the same call; a plain
@@ -62,7 +66,12 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   names the first call that differs. If they differ only because some
   ``.grad`` was None at entry in one call and not the other (no
   ``zero_grad`` in the function: backward then accumulates), call 3 records
-  again and the program is kept with that None-pattern as a guard.
+  again and the program is kept with that None-pattern as a guard. The
+  None-pattern of the two agreeing recordings is a guard wherever they
+  agree (a ``.grad`` None in both was never seen set).
+  A call with the last replayed signature is checked by one generated
+  function (``function._fast_check``: the same conditions as the key, the
+  discovery's containers compared by ``id``) instead of rebuilding the key.
 * **Not supported** (TraceError, or documented): ops on plain copies of traced
   values made outside numpy's dispatch (caught when the two recordings differ,
   not before); Python state a step keeps on objects between calls (an RNN

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from ..inplace import mark_tensors_modified
+from ..optim.sgd import SGD
 from .recorder import Op, Slot
 
 __all__ = ["build"]
@@ -201,6 +203,7 @@ def build(trace, helpers):
             src = f"{obj}.data" if kind == "data" else f"{obj}._grad.data"
         body.append(f"s{i} = {src}")
     dirty = False  # has the program changed state yet? (a failed guard then cannot fall back)
+    grads = {}  # id(tensor) -> the Slot (or None) the program set its .grad to last
     for op in ops:
         if op.kind == "guard":
             body.append(f"if bool(s{op.args[0].i}) is not {op.kwargs['expected']}: "
@@ -210,11 +213,13 @@ def build(trace, helpers):
                 w not in trace.fresh for w in op.writes):
             dirty = True
         if op.kind == "macro":
-            body.append(f"{names.const(op.fn)}.step()")
+            body += _optimizer_step(op.fn, grads, names, refs)
             continue
         if op.kind in ("setdata", "setgrad"):  # noqa: SIM102
             who = refs.get(id(op.fn)) or names.const(op.fn, "tensor " + str(tuple(op.fn.shape)))
             val = op.args[0]
+            if op.kind == "setgrad":
+                grads[id(op.fn)] = val
             if op.kind == "setdata":
                 body.append(f"{who}.data = s{val.i}")
             else:
@@ -238,6 +243,52 @@ def build(trace, helpers):
     ns = names.ns
     exec(compile(src, "<jit program>", "exec"), ns)
     return notes + src, ns["program"]
+
+
+def _optimizer_step(opt, grads, names, refs):
+    """The lines replaying ``opt.step()``.
+
+    Plain SGD (no momentum, no weight decay: read from ``param_groups`` at
+    replay, as the eager step reads them) is written out as the very numpy
+    calls ``SGD.step`` makes, ``np.subtract(p.data, lr * g, out=p.data,
+    casting="unsafe")`` with ``lr`` read live, followed by the
+    ``mark_tensors_modified`` the step ends with. Its checks are known to pass:
+    every parameter's ``.grad`` was set by the program just before (shapes and
+    dtypes fixed by the recording), or is checked to be None at replay (then
+    skipped, as the eager step skips it). Any other case (another optimizer,
+    momentum or weight decay switched on, such a ``.grad`` not None): the
+    real ``opt.step()`` (a macro), which reads everything at replay.
+    """
+    o = names.const(opt)
+    macro = [f"{o}.step()"]
+    if type(opt) is not SGD or "step" in vars(opt):
+        return macro
+    groups, unset = [], []
+    for group in opt.param_groups:
+        pairs = []
+        for p in group["params"]:
+            name = refs.get(id(p)) or names.const(p, "tensor " + str(tuple(p.shape)))
+            if id(p) not in grads:
+                unset.append(name)  # .grad not set by the program: skipped if None then
+            elif grads[id(p)] is not None:
+                pairs.append((name, grads[id(p)]))
+        groups.append(pairs)
+    if not any(groups):
+        return macro
+    sub, mark = names.const(np.subtract), names.const(mark_tensors_modified)
+    gs = f"{o}.param_groups"
+    plain = " and ".join([f"not {gs}[{k}]['momentum'] and not {gs}[{k}]['weight_decay']"
+                          for k in range(len(groups))] + [f"{p}._grad is None" for p in unset])
+    lines = [f"if len({gs}) == {len(groups)} and {plain}:"]
+    for k, pairs in enumerate(groups):
+        if pairs:
+            lines.append(f"    _lr = {gs}[{k}]['lr']")
+        for p, g in pairs:
+            lines.append(f"    {sub}({p}.data, _lr * s{g.i}, out={p}.data, casting='unsafe')")
+    touched = [p for pairs in groups for p, _ in pairs]
+    lines.append(f"    {mark}([{', '.join(touched)}])")
+    lines += ["else:", "    " + macro[0]]
+    return lines
 
 
 def _render_output(out, names, refs):

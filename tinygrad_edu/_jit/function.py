@@ -224,7 +224,7 @@ class JitFunction:
                 pattern = tuple([t._grad is None for t in captured]) + tuple(
                     [t._grad is None for t in leaves if isinstance(t, Tensor)])
                 for want, src, fn in entry.programs:
-                    if want is None or want == pattern:
+                    if all(w is None or w is g for w, g in zip(want, pattern)):
                         self._hits += 1
                         self.program = src
                         if not kwargs:
@@ -300,7 +300,12 @@ class JitFunction:
             diff = first_difference(a, b)
             if diff is None:
                 src, fn = build(b, _HELPERS)
-                want = None if a.grad_pattern != b.grad_pattern else b.grad_pattern
+                # Where the two calls' None-patterns differ, the same program came out
+                # both ways: those .grad do not matter; where they agree, they stay a guard
+                # (a .grad None in both calls was never seen set: zero_grad's reset of it
+                # is not in the program).
+                want = tuple(None if u is not v else u
+                             for u, v in zip(a.grad_pattern, b.grad_pattern))
                 entry.programs.append((want, src, fn))
                 entry.traces.clear()
                 self.program = src
@@ -381,11 +386,11 @@ def _fast_check(args, leaves, modules, captured, found, want, fn, src):
         conds.append(f"t{k}.data.shape == {t.data.shape!r} and "
                      f"{_dtype_is(ns, f't{k}.data.dtype', t.data.dtype)} "
                      f"and t{k}.requires_grad is {bool(t.requires_grad)}")
-    if want is not None:
-        every = list(captured) + [a for a in args if isinstance(a, Tensor)]
-        for k, t in enumerate(every):
+    every = list(captured) + [a for a in args if isinstance(a, Tensor)]
+    for k, (t, w) in enumerate(zip(every, want)):
+        if w is not None:
             ns[f"g{k}"] = t
-            conds.append(f"(g{k}._grad is None) is {bool(want[k])}")
+            conds.append(f"(g{k}._grad is None) is {w}")
     # The discovery's containers: the same objects as at discovery, in the same order.
     items = []
     for k, (kind, obj, key) in enumerate(found[3]):
