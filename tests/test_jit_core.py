@@ -4,6 +4,8 @@ The black-box behaviour (every example model, every optimizer, docs) is in
 ``tests/test_jit.py``; these tests pin down the mechanisms the design note in
 ``tinygrad_edu/_jit/__init__.py`` describes. Every comparison is exact.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -471,3 +473,112 @@ def test_other_optimizers_stay_a_macro(opt_cls):
     for _ in range(3):
         step(tg.Tensor(np.ones((2, 3))))
     assert ".step()" in step.program and "'lr']" not in step.program
+
+
+# ---- exact rewrites of the recorded calls (codegen.peephole) -------------------------------
+
+def _ops(*specs):
+    from tinygrad_edu._jit.recorder import Op
+    return [Op("call", fn, args, kwargs, outs=outs, writes=writes, effect=bool(writes))
+            for fn, args, kwargs, outs, writes in specs]
+
+
+def _fns(ops):
+    return [(op.fn, op.outs) for op in ops]
+
+
+def test_peephole_merges_equal_fresh_calls_and_renames_their_uses():
+    from tinygrad_edu._jit.codegen import peephole
+    from tinygrad_edu._jit.recorder import Slot
+    S = Slot
+    ops = _ops((np.exp, (S(0),), {}, 1, ()), (np.exp, (S(0),), {}, 2, ()),
+               (np.add, (S(1), S(2)), {}, 3, ()))
+    out = peephole(ops, ("array", S(3)))
+    assert _fns(out) == [(np.exp, 1), (np.add, 3)] and out[1].args == (S(1), S(1))
+
+
+@pytest.mark.parametrize("second, why", [
+    ((np.add, "S0", 0.0), "0.0 is not -0.0"),
+    ((np.add, "S0", 1.0), "1.0 is not 1"),
+    ((np.add, "S0", True), "True is not 1"),
+    ((np.subtract, "S0", 1), "another callable"),
+    ((np.add, "S1", 1), "another slot"),
+])
+def test_peephole_keeps_calls_that_differ_in_any_argument(second, why):
+    from tinygrad_edu._jit.codegen import peephole
+    from tinygrad_edu._jit.recorder import Slot
+    first = (np.add, (Slot(0), -0.0 if "0.0" in why else 1), {}, 2, ())
+    fn, a, b = second
+    ops = _ops(first, (fn, (Slot(int(a[1])), b), {}, 3, ()), (np.add, (Slot(2), Slot(3)), {}, 4, ()))
+    assert len(peephole(ops, ("array", Slot(4)))) == 3, why
+
+
+def test_peephole_refuses_a_merge_across_a_write_or_of_an_escaping_result():
+    from tinygrad_edu._jit.codegen import peephole
+    from tinygrad_edu._jit.recorder import Op, Slot
+    S = Slot
+    # a write into the argument between the two calls: the values differ
+    ops = _ops((np.exp, (S(0),), {}, 1, ()), (np.add, (S(0), 1.0), {"out": (S(0),)}, 0, (0,)),
+               (np.exp, (S(0),), {}, 2, ()), (np.add, (S(1), S(2)), {}, 3, ()))
+    assert len(peephole(ops, ("array", S(3)))) == 4
+    # the second result is returned, or written later, or becomes a .grad: kept apart
+    base = [(np.exp, (S(0),), {}, 1, ()), (np.exp, (S(0),), {}, 2, ())]
+    assert len(peephole(_ops(*base), ("seq", tuple, (("array", S(1)), ("array", S(2)))))) == 2
+    written = _ops(*base, (np.add, (S(2), 1.0), {"out": (S(2),)}, 2, (2,)),
+                   (np.add, (S(1), S(2)), {}, 3, ()))
+    assert len(peephole(written, ("array", S(3)))) == 4
+    viewed = _ops(*base, (np.ndarray.transpose, (S(2),), {}, 3, ()),
+                  (np.add, (S(1), 1.0), {"out": (S(3),)}, 3, (3,)), (np.add, (S(1), S(2)), {}, 4, ()))
+    assert len(peephole(viewed, ("array", S(4)))) == 5  # written through a view of it
+    w = tg.Tensor(np.ones(2))
+    asgrad = _ops(*base) + [Op("setgrad", w, (S(2),), effect=True)]
+    assert len(peephole(asgrad, ("array", S(1)))) == 3
+    # where=: the unselected elements are uninitialised memory, never merged
+    masked = _ops((np.exp, (S(0),), {"where": S(5)}, 1, ()), (np.exp, (S(0),), {"where": S(5)}, 2, ()),
+                  (np.add, (S(1), S(2)), {}, 3, ()))
+    assert len(peephole(masked, ("array", S(3)))) == 3
+
+
+def test_peephole_drops_an_astype_that_returned_its_argument_only():
+    from tinygrad_edu._jit.codegen import peephole
+    from tinygrad_edu._jit.recorder import Slot
+    f8 = np.dtype(np.float64)
+    ops = _ops((np.ndarray.astype, (Slot(0), f8), {"copy": False}, 0, ()),
+               (np.ndarray.astype, (Slot(0), f8), {"copy": False}, 1, ()),  # numpy copied: kept
+               (np.add, (Slot(0), Slot(1)), {}, 2, ()))
+    assert _fns(peephole(ops, ("array", Slot(2)))) == [(np.ndarray.astype, 1), (np.add, 2)]
+
+
+@pytest.mark.parametrize("special", [-0.0, np.nan, np.inf, -np.inf])
+def test_rewritten_programs_stay_exact_with_signed_zeros_nans_and_infinities(special):
+    """A step whose program merges repeated calls (two exp, two casts of the input)
+    equals eager bit for bit, on inputs holding -0.0, NaN and infinities."""
+    def world():
+        w = tg.Tensor(np.array([0.5, -0.0, 2.0]), requires_grad=True)
+        opt = optim.SGD([w], lr=0.25)
+
+        def step(x):
+            a = (x.astype(np.float64).exp() * w).sum()
+            b = (x.astype(np.float64).exp() * w * w).sum()
+            loss = a + b
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return w, step
+
+    (w, step), (w2, step2) = world(), world()
+    f = tg.jit(step)
+    x = tg.Tensor(np.array([special, -0.0, 1.0], dtype=np.float32))
+    for _ in range(5):
+        with np.errstate(all="ignore"):  # inf - inf in the gradients: NaN, as in eager
+            got, want = f(x), step2(x)
+        assert np.array_equal(got.data, want.data, equal_nan=True)
+        assert np.array_equal(np.signbit(got.data), np.signbit(want.data))
+        assert np.array_equal(w.data, w2.data, equal_nan=True)
+        assert np.array_equal(np.signbit(w.data), np.signbit(w2.data))
+        assert np.array_equal(w.grad.data, w2.grad.data, equal_nan=True)
+    body = f.program.split("def program")[1]
+    exp = [k for k, d in re.findall(r"^# (k\d+) = (.+)$", f.program, re.M) if d == "np.exp"]
+    assert len(re.findall(rf"\b{exp[0]}\(", body)) == 1  # the two exp were merged

@@ -45,7 +45,10 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   call's input tensors. Calls whose results are unused and that write nothing
   are dropped; calls that depend on no input or state are folded into
   constants (only when every later use is a plain ufunc input, so a shared
-  constant is never written or seen). Each replayed call is the very numpy call
+  constant is never written or seen). Exact rewrites (``codegen.peephole``):
+  a call numpy answered with its own argument (``astype(copy=False)``) is
+  dropped; an equal fresh call with nothing written in between and no result
+  escaping is merged with the earlier one (common subexpressions). Each replayed call is the very numpy call
   the eager step made on the same values, so parameters, ``.grad``, optimizer
   state and returned tensors are bit-identical to eager. No Tensor or Node is
   created except the ``.grad`` tensors and the returned tensors (fresh each

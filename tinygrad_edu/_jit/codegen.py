@@ -156,8 +156,9 @@ def fold_constants(trace):
         used = (_slots_in(op.args, set()) | _slots_in(op.kwargs, set())) & folded
         if not used:
             continue
-        if (op.kind != "call" or not isinstance(op.fn, np.ufunc) or "out" in op.kwargs
-                or used & set(op.writes)):
+        # out= is fine when the constant is only read: a ufunc writes its out= alone
+        if (op.kind != "call" or not isinstance(op.fn, np.ufunc) or used & set(op.writes)
+                or used & _slots_in(op.kwargs.get("out"), set())):
             return trace.ops
         needed |= used
     if _slots_in(trace.output, set()) & folded:
@@ -180,6 +181,110 @@ def fold_constants(trace):
     return out
 
 
+# Calls that return their first argument itself when numpy recorded so (the
+# recording saw the result is the argument): a no-op at replay too, because
+# the dtypes that decide it are fixed by the signature.
+_IDENTITY_WHEN_SAME = {np.ndarray.astype, np.asarray, np.asanyarray}
+
+
+def _fresh_result(op):
+    """Does ``op`` return a new array sharing no memory with its arguments?"""
+    if op.kind != "call" or op.writes or "out" in op.kwargs:
+        return False
+    fn = op.fn
+    if isinstance(fn, np.ufunc):
+        return True
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, np.ufunc) and fn.__name__ in ("reduce", "accumulate"):
+        return True
+    if fn is np.ndarray.astype:  # copy=True (the default) always copies
+        copy = op.kwargs.get("copy", op.args[4] if len(op.args) > 4 else True)
+        return copy is True
+    return False
+
+
+def _same_const(a, b):
+    """Equal as call arguments: slots by number, literals by type and repr (``0.0`` is
+    not ``-0.0``, ``1`` is not ``1.0`` nor ``True``; NaN never matches), containers
+    item by item, anything else (arrays, dtypes, callables) only if the same object."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is Slot:
+        return a.i == b.i
+    if type(a) in (tuple, list):
+        return len(a) == len(b) and all(map(_same_const, a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same_const(a[k], b[k]) for k in a)
+    if type(a) in (int, float, bool, str, type(None)):
+        return a == b and repr(a) == repr(b)
+    return a is b
+
+
+def _escaping(ops, output):
+    """Slots whose memory is written, becomes ``.data``/``.grad``, or is returned, and
+    every slot that result may be a view of (propagated back through calls that are
+    not known to make fresh arrays)."""
+    bad = _slots_in(output, set())
+    for op in ops:
+        bad.update(w for w in op.writes if w is not None)
+        if op.kind in ("setdata", "setgrad", "macro", "draw"):
+            _slots_in(op.args, bad)
+    for op in reversed(ops):
+        if not _fresh_result(op) and any(i in bad for i in _outs(op) if i is not None):
+            _slots_in(op.args, bad)
+            _slots_in(op.kwargs, bad)
+    return bad
+
+
+def peephole(ops, output):
+    """Exact rewrites of the call list.
+
+    * A call numpy answered with its own first argument (``astype(copy=False)``
+      to the dtype it has, ``np.asarray`` of an array) is dropped: the slot
+      already holds that object.
+    * Common subexpressions: a call equal to an earlier one (same callable, the
+      same slots and constants, see :func:`_same_const`) that makes a fresh array
+      (ufuncs without ``out=``, their reductions, ``astype`` copies) is replaced
+      by the earlier result, if nothing is written, rebound or drawn between the
+      two calls (so the arguments hold the same values, and the same callable on
+      the same values gives the same bits) and neither result is written,
+      returned or becomes a ``.data``/``.grad`` (or a view of one of those): no
+      one can tell the two arrays were one.
+    Anything else is kept as recorded.
+    """
+    bad = _escaping(ops, output)
+    rename = {}
+    seen = []  # candidate earlier calls since the last write
+    out = []
+    for op in ops:
+        if rename and op.kind != "macro":
+            new = Op(op.kind, op.fn, _replace(op.args, rename), _replace(op.kwargs, rename),
+                     op.outs, op.scalar, op.effect, op.writes)
+            new.where = op.where
+            op = new
+        if (op.kind == "call" and op.fn in _IDENTITY_WHEN_SAME and not op.writes
+                and type(op.outs) is int and op.args and type(op.args[0]) is Slot
+                and op.args[0].i == op.outs):
+            continue
+        if op.kind != "call" or op.writes or op.kind == "draw":
+            if op.kind != "guard":
+                seen = []
+            out.append(op)
+            continue
+        # (where=: the result's unselected elements are whatever the memory held)
+        if _fresh_result(op) and type(op.outs) is int and op.outs not in bad \
+                and "where" not in op.kwargs:
+            twin = next((q for q in seen if q.fn is op.fn and q.scalar == op.scalar
+                         and _same_const(q.args, op.args) and _same_const(q.kwargs, op.kwargs)),
+                        None)
+            if twin is not None:
+                rename[op.outs] = Slot(twin.outs)
+                continue
+            seen.append(op)
+        out.append(op)
+    return out
+
+
 def build(trace, helpers):
     """Python source and function for ``trace`` (a frozen recording).
 
@@ -190,7 +295,7 @@ def build(trace, helpers):
     names = _Names()
     names.ns.update(helpers)
     refs = {id(t): f"_in[{k}]" for k, t in enumerate(trace.inputs)}
-    ops, live = live_ops(fold_constants(trace), trace.output)
+    ops, live = live_ops(peephole(fold_constants(trace), trace.output), trace.output)
     body = []
     for i, read in sorted(trace.reads.items()):
         if i not in live:
