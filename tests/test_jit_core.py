@@ -582,3 +582,37 @@ def test_rewritten_programs_stay_exact_with_signed_zeros_nans_and_infinities(spe
     body = f.program.split("def program")[1]
     exp = [k for k, d in re.findall(r"^# (k\d+) = (.+)$", f.program, re.M) if d == "np.exp"]
     assert len(re.findall(rf"\b{exp[0]}\(", body)) == 1  # the two exp were merged
+
+
+def test_scalars_stay_scalars_only_where_a_ufunc_or_guard_reads_them():
+    w = tg.Tensor(np.array([1.5, -0.0, 2.0], dtype=np.float32), requires_grad=True)
+    opt = optim.SGD([w], lr=0.5)
+
+    def step(x):
+        loss = (x * w).sum() * 0.5  # a reduction (a numpy scalar) read by a ufunc
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss, (x * w).sum()  # ...and one returned: a 0-d array, as eager's
+
+    f = tg.jit(step)
+    w2 = tg.Tensor(w.data.copy(), requires_grad=True)
+    opt2 = optim.SGD([w2], lr=0.5)
+
+    def step2(x):
+        loss = (x * w2).sum() * 0.5
+        opt2.zero_grad()
+        loss.backward()
+        opt2.step()
+        return loss, (x * w2).sum()
+
+    x = tg.Tensor(np.array([-0.0, np.inf, 3.0], dtype=np.float32))
+    for _ in range(4):
+        with np.errstate(all="ignore"):
+            (a, b), (c, d) = f(x), step2(x)
+        for got, want in ((a, c), (b, d)):
+            assert type(got.data) is np.ndarray and got.data.dtype == want.data.dtype
+            assert np.array_equal(got.data, want.data, equal_nan=True)
+        assert np.array_equal(w.data, w2.data, equal_nan=True)
+    body = f.program.split("def program")[1]
+    assert body.count("_a(") == 2  # the two returned sums; the multiplied one stays a scalar

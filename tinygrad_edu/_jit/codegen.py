@@ -285,6 +285,25 @@ def peephole(ops, output):
     return out
 
 
+def _scalar_ok(ops, output):
+    """Slots numpy gave as a scalar that may stay one (no ``np.asarray`` at replay): those
+    used only as positional inputs of ufunc calls and by guards. A ufunc computes
+    the same bits from a numpy scalar as from the 0-d array of it (the same dtype;
+    its result for 0-d inputs is a scalar either way), and ``bool`` agrees."""
+    used_else = _slots_in(output, set())
+    for op in ops:
+        if op.kind == "guard":
+            continue
+        if op.kind == "call" and isinstance(op.fn, np.ufunc):
+            _slots_in(op.kwargs, used_else)
+            used_else.update(w for w in op.writes if w is not None)
+        else:
+            _slots_in(op.args, used_else)
+            _slots_in(op.kwargs, used_else)
+    return {op.outs for op in ops if op.kind == "call" and op.scalar and type(op.outs) is int
+            and op.outs not in used_else}
+
+
 def build(trace, helpers):
     """Python source and function for ``trace`` (a frozen recording).
 
@@ -296,6 +315,7 @@ def build(trace, helpers):
     names.ns.update(helpers)
     refs = {id(t): f"_in[{k}]" for k, t in enumerate(trace.inputs)}
     ops, live = live_ops(peephole(fold_constants(trace), trace.output), trace.output)
+    as_scalar = _scalar_ok(ops, trace.output)
     body = []
     for i, read in sorted(trace.reads.items()):
         if i not in live:
@@ -335,7 +355,8 @@ def build(trace, helpers):
         if not outs:
             body.append(call)
         elif type(op.outs) is not tuple:
-            body.append(f"s{outs[0]} = _a({call})" if op.scalar else f"s{outs[0]} = {call}")
+            body.append(f"s{outs[0]} = _a({call})" if op.scalar and outs[0] not in as_scalar
+                        else f"s{outs[0]} = {call}")
         else:
             targets = [f"s{i}" if i is not None else "_" for i in outs]
             body.append(f"_r = {call}")
