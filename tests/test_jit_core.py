@@ -616,3 +616,51 @@ def test_scalars_stay_scalars_only_where_a_ufunc_or_guard_reads_them():
         assert np.array_equal(w.data, w2.data, equal_nan=True)
     body = f.program.split("def program")[1]
     assert body.count("_a(") == 2  # the two returned sums; the multiplied one stays a scalar
+
+
+def test_in_range_is_the_two_label_checks_in_one():
+    from tinygrad_edu._jit.codegen import _in_range
+    for dtype in (np.int8, np.int32, np.int64):
+        info = np.iinfo(dtype)
+        for labels, ok in (([0, 9, 3], True), ([0, 10], False), ([-1, 2], False),
+                           ([info.min, 0], False), ([info.max], False), ([9], True)):
+            x = np.array(labels, dtype=dtype)
+            assert _in_range(x, 10) is ok is bool(x.min() >= 0 and x.max() < 10), (dtype, labels)
+
+
+@pytest.mark.parametrize("labels, outcome", [
+    ([0, 2, 1, 2], "replay"), ([0, -100, 1, 2], "ignored"), ([0, 3, 1, 2], "error"),
+    ([0, -1, 1, 2], "error"), ([np.iinfo(np.int64).min, 0, 1, 2], "error")])
+def test_merged_label_guards_fall_back_exactly_like_the_separate_ones(labels, outcome):
+    def world():
+        model = nn.Linear(3, 3, rng=0)
+        opt = optim.SGD(model.parameters(), lr=0.5)
+
+        def step(x, y):
+            loss = nn.CrossEntropyLoss()(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    (m, step), (m2, step2) = world(), world()
+    f = tg.jit(step)
+    x = tg.Tensor(np.linspace(-1, 1, 12).reshape(4, 3))
+    good = tg.Tensor(np.array([0, 1, 2, 0]))
+    for _ in range(3):
+        assert np.array_equal(f(x, good).data, step2(x, good).data)
+    body = f.program.split("def program")[1]
+    assert "= _in_range" in f.program and body.count("_guard_failed") == 1  # one merged guard
+    y = tg.Tensor(np.array(labels, dtype=np.int64))
+    if outcome == "error":
+        with pytest.raises(ValueError) as want:
+            step2(x, y)
+        with pytest.raises(ValueError) as got:
+            f(x, y)
+        assert str(got.value) == str(want.value)
+    else:
+        assert np.array_equal(f(x, y).data, step2(x, y).data)
+    assert np.array_equal(m.weight.data, m2.weight.data) and np.array_equal(m.bias.data, m2.bias.data)
+    assert np.array_equal(f(x, good).data, step2(x, good).data)

@@ -285,6 +285,96 @@ def peephole(ops, output):
     return out
 
 
+def _in_range(x, stop):
+    """``0 <= x < stop`` for every element of the signed-integer array ``x`` (non-empty),
+    with one reduction: a negative value viewed as unsigned is at least 2**(bits-1)."""
+    return bool(np.maximum.reduce(x.view(x.dtype.str.replace("i", "u")), axis=None) < stop)
+
+
+def _producer(ops, k, slot):
+    for j in range(k - 1, -1, -1):
+        if _outs(ops[j]) and slot in _outs(ops[j]):
+            return j
+    return None
+
+
+def _match(op, fn, nargs):
+    return op.kind == "call" and op.fn is fn and len(op.args) == nargs and not op.writes
+
+
+def merge_range_guards(ops, values):
+    """Exact rewrite of the label checks the engine guards (cross-entropy, nll):
+
+    * ``min(x) >= 0`` and ``max(x) < c`` on a signed-integer ``x`` (two reductions,
+      two comparisons, two guards) become one guard ``_in_range(x, c)`` (one
+      reduction of ``x`` viewed unsigned): the same condition, failing at the
+      place of the first one, with the program in the same state;
+    * a later guard ``any(x == k)`` expected False, for an int ``k < 0``, is then
+      implied (every element is >= 0) and dropped.
+    Only when nothing but pure calls and guards lies between them (so ``x`` holds
+    the same values) and the intermediate results are used by nothing else.
+    """
+    used = {}
+    for op in ops:
+        for i in _slots_in(op.args, set()) | _slots_in(op.kwargs, set()):
+            used[i] = used.get(i, 0) + 1
+    out = list(ops)
+    drop = set()
+    for k, op in enumerate(out):
+        if op.kind != "guard" or op.kwargs["expected"] is not True:
+            continue
+        b = _producer(out, k, op.args[0].i)
+        if b is None or not _match(out[b], np.greater_equal, 2) or out[b].args[1] != 0 \
+                or type(out[b].args[1]) is not int or type(out[b].args[0]) is not Slot:
+            continue
+        a = _producer(out, b, out[b].args[0].i)
+        if a is None or out[a].fn != np.minimum.reduce or out[a].kwargs != {"axis": None} \
+                or len(out[a].args) != 1 or type(out[a].args[0]) is not Slot or out[a].writes:
+            continue
+        x = out[a].args[0].i
+        if not (isinstance(values[x], np.ndarray) and values[x].dtype.kind == "i"
+                and values[x].size):
+            continue
+        # the max guard: the next guard after k, with only pure calls in between
+        m = next((j for j in range(k + 1, len(out)) if out[j].kind != "call" or out[j].writes),
+                 None)
+        if m is None or out[m].kind != "guard" or out[m].kwargs["expected"] is not True:
+            continue
+        d = _producer(out, m, out[m].args[0].i)
+        if d is None or d < k or not _match(out[d], np.less, 2) or type(out[d].args[1]) is not int \
+                or not 0 <= out[d].args[1] < 2 ** 31 or type(out[d].args[0]) is not Slot:
+            continue
+        c = _producer(out, d, out[d].args[0].i)
+        if c is None or c < k or out[c].fn != np.maximum.reduce or out[c].kwargs != {"axis": None} \
+                or out[c].args != (Slot(x),):
+            continue
+        if any(used.get(i, 0) != 1 for i in (out[a].outs, out[b].outs, out[c].outs, out[d].outs)):
+            continue
+        new = Op("call", _in_range, (Slot(x), out[d].args[1]), outs=out[b].outs)
+        new.where = out[b].where
+        out[b] = new
+        drop.update((a, c, d, m))
+        # an implied ignore_index test: any(x == k) with k < 0, expected False
+        for j in range(m + 1, len(out)):
+            g = out[j]
+            if g.kind != "guard":
+                if g.kind != "call" or g.writes:
+                    break
+                continue
+            if g.kwargs["expected"] is not False:
+                continue
+            f = _producer(out, j, g.args[0].i)
+            if f is None or not _match(out[f], np.ndarray.any, 1) or type(out[f].args[0]) is not Slot \
+                    or out[f].kwargs:
+                continue
+            e = _producer(out, f, out[f].args[0].i)
+            if e is not None and _match(out[e], np.equal, 2) and out[e].args[0] == Slot(x) \
+                    and type(out[e].args[1]) is int and out[e].args[1] < 0 and not out[e].kwargs:
+                drop.add(j)
+        break
+    return [op for k, op in enumerate(out) if k not in drop]
+
+
 def _scalar_ok(ops, output):
     """Slots numpy gave as a scalar that may stay one (no ``np.asarray`` at replay): those
     used only as positional inputs of ufunc calls and by guards. A ufunc computes
@@ -314,7 +404,8 @@ def build(trace, helpers):
     names = _Names()
     names.ns.update(helpers)
     refs = {id(t): f"_in[{k}]" for k, t in enumerate(trace.inputs)}
-    ops, live = live_ops(peephole(fold_constants(trace), trace.output), trace.output)
+    ops = merge_range_guards(peephole(fold_constants(trace), trace.output), trace.values)
+    ops, live = live_ops(ops, trace.output)
     as_scalar = _scalar_ok(ops, trace.output)
     body = []
     for i, read in sorted(trace.reads.items()):
