@@ -37,7 +37,9 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   path, the finiteness test that picks ``g * mask`` over ``np.where``, masked
   softmax) go through ``_mode.guard(x)``: recorded as a guard line that the
   replay rechecks; if it fails before the program changed any state, that call
-  runs eagerly (exact); after, TraceError. Branches whose two sides give the
+  runs eagerly (exact); after, TraceError. Cross-entropy's two range guards on
+  integer labels are replayed as one (``codegen.merge_range_guards``), and its
+  ignore_index guard, then implied, is dropped. Branches whose two sides give the
   same bits are taken branch-free while recording (max-pool's NaN-aware path,
   softmax's shift, ``clip_grad_norm_``'s multiply by 1).
 * **Replay** (``codegen.py``): the log becomes the source of one Python
