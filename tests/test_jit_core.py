@@ -664,3 +664,28 @@ def test_merged_label_guards_fall_back_exactly_like_the_separate_ones(labels, ou
         assert np.array_equal(f(x, y).data, step2(x, y).data)
     assert np.array_equal(m.weight.data, m2.weight.data) and np.array_equal(m.bias.data, m2.bias.data)
     assert np.array_equal(f(x, good).data, step2(x, good).data)
+
+
+def test_large_intermediates_are_dropped_after_their_last_use_and_results_stay_exact():
+    def world():
+        w = tg.Tensor(np.linspace(-1, 1, 128 * 64).reshape(128, 64), requires_grad=True)
+        opt = optim.SGD([w], lr=0.125)
+
+        def step(x):
+            h = (x @ w).tanh()          # (64, 64) float64: 32 KiB intermediates
+            loss = (h * h).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss, h             # a large slot that is returned: kept
+
+        return w, step
+
+    (w, step), (w2, step2) = world(), world()
+    f = tg.jit(step)
+    x = tg.Tensor(np.linspace(-2, 2, 64 * 128).reshape(64, 128))
+    for _ in range(4):
+        (a, h), (b, h2) = f(x), step2(x)
+        assert np.array_equal(a.data, b.data) and np.array_equal(h.data, h2.data)
+        assert np.array_equal(w.data, w2.data) and np.array_equal(w.grad.data, w2.grad.data)
+    assert "\n    del s" in f.program

@@ -394,6 +394,31 @@ def _scalar_ok(ops, output):
             and op.outs not in used_else}
 
 
+_RELEASE_BYTES = 1 << 14
+
+
+def _release_points(ops, trace):
+    """``{op index: slots}``: arrays of at least 16 KiB the program drops after their
+    last use, as the eager step frees a graph's buffers while backward runs (memory
+    the next allocations reuse, still in cache). Never a returned slot nor one bound
+    to a ``.data``/``.grad`` (the tensors hold those; the written-out SGD step reads
+    them)."""
+    last, keep = {}, _slots_in(trace.output, set())
+    for k, op in enumerate(ops):
+        if op.kind in ("setdata", "setgrad", "macro"):
+            _slots_in(op.args, keep)
+            continue
+        for i in _slots_in(op.args, set()) | _slots_in(op.kwargs, set()) | set(_outs(op)):
+            if i is not None:
+                last[i] = k
+    out = {}
+    for i, k in last.items():
+        v = trace.values[i] if i < len(trace.values) else None
+        if i not in keep and i not in trace.reads and getattr(v, "nbytes", 0) >= _RELEASE_BYTES:
+            out.setdefault(k, []).append(i)
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def build(trace, helpers):
     """Python source and function for ``trace`` (a frozen recording).
 
@@ -420,7 +445,10 @@ def build(trace, helpers):
         body.append(f"s{i} = {src}")
     dirty = False  # has the program changed state yet? (a failed guard then cannot fall back)
     grads = {}  # id(tensor) -> the Slot (or None) the program set its .grad to last
-    for op in ops:
+    release = _release_points(ops, trace)
+    for k, op in enumerate(ops):
+        if k - 1 in release:
+            body.append("del " + ", ".join(f"s{i}" for i in release[k - 1]))
         if op.kind == "guard":
             body.append(f"if bool(s{op.args[0].i}) is not {op.kwargs['expected']}: "
                         f"_guard_failed({len(body)}, {not dirty})")
