@@ -105,11 +105,12 @@ class MarkdownPython:
                              _fail("an Output block must directly follow a ```python block"))
                 continue
             if info != "python":
-                if info.startswith("{") and ".python" in info.split() and ".not-run" not in info.split():
-                    yield Region(region.start, region.end, None, _fail(
-                        f"code fence {info!r} is not executed: mark a Python block that must not run "
-                        "(PyTorch's side of a comparison) ```{ .python .not-run }"))
-                    continue
+                if info.startswith("{") and ".python" in info.split():
+                    if ".not-run" not in info.split():
+                        yield Region(region.start, region.end, None, _fail(
+                            f"code fence {info!r} is not executed: mark a Python block that must not "
+                            "run (PyTorch's side of a comparison) ```{ .python .not-run }"))
+                    continue  # shown, explicitly not run
                 if _PYTHONISH.match(info):
                     yield Region(region.start, region.end, None, _fail(
                         f"code fence {info!r} is not executed: write ```python (a doctest may "

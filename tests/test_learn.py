@@ -176,3 +176,17 @@ def test_a_learners_file_may_import_its_neighbours(tmp_path, monkeypatch, capsys
     code, out = _cli(capsys, "check", ex.slug, "--file", str(mine))
     assert code == 0, out
     assert str(tmp_path) not in sys.path
+
+
+def test_accumulate_catches_adding_in_place_into_a_shared_gradient():
+    # `+` hands one gradient array to both parents: `grads[p] += g` then writes
+    # through to other values' gradients (found by a learner trying the path).
+    from tinygrad_edu.learn import find, run_check
+
+    ex = find("accumulate")
+    line = "            grads[p] = grads[p] + g if p in grads else g"
+    assert line in ex.solution
+    aliased = ex.solution.replace(line, "            if p in grads:\n                grads[p] += g\n"
+                                        "            else:\n                grads[p] = g")
+    result = run_check(ex, source=aliased)
+    assert not result.passed and "in place" in result.text

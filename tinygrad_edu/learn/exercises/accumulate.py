@@ -164,6 +164,15 @@ def check(ns):
     ns.backward(h * h + h)  # h itself is used three times
     assert np.array_equal(a.grad, 2 * (2 * h.data + 1)), (
         f"for h = 2a, L = h * h + h: dL/da = 2 (2h + 1), got {a.grad}")
+    c = a + a
+    top = c + a
+    ns.backward(top)
+    assert np.array_equal(a.grad, [3.0, 3.0]) and np.array_equal(c.grad, [1.0, 1.0]) \
+        and np.array_equal(top.grad, [1.0, 1.0]), (
+        f"for c = a + a, L = c + a: dL/da = 3, dL/dc = dL/dL = 1; got a.grad = {a.grad}, "
+        f"c.grad = {c.grad}, L.grad = {top.grad}. `+` hands the same gradient array to both "
+        "parents, so adding into it in place (grads[p] += g after grads[p] = g) changes the "
+        "gradients of other values too: store a copy first, or add out of place (grads[p] = grads[p] + g)")
     ns.backward(a * b + a)  # a second backward on a fresh graph gives the same again
     assert np.array_equal(a.grad, [11.0, 21.0]), (
         "each backward starts from fresh gradients: calling it again on a new graph must give "
