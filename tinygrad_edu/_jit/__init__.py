@@ -20,7 +20,11 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   replay first sets each ``.grad`` to the replayed gradient, then runs the
   real ``step()``, which reads ``lr``, ``weight_decay``... from
   ``param_groups`` at that moment (schedulers work) and keeps its state
-  (Adam's step count) as eager does.
+  (Adam's step count) as eager does. Plain SGD is written out instead
+  (``codegen._optimizer_step``): the same ``np.subtract(p.data, lr * g,
+  out=p.data, casting="unsafe")`` per parameter with ``lr`` read from
+  ``param_groups`` on each replay, behind a replay-time test that momentum
+  and weight decay are still off (else the real step runs).
 * **Buffers and views.** While recording, the engine's own ``np.empty``/
   ``zeros``/``ones``/``full`` calls (those made from ``tinygrad_edu`` code)
   return traced slots, made afresh by the replay with the same call; a plain
@@ -33,7 +37,9 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   path, the finiteness test that picks ``g * mask`` over ``np.where``, masked
   softmax) go through ``_mode.guard(x)``: recorded as a guard line that the
   replay rechecks; if it fails before the program changed any state, that call
-  runs eagerly (exact); after, TraceError. Branches whose two sides give the
+  runs eagerly (exact); after, TraceError. Cross-entropy's two range guards on
+  integer labels are replayed as one (``codegen.merge_range_guards``), and its
+  ignore_index guard, then implied, is dropped. Branches whose two sides give the
   same bits are taken branch-free while recording (max-pool's NaN-aware path,
   softmax's shift, ``clip_grad_norm_``'s multiply by 1).
 * **Replay** (``codegen.py``): the log becomes the source of one Python
@@ -41,7 +47,10 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   call's input tensors. Calls whose results are unused and that write nothing
   are dropped; calls that depend on no input or state are folded into
   constants (only when every later use is a plain ufunc input, so a shared
-  constant is never written or seen). Each replayed call is the very numpy call
+  constant is never written or seen). Exact rewrites (``codegen.peephole``):
+  a call numpy answered with its own argument (``astype(copy=False)``) is
+  dropped; an equal fresh call with nothing written in between and no result
+  escaping is merged with the earlier one (common subexpressions). Each replayed call is the very numpy call
   the eager step made on the same values, so parameters, ``.grad``, optimizer
   state and returned tensors are bit-identical to eager. No Tensor or Node is
   created except the ``.grad`` tensors and the returned tensors (fresh each
@@ -62,7 +71,12 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   names the first call that differs. If they differ only because some
   ``.grad`` was None at entry in one call and not the other (no
   ``zero_grad`` in the function: backward then accumulates), call 3 records
-  again and the program is kept with that None-pattern as a guard.
+  again and the program is kept with that None-pattern as a guard. The
+  None-pattern of the two agreeing recordings is a guard wherever they
+  agree (a ``.grad`` None in both was never seen set).
+  A call with the last replayed signature is checked by one generated
+  function (``function._fast_check``: the same conditions as the key, the
+  discovery's containers compared by ``id``) instead of rebuilding the key.
 * **Not supported** (TraceError, or documented): ops on plain copies of traced
   values made outside numpy's dispatch (caught when the two recordings differ,
   not before); Python state a step keeps on objects between calls (an RNN

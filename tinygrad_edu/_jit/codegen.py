@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from ..inplace import mark_tensors_modified
+from ..optim.sgd import SGD
 from .recorder import Op, Slot
 
 __all__ = ["build"]
@@ -154,8 +156,9 @@ def fold_constants(trace):
         used = (_slots_in(op.args, set()) | _slots_in(op.kwargs, set())) & folded
         if not used:
             continue
-        if (op.kind != "call" or not isinstance(op.fn, np.ufunc) or "out" in op.kwargs
-                or used & set(op.writes)):
+        # out= is fine when the constant is only read: a ufunc writes its out= alone
+        if (op.kind != "call" or not isinstance(op.fn, np.ufunc) or used & set(op.writes)
+                or used & _slots_in(op.kwargs.get("out"), set())):
             return trace.ops
         needed |= used
     if _slots_in(trace.output, set()) & folded:
@@ -178,6 +181,244 @@ def fold_constants(trace):
     return out
 
 
+# Calls that return their first argument itself when numpy recorded so (the
+# recording saw the result is the argument): a no-op at replay too, because
+# the dtypes that decide it are fixed by the signature.
+_IDENTITY_WHEN_SAME = {np.ndarray.astype, np.asarray, np.asanyarray}
+
+
+def _fresh_result(op):
+    """Does ``op`` return a new array sharing no memory with its arguments?"""
+    if op.kind != "call" or op.writes or "out" in op.kwargs:
+        return False
+    fn = op.fn
+    if isinstance(fn, np.ufunc):
+        return True
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, np.ufunc) and fn.__name__ in ("reduce", "accumulate"):
+        return True
+    if fn is np.ndarray.astype:  # copy=True (the default) always copies
+        copy = op.kwargs.get("copy", op.args[4] if len(op.args) > 4 else True)
+        return copy is True
+    return False
+
+
+def _same_const(a, b):
+    """Equal as call arguments: slots by number, literals by type and repr (``0.0`` is
+    not ``-0.0``, ``1`` is not ``1.0`` nor ``True``; NaN never matches), containers
+    item by item, anything else (arrays, dtypes, callables) only if the same object."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is Slot:
+        return a.i == b.i
+    if type(a) in (tuple, list):
+        return len(a) == len(b) and all(map(_same_const, a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same_const(a[k], b[k]) for k in a)
+    if type(a) in (int, float, bool, str, type(None)):
+        return a == b and repr(a) == repr(b)
+    return a is b
+
+
+def _escaping(ops, output):
+    """Slots whose memory is written, becomes ``.data``/``.grad``, or is returned, and
+    every slot that result may be a view of (propagated back through calls that are
+    not known to make fresh arrays)."""
+    bad = _slots_in(output, set())
+    for op in ops:
+        bad.update(w for w in op.writes if w is not None)
+        if op.kind in ("setdata", "setgrad", "macro", "draw"):
+            _slots_in(op.args, bad)
+    for op in reversed(ops):
+        if not _fresh_result(op) and any(i in bad for i in _outs(op) if i is not None):
+            _slots_in(op.args, bad)
+            _slots_in(op.kwargs, bad)
+    return bad
+
+
+def peephole(ops, output):
+    """Exact rewrites of the call list.
+
+    * A call numpy answered with its own first argument (``astype(copy=False)``
+      to the dtype it has, ``np.asarray`` of an array) is dropped: the slot
+      already holds that object.
+    * Common subexpressions: a call equal to an earlier one (same callable, the
+      same slots and constants, see :func:`_same_const`) that makes a fresh array
+      (ufuncs without ``out=``, their reductions, ``astype`` copies) is replaced
+      by the earlier result, if nothing is written, rebound or drawn between the
+      two calls (so the arguments hold the same values, and the same callable on
+      the same values gives the same bits) and neither result is written,
+      returned or becomes a ``.data``/``.grad`` (or a view of one of those): no
+      one can tell the two arrays were one.
+    Anything else is kept as recorded.
+    """
+    bad = _escaping(ops, output)
+    rename = {}
+    seen = []  # candidate earlier calls since the last write
+    out = []
+    for op in ops:
+        if rename and op.kind != "macro":
+            new = Op(op.kind, op.fn, _replace(op.args, rename), _replace(op.kwargs, rename),
+                     op.outs, op.scalar, op.effect, op.writes)
+            new.where = op.where
+            op = new
+        if (op.kind == "call" and op.fn in _IDENTITY_WHEN_SAME and not op.writes
+                and type(op.outs) is int and op.args and type(op.args[0]) is Slot
+                and op.args[0].i == op.outs):
+            continue
+        if op.kind != "call" or op.writes or op.kind == "draw":
+            if op.kind != "guard":
+                seen = []
+            out.append(op)
+            continue
+        # (where=: the result's unselected elements are whatever the memory held)
+        if _fresh_result(op) and type(op.outs) is int and op.outs not in bad \
+                and "where" not in op.kwargs:
+            twin = next((q for q in seen if q.fn is op.fn and q.scalar == op.scalar
+                         and _same_const(q.args, op.args) and _same_const(q.kwargs, op.kwargs)),
+                        None)
+            if twin is not None:
+                rename[op.outs] = Slot(twin.outs)
+                continue
+            seen.append(op)
+        out.append(op)
+    return out
+
+
+def _in_range(x, stop):
+    """``0 <= x < stop`` for every element of the signed-integer array ``x`` (non-empty),
+    with one reduction: a negative value viewed as unsigned is at least 2**(bits-1)."""
+    return bool(np.maximum.reduce(x.view(x.dtype.str.replace("i", "u")), axis=None) < stop)
+
+
+def _producer(ops, k, slot):
+    for j in range(k - 1, -1, -1):
+        if _outs(ops[j]) and slot in _outs(ops[j]):
+            return j
+    return None
+
+
+def _match(op, fn, nargs):
+    return op.kind == "call" and op.fn is fn and len(op.args) == nargs and not op.writes
+
+
+def merge_range_guards(ops, values):
+    """Exact rewrite of the label checks the engine guards (cross-entropy, nll):
+
+    * ``min(x) >= 0`` and ``max(x) < c`` on a signed-integer ``x`` (two reductions,
+      two comparisons, two guards) become one guard ``_in_range(x, c)`` (one
+      reduction of ``x`` viewed unsigned): the same condition, failing at the
+      place of the first one, with the program in the same state;
+    * a later guard ``any(x == k)`` expected False, for an int ``k < 0``, is then
+      implied (every element is >= 0) and dropped.
+    Only when nothing but pure calls and guards lies between them (so ``x`` holds
+    the same values) and the intermediate results are used by nothing else.
+    """
+    used = {}
+    for op in ops:
+        for i in _slots_in(op.args, set()) | _slots_in(op.kwargs, set()):
+            used[i] = used.get(i, 0) + 1
+    out = list(ops)
+    drop = set()
+    for k, op in enumerate(out):
+        if op.kind != "guard" or op.kwargs["expected"] is not True:
+            continue
+        b = _producer(out, k, op.args[0].i)
+        if b is None or not _match(out[b], np.greater_equal, 2) or out[b].args[1] != 0 \
+                or type(out[b].args[1]) is not int or type(out[b].args[0]) is not Slot:
+            continue
+        a = _producer(out, b, out[b].args[0].i)
+        if a is None or out[a].fn != np.minimum.reduce or out[a].kwargs != {"axis": None} \
+                or len(out[a].args) != 1 or type(out[a].args[0]) is not Slot or out[a].writes:
+            continue
+        x = out[a].args[0].i
+        if not (isinstance(values[x], np.ndarray) and values[x].dtype.kind == "i"
+                and values[x].size):
+            continue
+        # the max guard: the next guard after k, with only pure calls in between
+        m = next((j for j in range(k + 1, len(out)) if out[j].kind != "call" or out[j].writes),
+                 None)
+        if m is None or out[m].kind != "guard" or out[m].kwargs["expected"] is not True:
+            continue
+        d = _producer(out, m, out[m].args[0].i)
+        if d is None or d < k or not _match(out[d], np.less, 2) or type(out[d].args[1]) is not int \
+                or not 0 <= out[d].args[1] < 2 ** 31 or type(out[d].args[0]) is not Slot:
+            continue
+        c = _producer(out, d, out[d].args[0].i)
+        if c is None or c < k or out[c].fn != np.maximum.reduce or out[c].kwargs != {"axis": None} \
+                or out[c].args != (Slot(x),):
+            continue
+        if any(used.get(i, 0) != 1 for i in (out[a].outs, out[b].outs, out[c].outs, out[d].outs)):
+            continue
+        new = Op("call", _in_range, (Slot(x), out[d].args[1]), outs=out[b].outs)
+        new.where = out[b].where
+        out[b] = new
+        drop.update((a, c, d, m))
+        # an implied ignore_index test: any(x == k) with k < 0, expected False
+        for j in range(m + 1, len(out)):
+            g = out[j]
+            if g.kind != "guard":
+                if g.kind != "call" or g.writes:
+                    break
+                continue
+            if g.kwargs["expected"] is not False:
+                continue
+            f = _producer(out, j, g.args[0].i)
+            if f is None or not _match(out[f], np.ndarray.any, 1) or type(out[f].args[0]) is not Slot \
+                    or out[f].kwargs:
+                continue
+            e = _producer(out, f, out[f].args[0].i)
+            if e is not None and _match(out[e], np.equal, 2) and out[e].args[0] == Slot(x) \
+                    and type(out[e].args[1]) is int and out[e].args[1] < 0 and not out[e].kwargs:
+                drop.add(j)
+        break
+    return [op for k, op in enumerate(out) if k not in drop]
+
+
+def _scalar_ok(ops, output):
+    """Slots numpy gave as a scalar that may stay one (no ``np.asarray`` at replay): those
+    used only as positional inputs of ufunc calls and by guards. A ufunc computes
+    the same bits from a numpy scalar as from the 0-d array of it (the same dtype;
+    its result for 0-d inputs is a scalar either way), and ``bool`` agrees."""
+    used_else = _slots_in(output, set())
+    for op in ops:
+        if op.kind == "guard":
+            continue
+        if op.kind == "call" and isinstance(op.fn, np.ufunc):
+            _slots_in(op.kwargs, used_else)
+            used_else.update(w for w in op.writes if w is not None)
+        else:
+            _slots_in(op.args, used_else)
+            _slots_in(op.kwargs, used_else)
+    return {op.outs for op in ops if op.kind == "call" and op.scalar and type(op.outs) is int
+            and op.outs not in used_else}
+
+
+_RELEASE_BYTES = 1 << 14
+
+
+def _release_points(ops, trace):
+    """``{op index: slots}``: arrays of at least 16 KiB the program drops after their
+    last use, as the eager step frees a graph's buffers while backward runs (memory
+    the next allocations reuse, still in cache). Never a returned slot nor one bound
+    to a ``.data``/``.grad`` (the tensors hold those; the written-out SGD step reads
+    them)."""
+    last, keep = {}, _slots_in(trace.output, set())
+    for k, op in enumerate(ops):
+        if op.kind in ("setdata", "setgrad", "macro"):
+            _slots_in(op.args, keep)
+            continue
+        for i in _slots_in(op.args, set()) | _slots_in(op.kwargs, set()) | set(_outs(op)):
+            if i is not None:
+                last[i] = k
+    out = {}
+    for i, k in last.items():
+        v = trace.values[i] if i < len(trace.values) else None
+        if i not in keep and i not in trace.reads and getattr(v, "nbytes", 0) >= _RELEASE_BYTES:
+            out.setdefault(k, []).append(i)
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def build(trace, helpers):
     """Python source and function for ``trace`` (a frozen recording).
 
@@ -188,7 +429,9 @@ def build(trace, helpers):
     names = _Names()
     names.ns.update(helpers)
     refs = {id(t): f"_in[{k}]" for k, t in enumerate(trace.inputs)}
-    ops, live = live_ops(fold_constants(trace), trace.output)
+    ops = merge_range_guards(peephole(fold_constants(trace), trace.output), trace.values)
+    ops, live = live_ops(ops, trace.output)
+    as_scalar = _scalar_ok(ops, trace.output)
     body = []
     for i, read in sorted(trace.reads.items()):
         if i not in live:
@@ -201,7 +444,11 @@ def build(trace, helpers):
             src = f"{obj}.data" if kind == "data" else f"{obj}._grad.data"
         body.append(f"s{i} = {src}")
     dirty = False  # has the program changed state yet? (a failed guard then cannot fall back)
-    for op in ops:
+    grads = {}  # id(tensor) -> the Slot (or None) the program set its .grad to last
+    release = _release_points(ops, trace)
+    for k, op in enumerate(ops):
+        if k - 1 in release:
+            body.append("del " + ", ".join(f"s{i}" for i in release[k - 1]))
         if op.kind == "guard":
             body.append(f"if bool(s{op.args[0].i}) is not {op.kwargs['expected']}: "
                         f"_guard_failed({len(body)}, {not dirty})")
@@ -210,11 +457,13 @@ def build(trace, helpers):
                 w not in trace.fresh for w in op.writes):
             dirty = True
         if op.kind == "macro":
-            body.append(f"{names.const(op.fn)}.step()")
+            body += _optimizer_step(op.fn, grads, names, refs)
             continue
         if op.kind in ("setdata", "setgrad"):  # noqa: SIM102
             who = refs.get(id(op.fn)) or names.const(op.fn, "tensor " + str(tuple(op.fn.shape)))
             val = op.args[0]
+            if op.kind == "setgrad":
+                grads[id(op.fn)] = val
             if op.kind == "setdata":
                 body.append(f"{who}.data = s{val.i}")
             else:
@@ -225,7 +474,8 @@ def build(trace, helpers):
         if not outs:
             body.append(call)
         elif type(op.outs) is not tuple:
-            body.append(f"s{outs[0]} = _a({call})" if op.scalar else f"s{outs[0]} = {call}")
+            body.append(f"s{outs[0]} = _a({call})" if op.scalar and outs[0] not in as_scalar
+                        else f"s{outs[0]} = {call}")
         else:
             targets = [f"s{i}" if i is not None else "_" for i in outs]
             body.append(f"_r = {call}")
@@ -238,6 +488,52 @@ def build(trace, helpers):
     ns = names.ns
     exec(compile(src, "<jit program>", "exec"), ns)
     return notes + src, ns["program"]
+
+
+def _optimizer_step(opt, grads, names, refs):
+    """The lines replaying ``opt.step()``.
+
+    Plain SGD (no momentum, no weight decay: read from ``param_groups`` at
+    replay, as the eager step reads them) is written out as the very numpy
+    calls ``SGD.step`` makes, ``np.subtract(p.data, lr * g, out=p.data,
+    casting="unsafe")`` with ``lr`` read live, followed by the
+    ``mark_tensors_modified`` the step ends with. Its checks are known to pass:
+    every parameter's ``.grad`` was set by the program just before (shapes and
+    dtypes fixed by the recording), or is checked to be None at replay (then
+    skipped, as the eager step skips it). Any other case (another optimizer,
+    momentum or weight decay switched on, such a ``.grad`` not None): the
+    real ``opt.step()`` (a macro), which reads everything at replay.
+    """
+    o = names.const(opt)
+    macro = [f"{o}.step()"]
+    if type(opt) is not SGD or "step" in vars(opt):
+        return macro
+    groups, unset = [], []
+    for group in opt.param_groups:
+        pairs = []
+        for p in group["params"]:
+            name = refs.get(id(p)) or names.const(p, "tensor " + str(tuple(p.shape)))
+            if id(p) not in grads:
+                unset.append(name)  # .grad not set by the program: skipped if None then
+            elif grads[id(p)] is not None:
+                pairs.append((name, grads[id(p)]))
+        groups.append(pairs)
+    if not any(groups):
+        return macro
+    sub, mark = names.const(np.subtract), names.const(mark_tensors_modified)
+    gs = f"{o}.param_groups"
+    plain = " and ".join([f"not {gs}[{k}]['momentum'] and not {gs}[{k}]['weight_decay']"
+                          for k in range(len(groups))] + [f"{p}._grad is None" for p in unset])
+    lines = [f"if len({gs}) == {len(groups)} and {plain}:"]
+    for k, pairs in enumerate(groups):
+        if pairs:
+            lines.append(f"    _lr = {gs}[{k}]['lr']")
+        for p, g in pairs:
+            lines.append(f"    {sub}({p}.data, _lr * s{g.i}, out={p}.data, casting='unsafe')")
+    touched = [p for pairs in groups for p, _ in pairs]
+    lines.append(f"    {mark}([{', '.join(touched)}])")
+    lines += ["else:", "    " + macro[0]]
+    return lines
 
 
 def _render_output(out, names, refs):
