@@ -194,7 +194,7 @@ def _exploit(tmp_path):
 
 def test_foreign_files_are_refused(tmp_path, st_numpy):
     cases = {"npz": "zip archive", "pickle": "pickle file", "npy": "single .npy", "noise": "not a safetensors file",
-             "text": "not a safetensors file"}
+             "text": "not a safetensors file", "zero": "not a safetensors file"}
     tg.save({"a": np.ones(2)}, tmp_path / "a.npz")
     os.rename(tmp_path / "a.npz", tmp_path / "npz.safetensors")
     with open(tmp_path / "pickle.safetensors", "wb") as f:
@@ -203,6 +203,7 @@ def test_foreign_files_are_refused(tmp_path, st_numpy):
     os.rename(tmp_path / "npy.npy", tmp_path / "npy.safetensors")
     (tmp_path / "noise.safetensors").write_bytes(np.random.default_rng(0).bytes(4096))
     (tmp_path / "text.safetensors").write_bytes(b"hello world, this is not a tensor file")
+    (tmp_path / "zero.safetensors").write_bytes(bytes(8) + b'{"a": 1}')  # header length 0
     for name, match in cases.items():
         with pytest.raises(ValueError, match=f"refusing '.*{name}.safetensors': .*{match}"):
             tg.load(tmp_path / f"{name}.safetensors")
@@ -217,6 +218,7 @@ def test_foreign_files_are_refused(tmp_path, st_numpy):
     ({"a": {"dtype": "F64", "shape": [-1], "data_offsets": [0, 8]}}, b"\0" * 8, "invalid shape"),
     ({"__metadata__": {"a": 1}}, b"", "__metadata__ is not a dict of strings"),
     ([1, 2], b"", "not a safetensors file"),
+    ({"a": {"dtype": "F64", "shape": [2**62, 4], "data_offsets": [0, 8]}}, b"\0" * 8, "should span"),
     ({"a": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]},
       "b": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8, "library could not read it"),
 ])

@@ -31,6 +31,7 @@ which ``load_state_dict`` refuses for ``Linear`` weights (convert it with
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from collections.abc import Mapping
@@ -156,7 +157,7 @@ def _check_entry(path, key, entry, data_len):
     if offsets[1] > data_len:
         raise _refuse(path, f"it is truncated: tensor {key!r} needs data bytes up to {offsets[1]}, "
                             f"the file holds {data_len}")
-    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(_DTYPES[dtype]).itemsize
+    nbytes = math.prod(shape) * np.dtype(_DTYPES[dtype]).itemsize  # Python ints: no overflow
     if offsets[1] - offsets[0] != nbytes:
         raise _refuse(path, f"tensor {key!r} of shape {tuple(shape)} and dtype {dtype} should span "
                             f"{nbytes} bytes, its data_offsets span {offsets[1] - offsets[0]}")
@@ -167,10 +168,10 @@ def _read_header(path, f, size):
     head = f.read(8)
     n = struct.unpack("<Q", head)[0] if len(head) == 8 else None
     first = f.read(1)
-    if n is None or n > min(size - 8, _MAX_HEADER) or first != b"{":
+    if n is None or not 2 <= n <= min(size - 8, _MAX_HEADER) or first != b"{":
         # Not the start of a safetensors file: say what it is. (Checked only now: a
         # safetensors header length can begin with any byte, e.g. pickle's 0x80.)
-        if n is not None and first == b"{" and n <= _MAX_HEADER:
+        if n is not None and first == b"{" and size - 8 < n <= _MAX_HEADER:
             raise _refuse(path, f"it is truncated: its header announces {n} bytes, only "
                                 f"{size - 8} follow")
         if n is None:

@@ -1,5 +1,10 @@
 """Checkpoints: ``save(state_dict, path)`` and ``load(path)`` in a numpy ``.npz`` file that never unpickles.
 
+A path ending in ``.safetensors`` is written and read in the safetensors
+format instead (a flat dict of arrays, read by PyTorch and Hugging Face
+tools; the ``safetensors`` extra), see :mod:`tinygrad_edu._safetensors`.
+The rest of this docstring describes the ``.npz`` layout.
+
 File layout (format version 1)
 ------------------------------
 The file is an ordinary uncompressed ``.npz`` (a zip of ``.npy`` members,

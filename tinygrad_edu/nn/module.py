@@ -322,7 +322,10 @@ class Module:
                 or unexpected in it (all of them listed).
             ValueError: a value's shape differs from the parameter's (key and
                 both shapes named), a value is not numeric, or its dtype
-                cannot be cast to the parameter's within its kind.
+                cannot be cast to the parameter's within its kind; a PyTorch
+                tensor for a ``Linear`` weight, or a state in PyTorch's layout
+                (``serialization.TorchStateDict``) for a model with ``Linear``
+                layers: convert it with ``interop.from_torch_state_dict``.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict for {type(self).__name__}: expected a dict of arrays "
