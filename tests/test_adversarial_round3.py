@@ -43,6 +43,29 @@ def _same(a, b):
     return all(np.array_equal(x, y) for x, y in zip(a[0] + a[1], b[0] + b[1]))
 
 
+def _train_module(make, jitted, change, calls=5):
+    """``make()``'s model trained by an SGD step on a fixed batch; ``change(i, model)``
+    runs before call i. Returns the losses and final parameters (compare with _same)."""
+    tg.manual_seed(0)
+    m = make()
+    opt = optim.SGD(m.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = (m(x) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    f = tg.jit(step) if jitted else step
+    x = tg.Tensor(np.arange(15.0).reshape(5, 3) / 10)
+    out = []
+    for i in range(calls):
+        change(i, m)
+        out.append(f(x).data.copy())
+    return out, [p.data.copy() for p in m.parameters()]
+
+
 def test_jit_scope_scalar_changed_after_recording_is_not_frozen():
     """A number in the step's scope changed after calls 1 and 2 recorded: the replay used
     the recorded value (silently wrong). Fix (_jit/capture.py scalar_sources, keyed in
@@ -63,27 +86,9 @@ def test_jit_module_float_attribute_changed_after_recording():
         def forward(self, x):
             return self.lin(x) * self.scale
 
-    def run(jitted):
-        tg.manual_seed(0)
-        m = Scaled()
-        opt = optim.SGD(m.parameters(), lr=0.1)
-
-        def step(x):
-            opt.zero_grad()
-            loss = (m(x) ** 2).mean()
-            loss.backward()
-            opt.step()
-            return loss
-
-        f = tg.jit(step) if jitted else step
-        x = tg.Tensor(np.arange(15.0).reshape(5, 3) / 10)
-        out = []
-        for i in range(5):
-            m.scale = 1.0 if i < 3 else 0.5
-            out.append(f(x).data.copy())
-        return out, [p.data.copy() for p in m.parameters()]
-
-    assert _same(run(False), run(True))
+    def change(i, m):
+        m.scale = 1.0 if i < 3 else 0.5
+    assert _same(_train_module(Scaled, False, change), _train_module(Scaled, True, change))
 
 
 def test_jit_closure_number_rebound_after_recording():
@@ -377,28 +382,10 @@ def test_jit_module_plain_tensor_attribute_replaced(change):
     (or array) replaced after recording kept its recorded value (silently wrong). Fix
     (_jit/capture.py discover: such attributes are traced and watched; function.py: the
     scope arrays' identities are part of the key)."""
-    def run(jitted):
-        tg.manual_seed(0)
-        m = _Masked()
-        opt = optim.SGD(m.parameters(), lr=0.1)
-
-        def step(x):
-            opt.zero_grad()
-            loss = (m(x) ** 2).mean()
-            loss.backward()
-            opt.step()
-            return loss
-
-        f = tg.jit(step) if jitted else step
-        x = tg.Tensor(np.arange(15.0).reshape(5, 3) / 10)
-        out = []
-        for i in range(5):
-            if i == 3:
-                change(m)
-            out.append(f(x).data.copy())
-        return out, [p.data.copy() for p in m.parameters()]
-
-    assert _same(run(False), run(True))
+    def at_call_3(i, m):
+        if i == 3:
+            change(m)
+    assert _same(_train_module(_Masked, False, at_call_3), _train_module(_Masked, True, at_call_3))
 
 
 # ---- jit: the library's own modules must not read values while recording ---------------
