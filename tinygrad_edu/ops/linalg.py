@@ -46,7 +46,7 @@ def _product(op, a, b):
         b = bv = _constant(op, b, (a, b))
     ac, bc = (av, bv) if av.dtype is bv.dtype else _common_dtype(av, bv)
     try:
-        data = np.matmul(ac, bc)
+        data = _mm(ac, bc)
     except ValueError as err:
         raise ValueError(
             f"{op}: shapes {av.shape} and {bv.shape} are not aligned: the last axis of the "
@@ -81,6 +81,21 @@ def _common_dtype(av, bv):
     return asarray(av, dtype=dt), asarray(bv, dtype=dt)
 
 
+_BLAS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _mm(a, b):
+    """``np.matmul(a, b)``; for two 2-D float32/float64 arrays of one dtype ``a.dot(b)``,
+    the same product by the same BLAS routines (the blog's ``np.dot``) at a third of
+    the call's cost (matmul is a generalized ufunc: ~0.95 us against ~0.33 us on a
+    4x4 array), which the small models pay once per product. Anything else,
+    Tensors included (a second-order backward runs the rule on them): ``a @ b``."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.ndim == 2 == b.ndim \
+            and a.dtype is b.dtype and a.dtype in _BLAS:
+        return a.dot(b)
+    return a @ b  # Tensors too: a second-order backward runs the rule on them
+
+
 def _as_dtype_of(x, g):
     return x if x.dtype == g.dtype else x.astype(g.dtype)
 
@@ -98,7 +113,7 @@ def _matmul_backward(g, out, inputs, saved, needs):
     if needs[0] and b.dtype is not g.dtype:
         b = _as_dtype_of(b, g)
     if a.ndim >= 2 and b.ndim >= 2:
-        return (g @ _swap(b) if needs[0] else None, _swap(a) @ g if needs[1] else None)
+        return (_mm(g, _swap(b)) if needs[0] else None, _mm(_swap(a), g) if needs[1] else None)
     # A 1-D operand is a row vector on the left, a column on the right; give
     # the gradient that axis, use the 2-D rule, then drop the axis again.
     a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
@@ -110,11 +125,11 @@ def _matmul_backward(g, out, inputs, saved, needs):
         g2 = np.expand_dims(g2, -1)
     ga = gb = None
     if needs[0]:
-        ga = g2 @ _swap(b2)
+        ga = _mm(g2, _swap(b2))
         if a.ndim == 1:
             ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])  # (..., 1, k) -> (..., k)
     if needs[1]:
-        gb = _swap(a2) @ g2
+        gb = _mm(_swap(a2), g2)
         if b.ndim == 1:
             gb = gb.reshape(gb.shape[:-1])  # (..., k, 1) -> (..., k)
     return (ga, gb)
