@@ -124,20 +124,36 @@ def scope_arrays(watch, modules):
 
 
 def read_scalars(sources):
-    """The current values at ``sources`` (see :func:`scalar_sources`), as a tuple."""
+    """The current values at ``sources`` (see :func:`scalar_sources`), as a tuple of
+    keys that are equal only for numbers a recording cannot tell apart (see
+    :func:`_strict`)."""
     out = []
     add = out.append
     for kind, obj, key in sources:
         if kind == 0:
             try:
-                add(obj.cell_contents)
+                v = obj.cell_contents
             except ValueError:
-                add(_MISSING)
+                v = _MISSING
         elif kind == 1:
-            add(obj.get(key, _MISSING))
+            v = obj.get(key, _MISSING)
         else:
-            add(obj[key] if key < len(obj) else _MISSING)
+            v = obj[key] if key < len(obj) else _MISSING
+        add(_strict(v))
     return tuple(out)
+
+
+def _strict(v):
+    """``v`` as a key equal to another only for the same type and bits: ``1``, ``1.0``
+    and ``True`` are equal in Python but make different dtypes in numpy (an int
+    array times ``1.0`` is float), ``0.0`` and ``-0.0`` different signs, ``nan``
+    is unequal to itself (a recording with a NaN constant would never match)."""
+    t = type(v)
+    if t is float or t is complex or isinstance(v, np.generic):
+        return (t, repr(v))
+    if t is int or t is bool:
+        return (t, v)
+    return v
 
 
 def _roots(fn, depth, seen_fns, out, watch):

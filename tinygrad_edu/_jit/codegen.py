@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
-from ..inplace import mark_tensors_modified
-from ..optim.sgd import SGD
+from .numbers import typed_numbers
 from .recorder import Op, Slot
+from .sgd_step import sgd_lines
 
 __all__ = ["build"]
 
@@ -197,6 +197,8 @@ def _fresh_result(op):
     owner = getattr(fn, "__self__", None)
     if isinstance(owner, np.ufunc) and fn.__name__ in ("reduce", "accumulate"):
         return True
+    if fn is np.ndarray.dot:  # without out= (its third argument): a new product
+        return len(op.args) == 2
     if fn is np.ndarray.astype:  # copy=True (the default) always copies
         copy = op.kwargs.get("copy", op.args[4] if len(op.args) > 4 else True)
         return copy is True
@@ -431,6 +433,7 @@ def build(trace, helpers):
     refs = {id(t): f"_in[{k}]" for k, t in enumerate(trace.inputs)}
     ops = merge_range_guards(peephole(fold_constants(trace), trace.output), trace.values)
     ops, live = live_ops(ops, trace.output)
+    ops = typed_numbers(ops, trace.values)
     as_scalar = _scalar_ok(ops, trace.output)
     body = []
     for i, read in sorted(trace.reads.items()):
@@ -457,7 +460,7 @@ def build(trace, helpers):
                 w not in trace.fresh for w in op.writes):
             dirty = True
         if op.kind == "macro":
-            body += _optimizer_step(op.fn, grads, names, refs)
+            body += sgd_lines(op.fn, grads, names, refs, trace.values)
             continue
         if op.kind in ("setdata", "setgrad"):  # noqa: SIM102
             who = refs.get(id(op.fn)) or names.const(op.fn, "tensor " + str(tuple(op.fn.shape)))
@@ -488,52 +491,6 @@ def build(trace, helpers):
     ns = names.ns
     exec(compile(src, "<jit program>", "exec"), ns)
     return notes + src, ns["program"]
-
-
-def _optimizer_step(opt, grads, names, refs):
-    """The lines replaying ``opt.step()``.
-
-    Plain SGD (no momentum, no weight decay: read from ``param_groups`` at
-    replay, as the eager step reads them) is written out as the very numpy
-    calls ``SGD.step`` makes, ``np.subtract(p.data, lr * g, out=p.data,
-    casting="unsafe")`` with ``lr`` read live, followed by the
-    ``mark_tensors_modified`` the step ends with. Its checks are known to pass:
-    every parameter's ``.grad`` was set by the program just before (shapes and
-    dtypes fixed by the recording), or is checked to be None at replay (then
-    skipped, as the eager step skips it). Any other case (another optimizer,
-    momentum or weight decay switched on, such a ``.grad`` not None): the
-    real ``opt.step()`` (a macro), which reads everything at replay.
-    """
-    o = names.const(opt)
-    macro = [f"{o}.step()"]
-    if type(opt) is not SGD or "step" in vars(opt):
-        return macro
-    groups, unset = [], []
-    for group in opt.param_groups:
-        pairs = []
-        for p in group["params"]:
-            name = refs.get(id(p)) or names.const(p, "tensor " + str(tuple(p.shape)))
-            if id(p) not in grads:
-                unset.append(name)  # .grad not set by the program: skipped if None then
-            elif grads[id(p)] is not None:
-                pairs.append((name, grads[id(p)]))
-        groups.append(pairs)
-    if not any(groups):
-        return macro
-    sub, mark = names.const(np.subtract), names.const(mark_tensors_modified)
-    gs = f"{o}.param_groups"
-    plain = " and ".join([f"not {gs}[{k}]['momentum'] and not {gs}[{k}]['weight_decay']"
-                          for k in range(len(groups))] + [f"{p}._grad is None" for p in unset])
-    lines = [f"if len({gs}) == {len(groups)} and {plain}:"]
-    for k, pairs in enumerate(groups):
-        if pairs:
-            lines.append(f"    _lr = {gs}[{k}]['lr']")
-        for p, g in pairs:
-            lines.append(f"    {sub}({p}.data, _lr * s{g.i}, out={p}.data, casting='unsafe')")
-    touched = [p for pairs in groups for p, _ in pairs]
-    lines.append(f"    {mark}([{', '.join(touched)}])")
-    lines += ["else:", "    " + macro[0]]
-    return lines
 
 
 def _render_output(out, names, refs):

@@ -14,11 +14,11 @@ import numpy as np
 from .._mode import mode
 from ..autograd import Node
 from ..tensor import Tensor
-from .capture import (_MISSING, discover, fingerprint, read_scalars, scalar_sources,
-                      scope_arrays)
+from .capture import discover, fingerprint, read_scalars, scalar_sources, scope_arrays
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
+from .fastcheck import fast_check
 from .recorder import Recorder, Slot
 from .traced import _Traced
 
@@ -156,7 +156,7 @@ class JitFunction:
         self._records = 0
         self.program = None
         self._found = None  # the last discovery and its fingerprint
-        self._fast = None  # (check, program, source) of the last signature replayed
+        self._fast = None  # (check, program, source, cache entry) of the last signature replayed
         self._bound = None  # instance -> JitFunction, for a jitted method
 
     def cache_info(self) -> CacheInfo:
@@ -190,12 +190,11 @@ class JitFunction:
         fast = self._fast
         if fast is not None and not kwargs and mode.tracing is None:
             # The last signature again? One generated function checks everything its
-            # key covers (see _fast_check); None sends the call down the full path.
+            # key covers (see fastcheck.py); None sends the call down the full path.
             leaves = fast[0](args)
-            # ...and the part of the key the generated check leaves out: the Python
-            # numbers the step can see, and the scope's arrays it copied at recording
-            if leaves is not None and read_scalars(fast[3]) == fast[4] \
-                    and (not fast[5].arrays or _unchanged(fast[5].arrays)):
+            # ...and the part of the key the generated check leaves out: the scope's
+            # arrays the step copied at recording
+            if leaves is not None and (not fast[3].arrays or _unchanged(fast[3].arrays)):
                 self._hits += 1
                 self.program = fast[2]
                 try:
@@ -241,10 +240,9 @@ class JitFunction:
                         self._hits += 1
                         self.program = src
                         if not kwargs:
-                            check = _fast_check(args, leaves, modules, captured, found,
-                                                want, fn, src)
+                            check = fast_check(args, leaves, modules, captured, found, want)
                             if check is not None:
-                                self._fast = check + (found[6], key[-1], entry)
+                                self._fast = (check, fn, src, entry)
                         try:
                             return fn(leaves)
                         except _GuardFailed as failed:
@@ -378,103 +376,6 @@ def _unchanged(arrays):
                 a, v, equal_nan=a.dtype.kind in "fc"):
             return False
     return True
-
-
-_FAST_MAX_ARGS = 8
-
-
-def _fast_check(args, leaves, modules, captured, found, want, fn, src):
-    """``(check, fn, src)``: ``check(args)`` returns ``args`` (the call's leaves) when a
-    call with these positional arguments has the key of this call, else None.
-
-    Generated code compares what the full path's key covers: every argument is a
-    Tensor or an ndarray (distinct objects) with the same shape, dtype (``.str``)
-    and requires_grad; grad mode; each module's ``training``; each captured
-    tensor's shape, dtype and requires_grad; the containers discovery looked into
-    hold the same objects (compared by ``id``: the stored fingerprint keeps those
-    objects alive, so their ids cannot be reused); the None-pattern of ``.grad``
-    when the program was kept for one. Anything else (keywords, other argument
-    kinds, more than a few arguments) gets no fast path: None.
-    """
-    if len(args) != len(leaves) or len(args) > _FAST_MAX_ARGS \
-            or any(a is not b for a, b in zip(args, leaves)):
-        return None
-    ns = {"Tensor": Tensor, "ndarray": np.ndarray, "mode": mode, "_id": id, "_map": map,
-          "_tuple": tuple}
-    lines = [f"if len(args) != {len(args)}: return None"]
-    names = [f"a{k}" for k in range(len(args))]
-    if args:
-        lines.append(f"{', '.join(names)}{',' if len(args) == 1 else ''} = args")
-    conds = []
-    for k, a in enumerate(args):
-        if isinstance(a, Tensor):
-            conds.append(f"isinstance(a{k}, Tensor) and a{k}.data.shape == {a.data.shape!r} "
-                         f"and {_dtype_is(ns, f'a{k}.data.dtype', a.data.dtype)} "
-                         f"and a{k}.requires_grad is {bool(a.requires_grad)}")
-        elif isinstance(a, np.ndarray):
-            conds.append(f"isinstance(a{k}, ndarray) and not isinstance(a{k}, Tensor) "
-                         f"and a{k}.shape == {a.shape!r} and {_dtype_is(ns, f'a{k}.dtype', a.dtype)}")
-        else:
-            return None
-        conds += [f"a{j} is not a{k}" for j in range(k)]  # the full key tells repeats apart
-    conds.append(f"mode.grad_enabled is {bool(mode.grad_enabled)}")
-    for k, m in enumerate(modules):
-        ns[f"m{k}"] = m
-        conds.append(f"m{k}.training is {bool(m.training)}")
-    for k, t in enumerate(captured):
-        ns[f"t{k}"] = t
-        conds.append(f"t{k}.data.shape == {t.data.shape!r} and "
-                     f"{_dtype_is(ns, f't{k}.data.dtype', t.data.dtype)} "
-                     f"and t{k}.requires_grad is {bool(t.requires_grad)}")
-    every = list(captured) + [a for a in args if isinstance(a, Tensor)]
-    for k, (t, w) in enumerate(zip(every, want)):
-        if w is not None:
-            ns[f"g{k}"] = t
-            conds.append(f"(g{k}._grad is None) is {w}")
-    # The discovery's containers: the same objects as at discovery, in the same order.
-    items = []
-    for k, (kind, obj, key) in enumerate(found[3]):
-        ns[f"w{k}"] = obj
-        if kind == 0:
-            items.append(f"w{k}.cell_contents")  # an emptied cell raises: no fast path
-        elif kind == 1:
-            ns[f"n{k}"] = key
-            items.append(f"w{k}.get(n{k}, _MISSING)")
-        elif not len(obj):
-            conds.append(f"not w{k}")
-        else:
-            conds.append(f"len(w{k}) == {len(obj)}")
-            items.append(f"*w{k}.values()" if kind == 2 else f"*w{k}")
-    ns["_MISSING"] = _MISSING
-    kept, pos = [], 0  # the fingerprint's objects, less the lengths (compared above)
-    for kind, _, _ in found[3]:
-        if kind in (0, 1):
-            kept.append(found[4][pos])
-            pos += 1
-        else:
-            n = found[4][pos]
-            kept += found[4][pos + 1:pos + 1 + n]
-            pos += 1 + n
-    kept = tuple(kept)
-    ns["_kept"] = kept
-    ns["_ids"] = tuple(map(id, kept))
-    if items:
-        conds.append(f"_tuple(_map(_id, ({', '.join(items)},))) == _ids")
-    lines.append("if " + " and ".join(f"({c})" for c in conds) + ": return args")
-    lines.append("return None")
-    src_check = ("def check(args):\n    try:\n" + "".join(f"        {ln}\n" for ln in lines)
-                 + "    except ValueError:\n        return None\n")
-    ns["_source"] = src_check
-    exec(compile(src_check, "<jit guard>", "exec"), ns)
-    return ns["check"], fn, src
-
-
-def _dtype_is(ns, expr, dtype):
-    """Source testing that ``expr`` (a dtype) has ``dtype.str`` (the key's test), the
-    common case first: the same dtype object."""
-    name = f"D{len([k for k in ns if k.startswith('D')])}"
-    ns[name] = dtype
-    return f"({expr} is {name} or {expr}.str == {dtype.str!r})"
 
 
 def _same(a, b):

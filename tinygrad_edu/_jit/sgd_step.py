@@ -1,0 +1,93 @@
+"""Plain SGD written out in the program: the numpy calls ``SGD.step`` makes, read live.
+
+The step is the last thing most programs do, and its Python (looping over
+groups and parameters, reading ``.grad``) costs as much as the update on a
+small model. Written out, it is one ``np.subtract`` per parameter.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..inplace import mark_tensors_modified
+from ..optim.sgd import SGD
+from .numbers import as_typed
+
+__all__ = ["sgd_lines"]
+
+
+class _TypedRate:
+    """The last learning rate seen and its 0-d array of one dtype (see numbers.py):
+    a rate is a Python float that the update would convert on every call."""
+
+    __slots__ = ("dtype", "rate", "typed")
+
+    def __init__(self, dtype):
+        self.dtype, self.rate, self.typed = dtype, None, None
+
+    def __call__(self, rate):
+        if rate is not self.rate:  # the same object, the same number: no new conversion
+            self.typed = as_typed(rate, self.dtype) if type(rate) in (float, int) else None
+            self.rate = rate
+        return self.typed
+
+
+def sgd_lines(opt, grads, names, refs, values):
+    """The lines replaying ``opt.step()``.
+
+    Plain SGD (no momentum, no weight decay: read from ``param_groups`` at
+    replay, as the eager step reads them) is written out as the very numpy
+    calls ``SGD.step`` makes, ``np.subtract(p.data, lr * g, out=p.data,
+    casting="unsafe")`` with ``lr`` read live, followed by the
+    ``mark_tensors_modified`` the step ends with. ``lr * g`` is
+    ``np.multiply(lr as a 0-d array of g's dtype, g)`` when ``lr`` is a Python
+    number (the same bits, see numbers.py), converted again only when the
+    group's ``lr`` is another object. Its checks are known to pass: every
+    parameter's ``.grad`` was set by the program just before (shapes and
+    dtypes fixed by the recording), or is checked to be None at replay (then
+    skipped, as the eager step skips it). Any other case (another optimizer,
+    momentum or weight decay switched on, such a ``.grad`` not None): the
+    real ``opt.step()`` (a macro), which reads everything at replay.
+
+    ``grads``: id(parameter) -> the slot its ``.grad`` holds (None: set to
+    None); ``values``: the recorded value of each slot.
+    """
+    o = names.const(opt)
+    macro = [f"{o}.step()"]
+    if type(opt) is not SGD or "step" in vars(opt):
+        return macro
+    groups, unset = [], []
+    for group in opt.param_groups:
+        pairs = []
+        for p in group["params"]:
+            name = refs.get(id(p)) or names.const(p, "tensor " + str(tuple(p.shape)))
+            if id(p) not in grads:
+                unset.append(name)  # .grad not set by the program: skipped if None then
+            elif grads[id(p)] is not None:
+                pairs.append((name, grads[id(p)]))
+        groups.append(pairs)
+    if not any(groups):
+        return macro
+    sub, mul = names.const(np.subtract), names.const(np.multiply)
+    mark = names.const(mark_tensors_modified)
+    lines = [f"_gs = {o}.param_groups"]
+    plain = " and ".join([f"not _gs[{k}]['momentum'] and not _gs[{k}]['weight_decay']"
+                          for k in range(len(groups))] + [f"{p}._grad is None" for p in unset])
+    lines.append(f"if len(_gs) == {len(groups)} and {plain}:")
+    for k, pairs in enumerate(groups):
+        if not pairs:
+            continue
+        lines.append(f"    _lr = _gs[{k}]['lr']")
+        rates = {}
+        for p, g in pairs:
+            dtype = np.asarray(values[g.i]).dtype
+            if dtype not in rates:
+                rate = names.const(_TypedRate(dtype), f"learning rate as {dtype}")
+                rates[dtype] = f"_t{len(rates)}"
+                lines.append(f"    {rates[dtype]} = {rate}(_lr)")
+            t = rates[dtype]
+            lines.append(f"    {sub}({p}.data, {mul}({t}, s{g.i}) if {t} is not None else _lr * s{g.i}, "
+                         f"out={p}.data, casting='unsafe')")
+    touched = [p for pairs in groups for p, _ in pairs]
+    lines.append(f"    {mark}([{', '.join(touched)}])")
+    lines += ["else:", "    " + macro[0]]
+    return lines
