@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .callforms import full_reductions, scalar_operators
 from .numbers import typed_numbers
 from .recorder import Op, Slot
 from .sgd_step import sgd_lines
@@ -433,8 +434,9 @@ def build(trace, helpers):
     refs = {id(t): f"_in[{k}]" for k, t in enumerate(trace.inputs)}
     ops = merge_range_guards(peephole(fold_constants(trace), trace.output), trace.values)
     ops, live = live_ops(ops, trace.output)
-    ops = typed_numbers(ops, trace.values)
+    ops = full_reductions(ops, trace.values)
     as_scalar = _scalar_ok(ops, trace.output)
+    ops = typed_numbers(scalar_operators(ops, as_scalar, trace.values), trace.values)
     body = []
     for i, read in sorted(trace.reads.items()):
         if i not in live:
