@@ -242,7 +242,7 @@ class JitFunction:
         out-of-range labels...): run this call eagerly, if the replay changed nothing yet."""
         self._hits -= 1
         if not failed.clean:
-            line = src.split("def program(_in):\n", 1)[1].splitlines()[failed.line]
+            line = next(ln for ln in src.splitlines() if f"_guard_failed({failed.line}, " in ln)
             raise TraceError(f"jit: a value the recorded program branched on changed after the "
                              f"program had already changed state ({line.strip()}): this call "
                              "cannot be replayed nor rerun eagerly. Call the function unjitted "

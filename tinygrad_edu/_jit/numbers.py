@@ -56,9 +56,11 @@ def _dtype_of(x, values):
     return None
 
 
-def typed_numbers(ops, values):
+def typed_numbers(ops, values, hints=None):
     """``ops`` with the Python numbers of ufunc calls replaced as the module docstring
-    says; ``values``: the recorded value of each slot (for the operands' dtypes)."""
+    says; ``values``: the recorded value of each slot (for the operands' dtypes).
+    ``hints``: a dict that gets ``id(array) -> "1 as float64"`` for each array made
+    (the program's header names its constants)."""
     out, made = [], {}
     for op in ops:
         fn = op.fn
@@ -77,6 +79,8 @@ def typed_numbers(ops, values):
             if type(a) in (int, float):
                 key = (type(a), repr(a), dtype)  # 0.0 and -0.0, 1 and 1.0 apart
                 typed = made[key] = made[key] if key in made else as_typed(a, dtype)
+                if typed is not None and hints is not None:
+                    hints[id(typed)] = f"{a!r} as {dtype}"
                 if typed is not None:
                     new_args[k] = typed
         new = Op(op.kind, fn, tuple(new_args), op.kwargs, op.outs, op.scalar, op.effect,
