@@ -271,9 +271,10 @@ class Module:
     # ---- modes and gradients --------------------------------------------
     def train(self, mode: bool = True) -> "Module":
         """Set training mode on this module and all descendants (affects Dropout, BatchNorm)."""
-        STRUCTURE[0] += 1
         for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+            if m.training is not bool(mode):  # (train() every step changes nothing to count)
+                STRUCTURE[0] += 1
+                object.__setattr__(m, "training", bool(mode))
         return self
 
     def eval(self) -> "Module":
