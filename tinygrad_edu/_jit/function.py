@@ -202,7 +202,7 @@ class JitFunction:
                      tuple(map(id, arrays)))  # a replaced array: its program held the old one
             found = self._found = found + (fingerprint(found[3]), token,
                                            scalar_sources(found[3], found[0]), arrays)
-        modules, opts, captured = found[0], found[1], found[2]
+        modules, captured = found[0], found[2]
         leaves = []
         spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None)) if kwargs else \
             _flatten(args, leaves, None)
