@@ -475,7 +475,7 @@ def test_other_optimizers_stay_a_macro(opt_cls):
     assert ".step()" in step.program and "'lr']" not in step.program
 
 
-# ---- exact rewrites of the recorded calls (codegen.peephole) -------------------------------
+# ---- exact rewrites of the recorded calls (rewrites.peephole) -------------------------------
 
 def _ops(*specs):
     from tinygrad_edu._jit.recorder import Op
@@ -619,7 +619,7 @@ def test_scalars_stay_scalars_only_where_a_ufunc_or_guard_reads_them():
 
 
 def test_in_range_is_the_two_label_checks_in_one():
-    from tinygrad_edu._jit.codegen import _in_range
+    from tinygrad_edu._jit.rewrites import _in_range
     for dtype in (np.int8, np.int32, np.int64):
         info = np.iinfo(dtype)
         for labels, ok in (([0, 9, 3], True), ([0, 10], False), ([-1, 2], False),

@@ -37,7 +37,7 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   path, maximum's tie test, masked softmax) go through ``_mode.guard(x)``: recorded as a guard line that the
   replay rechecks; if it fails before the program changed any state, that call
   runs eagerly (exact); after, TraceError. Cross-entropy's two range guards on
-  integer labels are replayed as one (``codegen.merge_range_guards``), and its
+  integer labels are replayed as one (``rewrites.merge_range_guards``), and its
   ignore_index guard, then implied, is dropped. Branches whose two sides give the
   same bits are taken branch-free while recording (max-pool's NaN-aware path,
   softmax's shift, ``clip_grad_norm_``'s multiply by 1).
@@ -46,7 +46,7 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   call's input tensors. Calls whose results are unused and that write nothing
   are dropped; calls that depend on no input or state are folded into
   constants (only when every later use is a plain ufunc input, so a shared
-  constant is never written or seen). Exact rewrites (``codegen.peephole``):
+  constant is never written or seen). Exact rewrites (``rewrites.peephole``):
   a call numpy answered with its own argument (``astype(copy=False)``) is
   dropped; an equal fresh call with nothing written in between and no result
   escaping is merged with the earlier one (common subexpressions). Each
