@@ -58,34 +58,39 @@ def fingerprint(watch):
 
 _SCALARS = (int, float, complex, bool, str, bytes, type(None), np.generic)
 
+# Keyed elsewhere: tensors, modules and optimizers by identity in the discovery's token
+# (and tensors' shapes, dtypes, requires_grad), plain arrays by identity and value
+# (scope_arrays).
+_KEYED_ELSEWHERE = (Tensor, Module, Optimizer, np.ndarray)
+
 
 def scalar_sources(watch, modules):
-    """Where the Python scalars the function can see live: closure cells, named globals,
+    """Where the other values the function can see live: closure cells, named globals,
     dict entries (plain objects' attributes too), list items, modules' attributes.
 
-    A recording freezes such a value into the program (``x * self.scale`` logs
-    the number), so their current values are part of the cache key: a change
-    records again instead of replaying a stale constant.
+    A recording freezes such a value into the program: a number (``x * self.scale``
+    logs it), a tuple (a shape given to ``reshape``), a function or any object the
+    step calls (``self.act = F.relu``, a global ``ACT``) whose calls are logged, not
+    the object. So their current values are part of the cache key (numbers by type
+    and bits, tuples item by item, anything else by identity): a change records
+    again instead of replaying a stale program.
     """
     out = []
     for kind, obj, key in watch:
         if kind == 0:
             try:
-                if isinstance(obj.cell_contents, _SCALARS):
+                if not isinstance(obj.cell_contents, _KEYED_ELSEWHERE):
                     out.append((0, obj, None))
             except ValueError:
                 pass
         elif kind == 1:
-            if isinstance(obj.get(key), _SCALARS):
+            if not isinstance(obj.get(key), _KEYED_ELSEWHERE):
                 out.append((1, obj, key))
         elif kind == 2:
-            out += [(1, obj, k) for k, v in obj.items() if isinstance(v, _SCALARS)]
+            out += [(1, obj, k) for k, v in obj.items() if not isinstance(v, _KEYED_ELSEWHERE)]
         else:
-            out += [(3, obj, i) for i, v in enumerate(obj) if isinstance(v, _SCALARS)]
-    for m in modules:  # ``training`` is keyed on its own
-        d = vars(m)
-        out += [(1, d, k) for k, v in d.items() if k != "training" and isinstance(v, _SCALARS)]
-    return out
+            out += [(3, obj, i) for i, v in enumerate(obj) if not isinstance(v, _KEYED_ELSEWHERE)]
+    return out  # (modules' attributes: their vars() are watched dicts, see discover)
 
 
 def scope_arrays(watch, modules):
@@ -147,13 +152,36 @@ def _strict(v):
     """``v`` as a key equal to another only for the same type and bits: ``1``, ``1.0``
     and ``True`` are equal in Python but make different dtypes in numpy (an int
     array times ``1.0`` is float), ``0.0`` and ``-0.0`` different signs, ``nan``
-    is unequal to itself (a recording with a NaN constant would never match)."""
+    is unequal to itself (a recording with a NaN constant would never match).
+    Tuples item by item; objects that are not numbers or strings (functions,
+    lists, plain objects) by identity: the recording logged what it called or
+    read in them, not the object."""
     t = type(v)
     if t is float or t is complex or isinstance(v, np.generic):
         return (t, repr(v))
     if t is int or t is bool:
         return (t, v)
-    return v
+    if t is str or t is bytes or v is None:
+        return v
+    if t is tuple:
+        return (tuple, tuple([_strict(x) for x in v]))
+    return _Same(v)
+
+
+class _Same:
+    """A key item equal only to one holding the very same object (which it keeps
+    alive, so its id is not reused)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return type(other) is _Same and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
 
 
 def _roots(fn, depth, seen_fns, out, watch):
@@ -179,10 +207,20 @@ def _roots(fn, depth, seen_fns, out, watch):
         except ValueError:  # an empty cell
             pass
     g = fn.__globals__
-    for name in _code_names(fn.__code__, set()):
+    names = _code_names(fn.__code__, set())  # (global names and attribute names alike)
+    for name in names:
         if name in g:
             watch.append((1, g, name))
             out.append(g[name])
+            if isinstance(g[name], types.ModuleType):
+                # ``config.SCALE``, ``config.act``: the attributes the code may read from
+                # a module it names (its tensors, modules and optimizers found too)
+                d = vars(g[name])
+                for attr in names:
+                    if attr in d:
+                        watch.append((1, d, attr))
+                        if isinstance(d[attr], (Tensor, Module, Optimizer)):
+                            out.append(d[attr])
     return
 
 
@@ -206,7 +244,10 @@ def discover(fn):
             for m in x.modules():
                 if id(m) not in modules:
                     modules[id(m)] = m
-                    watch += [(2, m._parameters, None), (2, m._buffers, None), (2, m._modules, None)]
+                    watch += [(2, m._parameters, None), (2, m._buffers, None), (2, m._modules, None),
+                              # its attributes: one added later (m.forward = ..., m.act = ...)
+                              # is found again, not missed by a stale list of sources
+                              (2, vars(m), None)]
                     # plain Tensor or array attributes (not registered buffers: a mask set
                     # as self.mask = ...): traced like buffers, replacing one rediscovers
                     attrs = vars(m)
@@ -223,6 +264,8 @@ def discover(fn):
         elif isinstance(x, Optimizer):
             opts.setdefault(id(x), x)
             watch.append((3, x.param_groups, None))
+            # a group's list of parameters replaced (group["params"] = [...]) as well as edited
+            watch += [(1, group, "params") for group in x.param_groups]
             watch += [(3, group["params"], None) for group in x.param_groups]
             for group in x.param_groups:
                 for t in group["params"]:

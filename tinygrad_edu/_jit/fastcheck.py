@@ -83,6 +83,7 @@ def fast_call(jf, args, leaves, modules, captured, found, want, entry, program, 
         if not _counted(m):
             ns[f"m{k}"] = m
             conds.append(f"m{k}.training is {bool(m.training)}")
+            conds.append(f"type(m{k}) is {_const(ns, 'c', type(m))}")
     for k, t in enumerate(captured):
         ns[f"t{k}"] = t
         conds.append(f"t{k}.data.shape == {t.data.shape!r} and "

@@ -209,6 +209,7 @@ class JitFunction:
         # found[5]: the captured tensors and optimizers by identity (a program's constants
         # keep them alive, so an id in a cached key is never reused)
         key = (spec, mode.grad_enabled, found[5], tuple([m.training for m in modules]),
+               tuple(map(type, modules)),  # m.__class__ = ... swaps every method
                tuple([(t.data.shape, t.data.dtype, t.requires_grad) for t in captured]),
                read_scalars(found[6]))
         entry = self._cache.get(key)

@@ -1,0 +1,123 @@
+"""Round 4 of adversarial tests: the jit's fast path, typed numbers, buffers, SGD's lr == 1.
+
+Each test is a fault found by attacking today's changes (or a guard against one);
+jitted steps are compared with eager ones bit for bit (tests/_jit_helpers.py).
+"""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import nn, optim
+
+from _jit_helpers import data, differences, rig, run, small
+
+
+def _compare(make, inputs, steps, between=None):
+    """Every step's snapshot of a jitted run equals the eager run's; returns the jitted fn."""
+    eager, _, _ = run(make, inputs, steps, jit=False, between=between)
+    jitted, _, fn = run(make, inputs, steps, jit=True, between=between)
+    for i, (a, b) in enumerate(zip(eager, jitted)):
+        problems = differences(a, b)
+        assert not problems, f"step {i + 1}: jit differs from eager: " + "; ".join(problems[:4])
+    return fn
+
+
+def _at(k, change):
+    def between(r, i):
+        if i == k:
+            change(r)
+    return between
+
+
+def _mse_step(model, opt):
+    def step(x, y):
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+class _Act(nn.Module):
+    """A layer holding a function and a tuple as plain attributes (a common pattern)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 2, rng=0)
+        self.act = tg.tanh
+        self.scale = (2.0,)
+
+    def forward(self, x):
+        return self.act(self.lin(x)) * self.scale[0]
+
+
+def _act_rig():
+    model = _Act()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    return rig(_mse_step(model, opt), model, opt)
+
+
+X, Y = data()
+
+
+def _xy(i):
+    return X, Y
+
+
+# ---- what a module, a global or an optimizer holds, changed between replays ----------
+
+@pytest.mark.parametrize("change", [
+    lambda r: setattr(r.model, "act", tg.sigmoid),      # a function attribute replaced
+    lambda r: setattr(r.model, "scale", (3.0,)),        # a tuple of numbers replaced
+    lambda r: setattr(r.model.lin, "forward", lambda t, f=r.model.lin.forward: f(t) * 2.0),
+    lambda r: setattr(r.model, "__class__", _Act2),     # the class swapped
+], ids=["function", "tuple", "forward added", "class"])
+def test_module_attributes_that_are_not_numbers_are_keyed(change):
+    # Fault: the key held only the Python numbers a step can see (and only the
+    # attributes present at discovery), so a replaced function, tuple or class, or
+    # an attribute added later, replayed the program recorded with the old one.
+    fn = _compare(_act_rig, _xy, 8, _at(4, change))
+    assert fn.cache_info().records == 4
+
+
+class _Act2(_Act):
+    def forward(self, x):
+        return tg.sigmoid(self.lin(x))
+
+
+CFG = types.ModuleType("adversarial_round4_config")  # a config module: `import config`
+
+
+@pytest.mark.parametrize("attr, value", [("SCALE", 3.0), ("SCALE", 2), ("ACT", np.sin)])
+def test_a_config_modules_attributes_are_keyed(attr, value):
+    # Fault: ``config.SCALE`` (a module's attribute the step reads) was frozen into
+    # the program: discovery looked at the global ``config``, not into it.
+    def make():
+        CFG.SCALE, CFG.ACT = 2.0, np.tanh
+        r = small()
+        model, opt = r.model, r.opt
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((CFG.ACT(model(x)) * CFG.SCALE - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return rig(step, model, opt)
+
+    fn = _compare(make, _xy, 8, _at(4, lambda r: setattr(CFG, attr, value)))
+    assert fn.cache_info().records == 4
+
+
+def test_a_param_groups_params_list_replaced_is_keyed():
+    # Fault: group["params"] = [...] (a new list) was not watched: the replay kept
+    # updating the parameters of the old list.
+    def keep_first_layer(r):
+        r.opt.param_groups[0]["params"] = list(r.opt.param_groups[0]["params"])[:2]
+    fn = _compare(small, _xy, 8, _at(4, keep_first_layer))
+    assert fn.cache_info().records == 4
