@@ -121,3 +121,36 @@ def test_a_param_groups_params_list_replaced_is_keyed():
         r.opt.param_groups[0]["params"] = list(r.opt.param_groups[0]["params"])[:2]
     fn = _compare(small, _xy, 8, _at(4, keep_first_layer))
     assert fn.cache_info().records == 4
+
+
+def _reads_lr_rig(returns):
+    r = small()
+    model, opt = r.model, r.opt
+
+    def step(x, y):
+        opt.zero_grad()
+        group = opt.param_groups[0]
+        loss = ((model(x) - y) ** 2).mean() + group["lr"] * (model[0].weight ** 2).sum()
+        loss.backward()
+        opt.step()
+        return (loss, tg.Tensor(np.asarray(group.get("lr")))) if returns else loss
+    return rig(step, model, opt)
+
+
+@pytest.mark.parametrize("returns", [False, True])
+def test_a_hyperparameter_the_step_reads_itself_is_keyed(returns):
+    # Fault: param_groups' values are read live by opt.step() and so not keyed; a step
+    # reading group["lr"] itself froze the value into the program, and a later change
+    # (a scheduler) replayed the stale one silently.
+    def decay(r, i):
+        r.opt.param_groups[0]["lr"] = 0.1 if i < 5 else 0.05
+    fn = _compare(lambda: _reads_lr_rig(returns), _xy, 9, decay)
+    assert fn.cache_info().hits >= 3
+
+
+def test_a_scheduler_alone_still_replays():
+    # The lr that only opt.step() reads stays out of the key: one program, every lr.
+    def halve(r, i):
+        r.opt.param_groups[0]["lr"] = 0.5 ** i
+    fn = _compare(small, _xy, 8, halve)
+    assert fn.cache_info().records == 2

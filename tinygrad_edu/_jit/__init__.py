@@ -65,7 +65,11 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   requires_grad of tensor and array arguments; other arguments by value),
   grad mode, ``training`` of each module found, the identities, shapes,
   dtypes and requires_grad of the captured tensors, the modules and
-  optimizers found and which parameters each optimizer holds. Discovery is
+  optimizers found and which parameters each optimizer holds. The other values
+  the step can see are keyed too (numbers by type and bits, tuples item by
+  item, functions and other objects by identity; modules' attributes, those
+  of a module the code names such as ``config.SCALE``), and so are the
+  ``param_groups`` entries the step was seen reading itself (``groups.py``). Discovery is
   redone only when an identity fingerprint of the containers it looked into
   (closure cells, named globals, modules' parameter/buffer/submodule dicts,
   optimizers' group lists) changes. ``@jit`` on a method makes one

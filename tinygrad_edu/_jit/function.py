@@ -19,6 +19,7 @@ from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
 from .fastcheck import MISS, fast_call
+from .groups import log_group_reads
 from .util import _GuardFailed, _guard_failed, unchanged
 from .recorder import Recorder, Slot
 from .traced import _Traced
@@ -149,6 +150,7 @@ class JitFunction:
         self._found = None  # the last discovery and its fingerprint
         self._fast = None  # fastcheck.fast_call's function for the last signature replayed
         self._bound = None  # instance -> JitFunction, for a jitted method
+        self._group_reads = []  # (param group, key): hyperparameters the step reads (groups.py)
 
     def cache_info(self) -> CacheInfo:
         """``CacheInfo(hits, records, signatures, max_cache)``: replayed calls, recorded
@@ -200,8 +202,10 @@ class JitFunction:
                      tuple((id(o), tuple(tuple(map(id, g["params"])) for g in o.param_groups))
                            for o in found[1]),
                      tuple(map(id, arrays)))  # a replaced array: its program held the old one
+            # (and the optimizers' hyperparameters the step itself was seen reading)
             found = self._found = found + (fingerprint(found[3]), token,
-                                           scalar_sources(found[3], found[0]), arrays)
+                                           scalar_sources(found[3], found[0]) + [
+                                               (1, g, k) for g, k in self._group_reads], arrays)
         modules, captured = found[0], found[2]
         leaves = []
         spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None)) if kwargs else \
@@ -236,7 +240,7 @@ class JitFunction:
             entry = self._cache[key] = _Entry()
             while len(self._cache) > self.max_cache:
                 self._cache.popitem(last=False)
-        return self._record(entry, args, kwargs, leaves, captured, found[7])
+        return self._record(entry, args, kwargs, leaves, captured, found[7], found[1])
 
     def _guard_fallback(self, failed, src, args, kwargs):
         """A value the recording branched on differs now (labels equal to ignore_index,
@@ -255,7 +259,7 @@ class JitFunction:
         seen = {id(t) for t in captured}
         return list(captured) + [t for t in leaves if isinstance(t, Tensor) and id(t) not in seen]
 
-    def _record(self, entry, args, kwargs, leaves, captured, scope=()):
+    def _record(self, entry, args, kwargs, leaves, captured, scope=(), optimizers=()):
         state = self._state(captured, leaves)
         snap = [(a, a.copy()) for a in scope]  # their values as this recording saw them
         pattern = tuple([t._grad is None for t in captured]) + tuple(
@@ -283,13 +287,23 @@ class JitFunction:
             rec.start()
             call_args = _rebuild(args, iter(arrays))
             call_kwargs = _rebuild(kwargs, iter(arrays[_count_arrays(args):]))
-            out = self.__wrapped__(*call_args, **call_kwargs)
+            with log_group_reads(optimizers) as reads:
+                out = self.__wrapped__(*call_args, **call_kwargs)
             rec.sync()
             output, result = _output(rec, out, state, set(map(id, tensor_inputs)))
         finally:
             _patch_creators(False)
             mode.tracing = prev
             rec.finish()
+        known = {(id(g), k) for g, k in self._group_reads}
+        new_reads = [(g, k) for g, k in reads if (id(g), k) not in known]
+        if new_reads:
+            # The step read a hyperparameter itself: the recording froze that value, so it
+            # joins the key (the next call discovers again and records under that key).
+            self._group_reads += new_reads
+            self._found = None
+            entry.traces.clear()
+            return result
         trace = _Trace(rec, output, leaves, input_is_array, pattern)
         entry.traces.append(trace)
         if len(entry.traces) >= 2:
