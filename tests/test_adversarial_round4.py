@@ -154,3 +154,39 @@ def test_a_scheduler_alone_still_replays():
         r.opt.param_groups[0]["lr"] = 0.5 ** i
     fn = _compare(small, _xy, 8, halve)
     assert fn.cache_info().records == 2
+
+
+def _halving_step(orig, model):
+    def step(*args):
+        for p in model.parameters():
+            if p.grad is not None:
+                p.grad.data *= 0.5  # e.g. a clipping or scaling wrapper added later
+        return orig(*args)
+    return step
+
+
+class _NoStep(optim.SGD):
+    def step(self, closure=None):
+        return None
+
+
+@pytest.mark.parametrize("how", ["instance", "class", "__class__"])
+def test_sgd_step_patched_after_the_program_was_written(how):
+    # Fault: plain SGD is written out into the program, checked to be SGD.step only
+    # when the program was built: a step patched (or the class swapped) later was
+    # ignored by every replay.
+    saved = optim.SGD.step
+
+    def patch(r):
+        if how == "instance":
+            r.opt.step = _halving_step(r.opt.step, r.model)
+        elif how == "class":
+            optim.SGD.step = lambda self, closure=None, f=saved: _halving_step(
+                lambda: f(self), r.model)()
+        else:
+            r.opt.__class__ = _NoStep
+    try:
+        fn = _compare(small, _xy, 8, _at(4, patch))
+    finally:
+        optim.SGD.step = saved
+    assert fn.cache_info().hits == 6

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..inplace import mark_tensors_modified
-from ..optim.sgd import SGD, is_one
+from ..optim.sgd import SGD, STEP, is_one
 from .numbers import as_typed
 
 __all__ = ["sgd_lines"]
@@ -35,6 +35,14 @@ class _TypedRate:
 ONE = object()  # the rate is 1: SGD.step subtracts g itself
 
 
+def plain_sgd(opt):
+    """Is ``opt.step`` still the library's own ``SGD.step``? Not if ``step`` was patched
+    on the class or the instance, or the class swapped (``opt.__class__ = ...``), since
+    the program was written: tested on each replay, so that the live ``opt.step()``
+    runs instead, as in eager."""
+    return type(opt) is SGD and SGD.step is STEP and "step" not in opt.__dict__
+
+
 def sgd_lines(opt, grads, names, refs, values):
     """The lines replaying ``opt.step()``.
 
@@ -50,7 +58,8 @@ def sgd_lines(opt, grads, names, refs, values):
     parameter's ``.grad`` was set by the program just before (shapes and
     dtypes fixed by the recording), or is checked to be None at replay (then
     skipped, as the eager step skips it). Any other case (another optimizer,
-    momentum or weight decay switched on, such a ``.grad`` not None): the
+    momentum or weight decay switched on, such a ``.grad`` not None, ``step``
+    patched on the class or the instance, the class swapped): the
     real ``opt.step()`` (a macro), which reads everything at replay.
 
     ``grads``: id(parameter) -> the slot its ``.grad`` holds (None: set to
@@ -58,7 +67,7 @@ def sgd_lines(opt, grads, names, refs, values):
     """
     o = names.const(opt)
     macro = [f"{o}.step()"]
-    if type(opt) is not SGD or "step" in vars(opt):
+    if not plain_sgd(opt):
         return macro
     groups, unset, owner = [], [], {}
     for group in opt.param_groups:
@@ -77,7 +86,8 @@ def sgd_lines(opt, grads, names, refs, values):
     names.ns["_ONE"] = ONE
     mark = names.const(mark_tensors_modified)
     lines = [f"_gs = {o}.param_groups"]
-    plain = " and ".join([f"not _gs[{k}]['momentum'] and not _gs[{k}]['weight_decay']"
+    names.ns["_sgd"] = plain_sgd
+    plain = " and ".join([f"_sgd({o})"] + [f"not _gs[{k}]['momentum'] and not _gs[{k}]['weight_decay']"
                           for k in range(len(groups))] + [f"{p}._grad is None" for p in unset])
     lines.append(f"if len(_gs) == {len(groups)} and {plain}:")
     for k, pairs in enumerate(groups):

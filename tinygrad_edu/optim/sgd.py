@@ -64,6 +64,11 @@ class SGD(Optimizer):
         return loss
 
 
+# The step as defined here (wrapped by Optimizer): the jit writes out its numpy calls
+# while SGD.step is still this function (tinygrad_edu/_jit/sgd_step.py).
+STEP = SGD.step
+
+
 def is_one(lr):
     """Is ``lr`` the Python number 1 (int or float)? Multiplying by it changes no bits."""
     return (type(lr) is float or type(lr) is int) and lr == 1
