@@ -190,3 +190,72 @@ def test_sgd_step_patched_after_the_program_was_written(how):
     finally:
         optim.SGD.step = saved
     assert fn.cache_info().hits == 6
+
+
+# ---- numbers told apart by their bits, not their values ------------------------------
+
+NAN = float("nan")
+NEG_NAN = -NAN  # the sign bit set: numpy passes it on (x * nan keeps the NaN's sign)
+
+
+def _bits(a):
+    a = np.asarray(a)
+    return a.dtype, a.shape, a.tobytes()
+
+
+def _eager_vs_jit(f, calls):
+    """Run ``f`` on each call's arguments eagerly, then jitted; the outputs' bits."""
+    def outs(g):
+        return [[_bits(t.data) for t in (o if isinstance(o, tuple) else (o,))]
+                for o in (g(*c()) for c in calls)]
+    jf = tg.jit(f)
+    assert outs(f) == outs(jf)
+    return jf
+
+
+X3 = tg.Tensor(np.arange(1.0, 7.0).reshape(2, 3))
+
+
+@pytest.mark.parametrize("first, then", [(0.0, -0.0), (-0.0, 0.0), (NAN, NEG_NAN)])
+def test_number_arguments_keyed_by_bits(first, then):
+    # Fault: arguments were keyed by value (0.0 == -0.0, same hash): the program
+    # recorded with 0.0 replayed for -0.0.
+    jf = _eager_vs_jit(lambda x, c: x * c, [lambda: (X3, first)] * 3 + [lambda: (X3, then)] * 3)
+    assert jf.cache_info().hits >= 2
+
+
+def test_closure_nan_sign_is_keyed():
+    # Fault: the scope's numbers were keyed by repr(), and repr(-nan) == 'nan'.
+    box = {"c": NAN}
+
+    def f(x):
+        return x * box["c"]
+
+    def call(c):
+        def go():
+            box["c"] = c
+            return (X3,)
+        return go
+    _eager_vs_jit(f, [call(NAN)] * 3 + [call(NEG_NAN)] * 3)
+
+
+def test_two_nans_of_one_program_stay_apart():
+    # Fault: numbers.py converted each Python number once per repr(): -nan got nan's
+    # 0-d array.
+    _eager_vs_jit(lambda x: (x * NAN, x * NEG_NAN), [lambda: (X3,)] * 4)
+
+
+def test_scope_array_changed_only_in_the_sign_of_zero():
+    # Fault: a scope array copied inside the step (a constant of the program) was
+    # checked against its recorded value by value: 0.0 -> -0.0 in place went unseen.
+    offset = np.zeros(3)
+
+    def f(x):
+        return x * tg.Tensor(offset.copy())
+
+    def call(z):
+        def go():
+            offset[0] = z
+            return (X3,)
+        return go
+    _eager_vs_jit(f, [call(0.0)] * 3 + [call(-0.0)] * 3)

@@ -19,6 +19,7 @@ import numpy as np
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
+from .util import number_key
 
 __all__ = ["discover", "scalar_sources", "read_scalars", "scope_arrays"]
 
@@ -156,11 +157,10 @@ def _strict(v):
     Tuples item by item; objects that are not numbers or strings (functions,
     lists, plain objects) by identity: the recording logged what it called or
     read in them, not the object."""
+    key = number_key(v)
+    if key is not None:
+        return key
     t = type(v)
-    if t is float or t is complex or isinstance(v, np.generic):
-        return (t, repr(v))
-    if t is int or t is bool:
-        return (t, v)
     if t is str or t is bytes or v is None:
         return v
     if t is tuple:

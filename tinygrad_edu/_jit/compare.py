@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .recorder import Slot
+from .util import number_key, same_bits
 
 __all__ = ["first_difference"]
 
@@ -30,14 +31,13 @@ def _eq(x, y, ca, cb):
     if type(x) is Slot:
         return ca.slot(x.i) == cb.slot(y.i)
     if isinstance(x, np.ndarray):
-        return (x.shape == y.shape and x.dtype == y.dtype
-                and bool(np.array_equal(x, y, equal_nan=x.dtype.kind in "fc")))
+        return same_bits(x, y)
     if type(x) in (tuple, list):
         return len(x) == len(y) and all(_eq(u, v, ca, cb) for u, v in zip(x, y))
     if type(x) is dict:
         return x.keys() == y.keys() and all(_eq(x[k], y[k], ca, cb) for k in x)
-    if type(x) is float or isinstance(x, np.floating):
-        return x == y or (x != x and y != y)
+    if type(x) is float or type(x) is complex or isinstance(x, np.generic):
+        return number_key(x) == number_key(y)  # bits: 0.0 is not -0.0
     cx, cy = ca(x), cb(y)
     if cx is not x or cy is not y:
         return cx == cy

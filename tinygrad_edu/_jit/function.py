@@ -20,7 +20,7 @@ from .compare import first_difference
 from .errors import TraceError
 from .fastcheck import MISS, fast_call
 from .groups import log_group_reads
-from .util import _GuardFailed, _guard_failed, unchanged
+from .util import _GuardFailed, _guard_failed, number_key, unchanged
 from .recorder import Recorder, Slot
 from .traced import _Traced
 
@@ -110,7 +110,8 @@ def _flatten(x, leaves, spec_out):
     except TypeError:
         raise TypeError(f"jit: argument of type {t.__name__} is neither a Tensor, an array nor "
                         "hashable: pass it through the enclosing scope instead") from None
-    return ("V", t, x)
+    key = number_key(x)  # (0.0 == -0.0 and hash alike: a number by its bits)
+    return ("V", t, x) if key is None else ("N",) + key
 
 
 def _rebuild(x, it):

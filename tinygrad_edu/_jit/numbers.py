@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .recorder import Op, Slot
+from .util import number_key
 
 __all__ = ["typed_numbers", "as_typed"]
 
@@ -77,7 +78,7 @@ def typed_numbers(ops, values, hints=None):
         new_args = list(op.args)
         for k, a in enumerate(operands):
             if type(a) in (int, float):
-                key = (type(a), repr(a), dtype)  # 0.0 and -0.0, 1 and 1.0 apart
+                key = (number_key(a), dtype)  # 0.0 and -0.0, 1 and 1.0, NaNs' signs apart
                 typed = made[key] = made[key] if key in made else as_typed(a, dtype)
                 if typed is not None and hints is not None:
                     hints[id(typed)] = f"{a!r} as {dtype}"

@@ -3,12 +3,14 @@ they were made, a failed guard, scope arrays compared with their recorded values
 from __future__ import annotations
 
 import os
+import struct
 import sys
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["_view_at", "_caller", "_fn_name", "_GuardFailed", "_guard_failed", "unchanged"]
+__all__ = ["_view_at", "_caller", "_fn_name", "_GuardFailed", "_guard_failed", "unchanged",
+           "number_key", "same_bits"]
 
 
 def _view_at(x, offset, shape, strides):
@@ -52,9 +54,38 @@ def _guard_failed(line, clean):
 
 
 def unchanged(arrays):
-    """Does every ``(array, value when recorded)`` pair still hold that value?"""
+    """Does every ``(array, value when recorded)`` pair still hold that value, bit for bit?"""
     for a, v in arrays:
-        if a.shape != v.shape or a.dtype != v.dtype or not np.array_equal(
-                a, v, equal_nan=a.dtype.kind in "fc"):
+        if not same_bits(a, v):
             return False
     return True
+
+
+def same_bits(a, b):
+    """Do arrays ``a`` and ``b`` hold the same shape, dtype and bits? Values alone are not
+    enough for floats: ``0.0 == -0.0``, and NaNs differ in sign and payload, which a
+    replay holding one instead of the other would pass on."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind in "fc":
+        if a.dtype.kind == "f" and a.dtype.itemsize in (2, 4, 8):
+            u = np.dtype(f"u{a.itemsize}")  # a view of the same width: any strides
+            return bool(np.array_equal(a.view(u), b.view(u)))
+        return a.tobytes() == b.tobytes()
+    return bool(np.array_equal(a, b))
+
+
+def number_key(v):
+    """A key equal for two numbers only when they have the same type and bits (``1``,
+    ``1.0`` and ``True`` apart, ``0.0`` and ``-0.0`` apart, a NaN equal to the same
+    NaN only); None if ``v`` is not a number."""
+    t = type(v)
+    if t is float:
+        return (t, struct.pack("<d", v))
+    if t is int or t is bool:
+        return (t, v)
+    if t is complex:
+        return (t, struct.pack("<dd", v.real, v.imag))
+    if isinstance(v, np.generic):
+        return (t, v.tobytes())
+    return None
