@@ -123,28 +123,29 @@ def test_a_param_groups_params_list_replaced_is_keyed():
     assert fn.cache_info().records == 4
 
 
-def _reads_lr_rig(returns):
+def _reads_lr_rig(how):
     r = small()
     model, opt = r.model, r.opt
 
     def step(x, y):
         opt.zero_grad()
         group = opt.param_groups[0]
-        loss = ((model(x) - y) ** 2).mean() + group["lr"] * (model[0].weight ** 2).sum()
+        lr = dict(group)["lr"] if how == "copy" else group["lr"]
+        loss = ((model(x) - y) ** 2).mean() + lr * (model[0].weight ** 2).sum()
         loss.backward()
         opt.step()
-        return (loss, tg.Tensor(np.asarray(group.get("lr")))) if returns else loss
+        return (loss, tg.Tensor(np.asarray(group.get("lr")))) if how == "return" else loss
     return rig(step, model, opt)
 
 
-@pytest.mark.parametrize("returns", [False, True])
-def test_a_hyperparameter_the_step_reads_itself_is_keyed(returns):
+@pytest.mark.parametrize("how", ["index", "return", "copy"])
+def test_a_hyperparameter_the_step_reads_itself_is_keyed(how):
     # Fault: param_groups' values are read live by opt.step() and so not keyed; a step
     # reading group["lr"] itself froze the value into the program, and a later change
     # (a scheduler) replayed the stale one silently.
     def decay(r, i):
         r.opt.param_groups[0]["lr"] = 0.1 if i < 5 else 0.05
-    fn = _compare(lambda: _reads_lr_rig(returns), _xy, 9, decay)
+    fn = _compare(lambda: _reads_lr_rig(how), _xy, 9, decay)
     assert fn.cache_info().hits >= 3
 
 

@@ -52,6 +52,11 @@ class _Logged(dict):
     def copy(self):
         return dict(self.items())
 
+    def __iter__(self):
+        # (defined here, so that dict(group) and {**group} read through __getitem__ too
+        # instead of copying the entries in C)
+        return dict.__iter__(self)
+
 
 class log_group_reads:
     """``with log_group_reads(optimizers) as reads:`` the param groups of ``optimizers``
