@@ -260,3 +260,62 @@ def test_scope_array_changed_only_in_the_sign_of_zero():
             return (X3,)
         return go
     _eager_vs_jit(f, [call(0.0)] * 3 + [call(-0.0)] * 3)
+
+
+# ---- arrays the step copies, held in containers ---------------------------------------
+
+class _Ns:
+    pass
+
+
+class _Holds(nn.Module):
+    """A layer keeping a constant array inside a container attribute."""
+
+    def __init__(self, hold, get):
+        super().__init__()
+        self.lin = nn.Linear(4, 2, rng=0)
+        self.hold, self.get = hold, get
+
+    def forward(self, x):
+        return self.lin(x) * tg.Tensor(self.get(self.hold).copy())
+
+
+def _holder(kind):
+    c = np.array([1.0, 2.0])
+    if kind == "tuple":
+        return (c,), lambda h: h[0]
+    if kind == "list":
+        return [c], lambda h: h[0]
+    if kind == "dict":
+        return {"c": c}, lambda h: h["c"]
+    ns = _Ns()
+    ns.c = c
+    return ns, lambda h: h.c
+
+
+@pytest.mark.parametrize("kind", ["tuple", "list", "dict", "object"])
+def test_an_array_in_a_modules_container_changed_in_place(kind):
+    # Fault: only arrays held directly by a module or the scope were checked for
+    # in-place changes; one in a tuple, list, dict or plain object attribute of a
+    # module (or a tuple in the closure) was copied into the program once and replayed
+    # stale.
+    def make():
+        model = _Holds(*_holder(kind))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        return rig(_mse_step(model, opt), model, opt)
+    fn = _compare(make, _xy, 8, _at(4, lambda r: r.model.get(r.model.hold).__setitem__(0, 5.0)))
+    assert fn.cache_info().records == 4
+
+
+def test_an_array_in_a_closure_tuple_changed_in_place():
+    hold = (np.array([1.0, 2.0]),)
+
+    def f(x):
+        return x[:, :2] * tg.Tensor(hold[0].copy())
+
+    def call(v):
+        def go():
+            hold[0][0] = v
+            return (X3,)
+        return go
+    _eager_vs_jit(f, [call(1.0)] * 3 + [call(5.0)] * 3)

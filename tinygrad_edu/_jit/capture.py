@@ -16,7 +16,7 @@ import types
 
 import numpy as np
 
-from ..nn.module import Module
+from ..nn.module import Module, _Members
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from .util import number_key
@@ -256,6 +256,12 @@ def discover(fn):
                             watch.append((1, attrs, k))
                             if isinstance(v, Tensor):
                                 tensors.setdefault(id(v), v)
+                        elif type(v) is not _Members and (isinstance(v, (list, tuple, dict)) or (
+                                hasattr(v, "__dict__") and not callable(v)
+                                and not isinstance(v, (Module, Optimizer, types.ModuleType)))):
+                            # a container or plain object it holds (self.consts = (arr,),
+                            # self.cfg = {...}): its arrays and numbers are the step's too
+                            stack.append((v, depth + 1))
             for t in x.parameters():
                 tensors.setdefault(id(t), t)
             for t in x.buffers():
@@ -277,8 +283,8 @@ def discover(fn):
             stack.extend((m, depth + 1) for m in more)
         elif depth < 3:
             if isinstance(x, (list, tuple)):
-                if isinstance(x, list):
-                    watch.append((3, x, None))
+                # (a tuple cannot change, but the arrays it holds can: scope_arrays)
+                watch.append((3, x, None))
                 stack.extend((v, depth + 1) for v in x)
             elif isinstance(x, dict):
                 watch.append((2, x, None))

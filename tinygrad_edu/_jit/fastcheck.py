@@ -132,6 +132,8 @@ def _containers(ns, watch):
     dicts under the same keys in the same order, lists at the same places."""
     conds = []
     for kind, obj, key in watch:
+        if type(obj) is tuple:
+            continue  # (it holds the same objects forever: its holder is watched)
         w = _const(ns, "w", obj)
         if kind == 0:
             conds.append(f"{w}.cell_contents is {_const(ns, 'o', obj.cell_contents)}")
