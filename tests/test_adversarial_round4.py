@@ -319,3 +319,63 @@ def test_an_array_in_a_closure_tuple_changed_in_place():
             return (X3,)
         return go
     _eager_vs_jit(f, [call(1.0)] * 3 + [call(5.0)] * 3)
+
+
+# ---- gradients that only the eager calls would give ----------------------------------
+
+def test_backward_into_a_model_passed_as_an_argument_is_refused():
+    # Fault: with no optimizer in the step (whose step() refuses such a model), the
+    # eager calls gave the argument model's parameters their .grad and the replays
+    # silently did not (the model is not in the scope the jit captures).
+    lin = nn.Linear(3, 1, rng=0)
+
+    @tg.jit
+    def grads_of(model, x):
+        model.zero_grad()
+        loss = (model(x) ** 2).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(tg.TraceError, match="existed before the call"):
+        grads_of(lin, X3)
+    assert lin.weight.grad is None
+
+
+def test_backward_into_the_graph_of_an_input_is_refused():
+    # Fault: an input computed outside from a tensor requiring grad: eager backward
+    # reaches that tensor (w0.grad), the replays did not.
+    lin = nn.Linear(3, 1, rng=0)
+    w0 = tg.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+
+    @tg.jit
+    def step(x):
+        loss = (lin(x) ** 2).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(tg.TraceError, match="x.detach"):
+        step(w0 * 2.0)
+    w0.grad = None
+    for _ in range(3):
+        step((w0 * 2.0).detach())  # the remedy the message names
+    assert w0.grad is None and step.cache_info().hits == 1
+
+
+def test_a_leaf_made_inside_the_step_still_records():
+    # Made by each call, its .grad seen by no one: allowed.
+    lin = nn.Linear(3, 3, rng=0)
+
+    def step(x):
+        w = tg.Tensor(np.full((3, 2), 0.5), requires_grad=True)
+        loss = ((lin(x) @ w) ** 2).sum()
+        loss.backward()
+        return loss, lin.weight.grad
+
+    jf = tg.jit(step)
+    for _ in range(4):
+        lin.weight.grad = None
+        want = [np.array(t.data) for t in step(X3)]
+        lin.weight.grad = None
+        got = [np.array(t.data) for t in jf(X3)]
+        assert all(_bits(a) == _bits(b) for a, b in zip(want, got))
+    assert jf.cache_info().hits >= 1

@@ -367,7 +367,7 @@ def _accumulate_grad(t, g, create_graph, handed):
     gradient or a read-only one, which are replaced by the sum instead).
     """
     if mode.tracing is not None:
-        mode.tracing.graded.append(t)  # the recorder gives it a plain .grad back at the end
+        mode.tracing.note_grad(t)  # (refused for a tensor a replay would not set)
     if create_graph:
         g = _as_tensor(g)
         if not g.requires_grad:

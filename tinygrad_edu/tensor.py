@@ -69,6 +69,8 @@ class Tensor:
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+        if _mode.tracing is not None:  # made inside a jitted function (see Recorder.note_grad)
+            _mode.tracing.born.add(id(self))
 
     @classmethod
     def _wrap(cls, arr):

@@ -84,6 +84,8 @@ class Recorder:
         self.last_grad = {}
         self.closed = False
         self.graded = []         # tensors whose .grad backward set while recording (see finish)
+        self.state_ids = {id(t) for t in self.state}
+        self.born = set()        # ids of the Tensors made while recording (Tensor.__init__)
         self.fresh = set()       # slots holding arrays the program allocates (not views)
         self.inside = False      # running a logged call (numpy's own code): creation is plain
 
@@ -136,8 +138,8 @@ class Recorder:
             g = t._grad
             if g is not None and isinstance(g.data, _Traced) and hasattr(g.data, "_p"):
                 g.data = g.data._p
-        # A tensor outside the captured state (a model passed as an argument, before
-        # recording is refused) may have received a traced .grad: give it a plain array.
+        # (note_grad refuses a tensor outside the captured state; kept for safety: a
+        # traced .grad left on a tensor gets a plain array back)
         for t in self.graded:
             g = t._grad
             if g is not None and isinstance(g.data, _Traced):
@@ -146,6 +148,26 @@ class Recorder:
             cur = getattr(owner, attr)
             if isinstance(cur, _Traced) and cur._p is plain:
                 setattr(owner, attr, plain)
+
+    def note_grad(self, t):
+        """``backward`` is about to add into ``t.grad`` (autograd._accumulate_grad).
+
+        Only the state's ``.grad`` (inputs, the tensors found in the scope) are set by a
+        replay: a gradient reaching any other tensor would be given by the eager calls
+        and silently not by the replays, so it is refused here, before it is set."""
+        d = t.data
+        if id(t) not in self.state_ids and id(t) not in self.born and not isinstance(d, _Traced) \
+                and id(d) not in self.by_plain:
+            # (a leaf made inside the call, a layer built in the step, is remade by each call
+            # and its .grad seen by no one: the eager calls and the replays agree)
+            raise TraceError(
+                f"backward() inside a jitted function reached a tensor {tuple(t.shape)} that "
+                "existed before the call but is neither an input nor found in the function's "
+                "scope: a replay could not give it its gradient. Typical causes: a model "
+                "passed as an argument (keep the model and optimizer in the enclosing scope, "
+                "pass only the batch), an input computed from tensors that require grad "
+                "outside the function (pass x.detach(), or compute x inside)")
+        self.graded.append(t)
 
     # ---- templates --------------------------------------------------------
     def slot_of(self, x, where):
