@@ -336,9 +336,29 @@ def test_backward_into_a_model_passed_as_an_argument_is_refused():
         loss.backward()
         return loss
 
-    with pytest.raises(tg.TraceError, match="existed before the call"):
+    with pytest.raises(tg.TraceError, match="enclosing scope"):
         grads_of(lin, X3)
     assert lin.weight.grad is None
+
+
+class _Box:
+    def __init__(self, t):
+        self.t = t
+
+
+@pytest.mark.parametrize("holder", ["module", "object", "function"])
+def test_tensors_reached_through_an_argument_are_refused(holder):
+    # Fault: a tensor reached through an argument that is not a Tensor (a module, a
+    # plain object, a function closing over one) was a constant of the program:
+    # `.data` rebound after the recordings (a hand-written update) went unseen.
+    lin = nn.Linear(3, 1, rng=0)
+    box = _Box(tg.Tensor(np.ones(3)))
+    arg, use = {"module": (lin, lambda a, x: a(x)),
+                "object": (box, lambda a, x: x * a.t),
+                "function": (lambda x: x * box.t, lambda a, x: a(x))}[holder]
+    jf = tg.jit(lambda a, x: use(a, x).sum())
+    with pytest.raises(tg.TraceError, match="enclosing scope"):
+        jf(arg, X3)
 
 
 def test_backward_into_the_graph_of_an_input_is_refused():

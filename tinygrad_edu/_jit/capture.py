@@ -21,7 +21,7 @@ from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 from .util import number_key
 
-__all__ = ["discover", "scalar_sources", "read_scalars", "scope_arrays"]
+__all__ = ["discover", "scalar_sources", "read_scalars", "scope_arrays", "holds_tensors"]
 
 
 def _code_names(code, acc):
@@ -293,3 +293,14 @@ def discover(fn):
                 watch.append((2, vars(x), None))
                 stack.extend((v, depth + 1) for v in vars(x).values())
     return list(modules.values()), list(opts.values()), list(tensors.values()), watch
+
+
+def _nothing():
+    pass
+
+
+def holds_tensors(objs):
+    """Do ``objs`` (arguments that are not tensors, arrays or numbers: a module, a plain
+    object, a function) lead to tensors, modules or optimizers, as the scope would?"""
+    modules, opts, tensors, _ = discover(functools.partial(_nothing, *objs))
+    return bool(modules or opts or tensors)

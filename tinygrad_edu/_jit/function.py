@@ -14,7 +14,8 @@ import numpy as np
 from .._mode import mode
 from ..autograd import Node
 from ..tensor import Tensor
-from .capture import discover, fingerprint, read_scalars, scalar_sources, scope_arrays
+from .capture import (discover, fingerprint, holds_tensors, read_scalars, scalar_sources,
+                      scope_arrays)
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
@@ -112,6 +113,22 @@ def _flatten(x, leaves, spec_out):
                         "hashable: pass it through the enclosing scope instead") from None
     key = number_key(x)  # (0.0 == -0.0 and hash alike: a number by its bits)
     return ("V", t, x) if key is None else ("N",) + key
+
+
+def _objects(x, acc):
+    """The arguments that are neither Tensors, arrays, numbers nor strings (nested in
+    tuples, lists and dicts)."""
+    t = type(x)
+    if t in (tuple, list):
+        for v in x:
+            _objects(v, acc)
+    elif t is dict:
+        for v in x.values():
+            _objects(v, acc)
+    elif not (isinstance(x, (Tensor, np.ndarray, np.generic, int, float, complex, str, bytes))
+              or x is None):
+        acc.append(x)
+    return acc
 
 
 def _rebuild(x, it):
@@ -261,6 +278,18 @@ class JitFunction:
         return list(captured) + [t for t in leaves if isinstance(t, Tensor) and id(t) not in seen]
 
     def _record(self, entry, args, kwargs, leaves, captured, scope=(), optimizers=()):
+        objs = _objects((args, kwargs), [])
+        if objs and holds_tensors(objs):
+            # Only the scope's tensors and the Tensor/array arguments are traced: one
+            # reached through another argument would be a constant of the program (a
+            # later `p.data = ...` unseen, its .grad never set by a replay).
+            raise TraceError(
+                f"jit({getattr(self.__wrapped__, '__name__', 'fn')}): an argument that is not "
+                "a Tensor or an array holds tensors (a Module, an optimizer, an object or "
+                "function reaching them): the jit traces the tensors it finds in the "
+                "function's enclosing scope and its Tensor/array arguments only. Keep the "
+                "model and optimizer in the enclosing scope (closure, globals, self) and pass "
+                "only the batch")
         state = self._state(captured, leaves)
         snap = [(a, a.copy()) for a in scope]  # their values as this recording saw them
         pattern = tuple([t._grad is None for t in captured]) + tuple(
