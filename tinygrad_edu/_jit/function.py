@@ -415,7 +415,9 @@ def _output(rec, out, state, input_ids):
         i = rec.by_plain.get(id(d))
         if i is not None:
             return ("tensor", Slot(i), out.requires_grad, out._ctx is not None), out
-        rec.slot_of(d, "the returned tensor")
+        i = rec.slot_of(d, "the returned tensor")
+        if i is not None:  # a plain view of a recorded array: the replay makes the same view
+            return ("tensor", Slot(i), out.requires_grad, out._ctx is not None), out
         return ("const_tensor", d.copy(), out.requires_grad), out
     if isinstance(out, np.ndarray):
         if isinstance(out, _Traced):
