@@ -223,13 +223,14 @@ def test_a_scheduler_stepping_sgd_replays_like_eager():
 
 
 def test_the_sign_of_a_zero_learning_rate_reaches_the_parameters():
-    """``p - (-0.0) * g`` and ``p - 0.0 * g`` differ on zero parameters: a cached typed rate
-    keyed by value (0.0 == -0.0) would replay the wrong sign."""
+    """``p - (-0.0) * g`` and ``p - 0.0 * g`` differ on zero parameters: a typed rate cached
+    by value (0.0 == -0.0) would replay the wrong sign."""
     signed = np.array([0.0, -0.0, 0.0, -0.0])
+    start = np.array([-0.0, -0.0, 0.0, 0.0])
 
     def make():
         r = small()
-        z = tg.Tensor(np.array([-0.0, -0.0, 0.0, 0.0]), requires_grad=True)
+        z = r.model.z = nn.Parameter(start.copy())  # in the snapshot, not in group 0
         r.opt.add_param_group({"params": [z], "lr": 0.0})
         inner = r.step
 
@@ -238,23 +239,37 @@ def test_the_sign_of_a_zero_learning_rate_reaches_the_parameters():
             (z * signed).sum().backward()  # z.grad: signed zeros
             r.opt.step()
             return loss
-        r.step, r.z = step, z
+        r.step = step
         return r
 
-    rates = [0.0, -0.0, 0.0, 0.0, -0.0, -0.0, 0.0, -0.0, 0.0, 0.0]
+    rates = [0.0, 0.0, 0.0, -0.0, -0.0, 0.0, -0.0, 0.0, 0.0, -0.0]
+    after = set()
 
     def between(r, i):
+        if i:
+            after.add(tuple(np.signbit(r.model.z.data)))
         r.opt.param_groups[1]["lr"] = rates[i]
+        r.model.z.data[...] = start  # each step's signs then follow its own rate only
 
     x, y = data()
     fn, r = assert_jit_equals_eager(make, lambda i: (x, y), steps=len(rates), between=between)
     assert fn.cache_info().hits >= len(rates) - 3
-    eager = make()
-    for i, rate in enumerate(rates):
-        between(eager, i)
-        eager.step(x, y)
-    assert same_bits(r.z.data, eager.z.data)
-    assert not same_bits(eager.z.data, np.array([-0.0, -0.0, 0.0, 0.0]))  # signs moved
+    assert len(after) == 2  # not vacuous: the two rates left different signs
+
+
+def test_zero_and_negative_zero_numbers_in_one_program_stay_apart():
+    w = tg.Tensor(np.array([1.0, -2.0, 3.0], np.float32), requires_grad=True)
+
+    def fn(x):
+        h = x * w
+        return h * 0.0, h * -0.0, h + -0.0, h * 0, -0.0 - h * 0.0
+
+    f = tg.jit(fn)
+    for v in (1.0, 2.0, -1.0, 3.0, 0.0):
+        x = tg.Tensor(np.full(3, v, np.float32))
+        for got, want in zip(f(x), fn(x)):
+            assert same_bits(got.data, want.data), (v, got, want)
+    assert f.cache_info().hits == 3
 
 
 def test_two_param_groups_of_different_dtypes_and_rates():
