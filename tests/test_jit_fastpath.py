@@ -179,6 +179,42 @@ def test_comparisons_are_replayed_not_frozen(fn):
     assert f.cache_info().hits == 4
 
 
+class _Double(tg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.data * 2  # a numpy array: apply wraps it
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.data * 2
+
+
+def _function_output_times_a_number(x):
+    _W.grad = None
+    y = _Double.apply(x * _W)
+    (y * 3.0).sum().backward()  # the rule of `* 3.0` gets the Function's gradient
+    return y * 0.5, _W.grad * 1.0
+
+
+def _backward_with_an_array_gradient(x):
+    _W.grad = None
+    (x * _W).backward(x.data * 0.5)  # a traced ndarray as the gradient: cast by the engine
+    return _W.grad * 1.0
+
+
+@pytest.mark.parametrize("fn", [_function_output_times_a_number, _backward_with_an_array_gradient])
+def test_arrays_the_engine_wraps_stay_traced(fn):
+    """Same fault as above in tinygrad_edu.Function (its forward's and backward's arrays
+    went through np.asarray) and in backward(gradient=ndarray) (np.asarray, then a plain
+    cast). Fix: ops._common.asarray there (function.py, autograd._seed_gradients)."""
+    f = tg.jit(fn)
+    for v in (1.0, 1.0, 3.0, 4.0, -2.0):
+        x = tg.Tensor(np.full(3, v))
+        for got, want in zip(f(x), fn(x)):
+            assert same_bits(got.data, want.data), (v, got, want)
+    assert f.cache_info().hits == 3
+
+
 # ---- SGD written out (sgd_step.py): every kind of learning rate -------------------------
 
 def _sgd_rig(dtype=np.float64, lr=0.1):

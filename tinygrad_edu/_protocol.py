@@ -87,7 +87,7 @@ def _stack(arrays, axis=0, out=None, dtype=None, casting=None):
 
 
 def _tensor_arg(x):
-    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+    return x if isinstance(x, Tensor) else Tensor._wrap(asarray(x))
 
 
 def _plain(x):
