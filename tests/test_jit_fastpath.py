@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -416,6 +417,74 @@ def test_reordering_a_sequential_records_again(change, records):
 def test_module_numbers_equal_objects_replay_other_values_record_again(change, records):
     fn, _ = assert_jit_equals_eager(_scaled_make, _y4, steps=8, between=_change_at(4, change))
     assert fn.cache_info().records == records
+
+
+class _Configured(nn.Module):
+    """A forward reading Python values of every kind from its module."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4, rng=0)
+        self.axis = (0,)
+        self.coef = [1.0, 0.5]
+        self.opts = {"scale": 2.0}
+        self.act = tg.tanh
+        self.cfg = SimpleNamespace(shift=0.25)
+
+    def forward(self, x):
+        h = self.act(self.lin(x)) * self.coef[0] * self.opts["scale"] + self.cfg.shift
+        return h.mean(axis=self.axis)
+
+
+def _module_make(build):
+    def make():
+        model = build()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return rig(step, model, opt)
+    return make
+
+
+@pytest.mark.parametrize("change, records", [
+    (lambda m: setattr(m, "axis", (1,)), 4),  # a tuple rebound
+    (lambda m: setattr(m, "axis", tuple([0])), 2),  # an equal tuple: replays
+    (lambda m: setattr(m, "axis", (-2,)), 4),  # the same axis, another value
+    (lambda m: m.coef.__setitem__(0, 2.0), 4),  # a list changed in place
+    (lambda m: setattr(m, "coef", [1.0, 0.25]), 4),  # rebound, first item equal
+    (lambda m: m.opts.update(scale=3.0), 4),  # a dict changed in place
+    (lambda m: setattr(m, "act", tg.sigmoid), 4),  # another function
+    (lambda m: setattr(m.cfg, "shift", 0.5), 4),  # a plain object's attribute
+    (lambda m: setattr(m, "cfg", SimpleNamespace(shift=0.25)), 4),  # another object
+], ids=["tuple", "equal-tuple", "tuple-value", "list-item", "list", "dict", "function",
+        "object-attr", "object"])
+def test_python_values_a_module_reads_are_keyed(change, records):
+    """Fault: only tensors, arrays and scalars among a module's attributes were looked at;
+    a tuple (a conv's padding), list, dict, function or config object changed after
+    recording replayed the stale program. Fix (_jit/capture.py): tuples of scalars are
+    keyed by value, other objects searched like the scope (their containers watched) and
+    keyed by identity (objects_key)."""
+    fn, _ = assert_jit_equals_eager(_module_make(_Configured), _y4, steps=8,
+                                    between=_change_at(4, lambda r: change(r.model)))
+    assert fn.cache_info().records == records
+
+
+def test_a_conv_padding_changed_after_recording():
+    def build():
+        return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, rng=0), nn.Tanh())
+
+    def change(r):
+        r.model[0].padding = (0, 0)
+
+    x = tg.Tensor(np.linspace(-1, 1, 50).reshape(2, 1, 5, 5))
+    fn, _ = assert_jit_equals_eager(_module_make(build), lambda i: (x, None), steps=8,
+                                    between=_change_at(4, change))
+    assert fn.cache_info().records == 4
 
 
 def _fresh_weight(r, like):

@@ -12,6 +12,7 @@ changes between calls) and raises TraceError.
 from __future__ import annotations
 
 import functools
+import operator
 import types
 
 import numpy as np
@@ -20,7 +21,7 @@ from ..nn.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
 
-__all__ = ["discover", "scalar_sources", "read_scalars", "scope_arrays"]
+__all__ = ["discover", "scalar_sources", "read_scalars", "scope_arrays", "objects_key"]
 
 
 def _code_names(code, acc):
@@ -32,6 +33,7 @@ def _code_names(code, acc):
 
 
 _MISSING = object()
+_MODULE_DICTS = ("_parameters", "_buffers", "_modules")  # watched as containers
 
 
 def fingerprint(watch):
@@ -59,6 +61,40 @@ def fingerprint(watch):
 _SCALARS = (int, float, complex, bool, str, bytes, type(None), np.generic)
 
 
+def _is_value(v):
+    """A Python scalar, or a tuple of them (a conv's ``padding``, a shape): what a
+    recording freezes by value, so keyed by value (:func:`_strict`)."""
+    return isinstance(v, _SCALARS) or (type(v) is tuple and all(_is_value(x) for x in v))
+
+
+class _Objects:
+    """Objects in a cache key, equal only to the same objects in the same order; held, so
+    their ids are never reused; the hash computed once (a key is hashed on every call that
+    misses the fast path)."""
+
+    __slots__ = ("objs", "hash")
+
+    def __init__(self, objs):
+        self.objs = objs
+        self.hash = hash(tuple(map(id, objs)))
+
+    def __eq__(self, other):
+        return type(other) is _Objects and len(other.objs) == len(self.objs) and all(
+            map(operator.is_, other.objs, self.objs))
+
+    def __hash__(self):
+        return self.hash
+
+
+def objects_key(fp):
+    """The objects of a fingerprint (:func:`fingerprint`) that are neither values, tensors,
+    arrays nor containers (which are keyed elsewhere): functions, generators, plain
+    objects. A recording runs the very function it found (``self.act = relu``), so
+    another one is another program, even where the tensors and numbers are the same."""
+    return _Objects(tuple([v for v in fp if not (v is _MISSING or _is_value(v) or isinstance(
+        v, (Tensor, np.ndarray, list, dict, Module, Optimizer)))]))
+
+
 def scalar_sources(watch, modules):
     """Where the Python scalars the function can see live: closure cells, named globals,
     dict entries (plain objects' attributes too), list items, modules' attributes.
@@ -71,20 +107,20 @@ def scalar_sources(watch, modules):
     for kind, obj, key in watch:
         if kind == 0:
             try:
-                if isinstance(obj.cell_contents, _SCALARS):
+                if _is_value(obj.cell_contents):
                     out.append((0, obj, None))
             except ValueError:
                 pass
         elif kind == 1:
-            if isinstance(obj.get(key), _SCALARS):
+            if _is_value(obj.get(key)):
                 out.append((1, obj, key))
         elif kind == 2:
-            out += [(1, obj, k) for k, v in obj.items() if isinstance(v, _SCALARS)]
+            out += [(1, obj, k) for k, v in obj.items() if _is_value(v)]
         else:
-            out += [(3, obj, i) for i, v in enumerate(obj) if isinstance(v, _SCALARS)]
+            out += [(3, obj, i) for i, v in enumerate(obj) if _is_value(v)]
     for m in modules:  # ``training`` is keyed on its own
         d = vars(m)
-        out += [(1, d, k) for k, v in d.items() if k != "training" and isinstance(v, _SCALARS)]
+        out += [(1, d, k) for k, v in d.items() if k != "training" and _is_value(v)]
     return out
 
 
@@ -153,6 +189,8 @@ def _strict(v):
         return (t, repr(v))
     if t is int or t is bool:
         return (t, v)
+    if t is tuple:
+        return (t, tuple([_strict(x) for x in v]))
     return v
 
 
@@ -215,6 +253,13 @@ def discover(fn):
                             watch.append((1, attrs, k))
                             if isinstance(v, Tensor):
                                 tensors.setdefault(id(v), v)
+                        elif k not in _MODULE_DICTS and not _is_value(v) \
+                                and not isinstance(v, Module):
+                            # any other object forward may read (a function, a list of
+                            # sizes, a config object): rebinding it rediscovers (and is
+                            # keyed, objects_key); what it holds is searched like the scope
+                            watch.append((1, attrs, k))
+                            stack.append((v, min(depth + 1, 2)))
             for t in x.parameters():
                 tensors.setdefault(id(t), t)
             for t in x.buffers():

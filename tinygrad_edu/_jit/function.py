@@ -14,7 +14,8 @@ import numpy as np
 from .._mode import mode
 from ..autograd import Node
 from ..tensor import Tensor
-from .capture import discover, fingerprint, read_scalars, scalar_sources, scope_arrays
+from .capture import (discover, fingerprint, objects_key, read_scalars, scalar_sources,
+                      scope_arrays)
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
@@ -211,11 +212,13 @@ class JitFunction:
             # which tensors, modules and optimizers, and which parameters each optimizer
             # holds (zero_grad is recorded as the Python it is: it touches those)
             arrays = scope_arrays(found[3], found[0])
+            fp = fingerprint(found[3])
             token = (tuple(map(id, found[2])), tuple(map(id, found[0])),
                      tuple((id(o), tuple(tuple(map(id, g["params"])) for g in o.param_groups))
                            for o in found[1]),
-                     tuple(map(id, arrays)))  # a replaced array: its program held the old one
-            found = self._found = found + (fingerprint(found[3]), token,
+                     tuple(map(id, arrays)),  # a replaced array: its program held the old one
+                     objects_key(fp))  # the functions and objects found
+            found = self._found = found + (fp, token,
                                            scalar_sources(found[3], found[0]), arrays)
         modules, opts, captured = found[0], found[1], found[2]
         leaves = []
