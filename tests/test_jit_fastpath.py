@@ -29,7 +29,7 @@ UFUNCS = sorted(_UFUNCS, key=lambda u: u.__name__)
 # float64 (zero in float16/32), ints float64 cannot hold exactly, float16's max (65504)
 # and the first values that overflow it (65520 rounds up to inf), float32's max.
 NUMBERS = [0, -0.0, 0.0, 1, 2, -1, 0.1, 1 / 3, 0.5, 1e-8, 6e-8, 1e-320, 5e-324, 1e300, -1e300,
-           2 ** 60, 2 ** 53 + 1, -2 ** 31, 2 ** 64, INF, -INF, NAN, 65504, 65519.99, 65520,
+           2 ** 60, 2 ** 53 + 1, -2 ** 31, 2 ** 64, INF, -INF, NAN, -NAN, 65504, 65519.99, 65520,
            70000, 3.4e38, 3.5e38, 2049]
 
 
@@ -299,7 +299,7 @@ def test_zero_and_negative_zero_numbers_in_one_program_stay_apart():
 
     def fn(x):
         h = x * w
-        return h * 0.0, h * -0.0, h + -0.0, h * 0, -0.0 - h * 0.0
+        return h * 0.0, h * -0.0, h + -0.0, h * 0, -0.0 - h * 0.0, h * NAN, h * -NAN
 
     f = tg.jit(fn)
     for v in (1.0, 2.0, -1.0, 3.0, 0.0):
@@ -599,6 +599,24 @@ def test_zero_and_negative_zero_scales_give_eager_signs():
                                     between=between)
     # 1.0, 0.0, -0.0 and NaN (two NaN objects: one key) are four signatures
     assert fn.cache_info().records == 8
+
+
+def test_nans_of_either_sign_are_keys_of_their_own():
+    """``x * k``: a NaN operand's sign reaches the result; ``repr`` writes both NaNs
+    ``nan``, so a key made of it replayed the other sign. Fix: capture._strict compares
+    floats by their bytes (and numbers.typed_numbers keys its constants so)."""
+    w = tg.Tensor(np.ones(3), requires_grad=True)
+    k = NAN
+
+    def fn(x):
+        return x * w * k, x * w + k * 2
+
+    f = tg.jit(fn)
+    x = tg.Tensor(np.ones(3))
+    for k in [NAN] * 3 + [-NAN] * 3 + [float("nan")] * 2 + [-float("nan")] * 2:
+        for got, want in zip(f(x), fn(x)):
+            assert same_bits(got.data, want.data), k
+    assert f.cache_info().records == 4 and f.cache_info().hits == 6
 
 
 def test_a_module_attribute_changing_type_records_again():

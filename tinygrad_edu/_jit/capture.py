@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import struct
 import types
 
 import numpy as np
@@ -182,16 +183,26 @@ def read_scalars(sources):
 def _strict(v):
     """``v`` as a key equal to another only for the same type and bits: ``1``, ``1.0``
     and ``True`` are equal in Python but make different dtypes in numpy (an int
-    array times ``1.0`` is float), ``0.0`` and ``-0.0`` different signs, ``nan``
-    is unequal to itself (a recording with a NaN constant would never match)."""
+    array times ``1.0`` is float), ``0.0`` and ``-0.0`` different signs, NaNs of
+    another sign or payload propagate it (``repr`` says ``nan`` for all of them),
+    and ``nan`` is unequal to itself (a recording with a NaN constant would never
+    match): floats are compared by their bytes."""
     t = type(v)
-    if t is float or t is complex or isinstance(v, np.generic):
-        return (t, repr(v))
+    if t is float:
+        return (t, _pack_d(v))
+    if t is complex:
+        return (t, _pack_dd(v.real, v.imag))
+    if isinstance(v, np.generic):
+        return (t, v.tobytes())
     if t is int or t is bool:
         return (t, v)
     if t is tuple:
         return (t, tuple([_strict(x) for x in v]))
     return v
+
+
+_pack_d = struct.Struct("<d").pack
+_pack_dd = struct.Struct("<dd").pack
 
 
 def _roots(fn, depth, seen_fns, out, watch):

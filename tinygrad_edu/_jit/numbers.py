@@ -18,9 +18,13 @@ keep their numbers.
 """
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 from .recorder import Op, Slot
+
+_pack_d = struct.Struct("<d").pack
 
 __all__ = ["typed_numbers", "as_typed"]
 
@@ -79,7 +83,8 @@ def typed_numbers(ops, values):
         new_args = list(op.args)
         for k, a in enumerate(operands):
             if type(a) in (int, float):
-                key = (type(a), repr(a), dtype)  # 0.0 and -0.0, 1 and 1.0 apart
+                # 0.0 and -0.0, 1 and 1.0, NaNs of two signs apart
+                key = (type(a), a if type(a) is int else _pack_d(a), dtype)
                 typed = made[key] = made[key] if key in made else as_typed(a, dtype)
                 if typed is not None:
                     new_args[k] = typed
