@@ -514,9 +514,31 @@ def _drop_opt_entry(r):
     del r.opt.param_groups[0]["params"][1]
 
 
+def _rebind_group_list(r):
+    group = r.opt.param_groups[0]
+    group["params"] = list(group["params"])[2:]  # a new list: the old one is unchanged
+
+
+def _replace_group_dict(r):
+    r.opt.param_groups[0] = dict(r.opt.param_groups[0], lr=0.5)
+
+
+def _instance_step(r):
+    r.opt.step = lambda: None  # updates nothing from now on
+
+
+def _instance_zero_grad(r):
+    r.opt.zero_grad = lambda: None  # gradients accumulate from now on
+
+
 @pytest.mark.parametrize("change", [_swap_param_in_module, _swap_param_everywhere,
-                                    _replace_opt_entry, _reverse_opt_entries, _drop_opt_entry])
+                                    _replace_opt_entry, _reverse_opt_entries, _drop_opt_entry,
+                                    _rebind_group_list, _replace_group_dict, _instance_step,
+                                    _instance_zero_grad])
 def test_parameters_swapped_in_modules_or_the_optimizer(change):
+    """Faults (now fixed in capture.discover): a group's ``params`` rebound to a new list,
+    and ``step``/``zero_grad`` set on the optimizer instance, replayed the program of the
+    old ones (written-out SGD updating the old list, or ignoring the new step)."""
     fn, _ = assert_jit_equals_eager(_seq_make, _y4, steps=9, between=_change_at(4, change))
     assert fn.cache_info().hits >= 3
 

@@ -279,7 +279,12 @@ def discover(fn):
         elif isinstance(x, Optimizer):
             opts.setdefault(id(x), x)
             watch.append((3, x.param_groups, None))
+            # a group's list rebound (group["params"] = [...]) and a step or zero_grad
+            # set on the instance are other programs, as much as a list changed in place
+            watch += [(1, group, "params") for group in x.param_groups]
             watch += [(3, group["params"], None) for group in x.param_groups]
+            attrs = vars(x)
+            watch += [(1, attrs, "step"), (1, attrs, "zero_grad")]
             for group in x.param_groups:
                 for t in group["params"]:
                     tensors.setdefault(id(t), t)
