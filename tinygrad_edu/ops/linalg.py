@@ -92,7 +92,9 @@ def _mm(a, b):
     Tensors included (a second-order backward runs the rule on them): ``a @ b``."""
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.ndim == 2 == b.ndim \
             and a.dtype is b.dtype and a.dtype in _BLAS:
-        return a.dot(b)
+        # A method of a plain array does not dispatch: with only ``b`` traced by a jit
+        # recording (a constant @ a tensor), np.dot (the same routine) lets it log the call.
+        return a.dot(b) if type(b) is np.ndarray or type(a) is not np.ndarray else np.dot(a, b)
     return a @ b  # Tensors too: a second-order backward runs the rule on them
 
 
