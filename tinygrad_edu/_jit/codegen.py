@@ -10,9 +10,13 @@ exact by construction.
 from __future__ import annotations
 
 import math
+import re
+import threading
 
 import numpy as np
 
+from .buffers import buffer_plan
+from .callforms import full_reductions, scalar_operators
 from .numbers import typed_numbers
 from .recorder import Op, Slot
 from .sgd_step import sgd_lines
@@ -27,6 +31,7 @@ class _Names:
         self.ns = {"_a": np.asarray}
         self.ids = {}
         self.notes = {}
+        self.hints = {}  # id -> how the header describes it, where _describe would not say
 
     def const(self, obj, hint=None):
         key = id(obj)
@@ -34,13 +39,15 @@ class _Names:
         if name is None:
             name = self.ids[key] = f"k{len(self.ids)}"
             self.ns[name] = obj
-            self.notes[name] = hint or _describe(obj)
+            self.notes[name] = hint or self.hints.get(key) or _describe(obj)
         return name
 
 
 def _describe(obj):
     if isinstance(obj, np.ndarray):
         return f"array {obj.shape} {obj.dtype}"
+    if getattr(obj, "__module__", None) == "_operator":  # scalar arithmetic (callforms.py)
+        return f"operator.{obj.__name__}"
     if isinstance(obj, np.ufunc):
         return f"np.{obj.__name__}"
     if isinstance(getattr(obj, "__self__", None), np.ufunc):  # np.add.reduce
@@ -77,9 +84,13 @@ def _render(x, names, refs):
     return names.const(x)
 
 
-def _call_src(op, names, refs):
+def _call_src(op, names, refs, out=None):
+    if op.fn is np.ndarray.transpose and len(op.args) == 1 and not op.kwargs:
+        return f"{_render(op.args[0], names, refs)}.T"  # the same view, an attribute read
     fn = names.const(op.fn)
     parts = [_render(a, names, refs) for a in op.args]
+    if out is not None:  # by position, the cheaper call (numpy 2.4 deprecates it for max/min)
+        parts.append(f"out={out}" if op.fn in (np.maximum, np.minimum) else out)
     parts += [f"{k}={_render(v, names, refs)}" for k, v in op.kwargs.items()]
     return f"{fn}({', '.join(parts)})"
 
@@ -433,8 +444,31 @@ def build(trace, helpers):
     refs = {id(t): f"_in[{k}]" for k, t in enumerate(trace.inputs)}
     ops = merge_range_guards(peephole(fold_constants(trace), trace.output), trace.values)
     ops, live = live_ops(ops, trace.output)
-    ops = typed_numbers(ops, trace.values)
+    ops = full_reductions(ops, trace.values)
     as_scalar = _scalar_ok(ops, trace.output)
+    ops = typed_numbers(scalar_operators(ops, as_scalar, trace.values), trace.values, names.hints)
+    plan = buffer_plan(ops, _escaping(ops, trace.output), trace.values)
+    body = _body(trace, ops, live, as_scalar, names, refs, plan)
+    if plan:  # one thread at a time uses the buffers; another runs the plain program
+        plain = _body(trace, ops, live, as_scalar, names, refs, {})
+        src_plain = "def plain(_in):\n" + "".join(f"    {line}\n" for line in plain)
+        exec(compile(src_plain, "<jit program>", "exec"), names.ns)
+        lock = threading.Lock()
+        names.ns.update(_acquire=lock.acquire, _release=lock.release)
+        body = (["if not _acquire(False):", "    return plain(_in)", "try:"]
+                + [f"    {line}" for line in body] + ["finally:", "    _release()"])
+    src = "def program(_in):\n" + "".join(f"    {line}\n" for line in body)
+    notes = "".join(f"# {n} = {d}\n" for n, d in names.notes.items()
+                    if re.search(rf"\b{n}\b", src))
+    if plan:
+        notes += (f"# b<n> = the buffer s<n> is written into, allocated once "
+                  f"({len(plan)} buffers, {sum(b.nbytes for b in plan.values())} bytes)\n")
+    exec(compile(src, "<jit program>", "exec"), names.ns)
+    return notes + src, names.ns["program"]
+
+
+def _body(trace, ops, live, as_scalar, names, refs, plan):
+    """The program's lines; ``plan``: the buffers results are written into (buffers.py)."""
     body = []
     for i, read in sorted(trace.reads.items()):
         if i not in live:
@@ -449,12 +483,14 @@ def build(trace, helpers):
     dirty = False  # has the program changed state yet? (a failed guard then cannot fall back)
     grads = {}  # id(tensor) -> the Slot (or None) the program set its .grad to last
     release = _release_points(ops, trace)
+    guards = 0
     for k, op in enumerate(ops):
         if k - 1 in release:
             body.append("del " + ", ".join(f"s{i}" for i in release[k - 1]))
         if op.kind == "guard":
             body.append(f"if bool(s{op.args[0].i}) is not {op.kwargs['expected']}: "
-                        f"_guard_failed({len(body)}, {not dirty})")
+                        f"_guard_failed({guards}, {not dirty})")
+            guards += 1
             continue
         if op.kind in ("macro", "setdata", "setgrad", "draw") or any(
                 w not in trace.fresh for w in op.writes):
@@ -472,8 +508,11 @@ def build(trace, helpers):
             else:
                 body.append(f"{who}._grad = " + ("None" if val is None else f"_w(s{val.i})"))
             continue
-        call = _call_src(op, names, refs)
         outs = _outs(op)
+        buf = plan.get(op.outs) if type(op.outs) is int else None
+        if buf is not None:
+            names.ns[f"b{op.outs}"] = buf
+        call = _call_src(op, names, refs, None if buf is None else f"b{op.outs}")
         if not outs:
             body.append(call)
         elif type(op.outs) is not tuple:
@@ -486,11 +525,7 @@ def build(trace, helpers):
                 if tname != "_":
                     body.append(f"{tname} = _a(_r[{k}])" if k in op.scalar else f"{tname} = _r[{k}]")
     body.append(f"return {_render_output(trace.output, names, refs)}")
-    src = "def program(_in):\n" + "".join(f"    {line}\n" for line in body)
-    notes = "".join(f"# {n} = {d}\n" for n, d in names.notes.items())
-    ns = names.ns
-    exec(compile(src, "<jit program>", "exec"), ns)
-    return notes + src, ns["program"]
+    return body
 
 
 def _render_output(out, names, refs):

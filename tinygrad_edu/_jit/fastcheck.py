@@ -12,18 +12,25 @@ from __future__ import annotations
 import numpy as np
 
 from .._mode import mode
+from ..nn.module import STRUCTURE, Module, _Members
 from ..tensor import Tensor
 from .capture import _MISSING
+from .util import _GuardFailed, unchanged
 
-__all__ = ["fast_check"]
+__all__ = ["fast_call", "MISS"]
 
 MAX_ARGS = 8
 
 
-def fast_check(args, leaves, modules, captured, found, want):
-    """``check(args)``: returns ``args`` (the call's leaves) when a call with these
-    positional arguments has the key of this call, else None. None if no such
-    check can be written (keywords, other argument kinds, many arguments).
+MISS = object()  # what the fast call returns when the call is not its signature
+
+
+def fast_call(jf, args, leaves, modules, captured, found, want, entry, program, src):
+    """``fast(args)``: the replay of ``program`` (source ``src``, of cache ``entry``) for
+    a call with these positional arguments if it has the key of this call, else
+    :data:`MISS`; None if no such check can be written (keywords, other argument
+    kinds, many arguments). ``jf``: the JitFunction (its hit count, its fallback
+    when a guard fails).
 
     ``found``: the discovery (function.py), ``want``: the ``.grad`` None-pattern
     the program needs (None where either is fine). The check compares:
@@ -32,22 +39,25 @@ def fast_check(args, leaves, modules, captured, found, want):
       shape, dtype (``.str``) and ``requires_grad``; grad mode; each module's
       ``training``; each captured tensor's shape, dtype and ``requires_grad``;
       the None-pattern of ``.grad``;
-    * the containers the discovery looked into (closure cells, globals,
-      modules' parameter/buffer/submodule dicts, plain objects' attributes,
-      optimizers' lists) hold the very objects they held, under the same keys
-      in the same order: identity is stricter than the key's comparisons, and
-      a stored object cannot die (the discovery keeps it), so its id is never
-      reused;
-    * the Python numbers in modules' attributes the step can see: the same
-      objects (equal numbers that are other objects take the full path, which
-      compares them by type and value).
+    * no module's structure changed: one number, ``nn.module.STRUCTURE``, counts
+      every attribute write, registration, ``train``/``eval`` and write into a
+      module's parameter, buffer and submodule dicts, so it stands for each
+      module's ``training``, those dicts' contents and the numbers in its
+      attributes (a module whose class replaces ``__setattr__``/``__delattr__``
+      gets those compared one by one, as below);
+    * the other containers the discovery looked into (closure cells, globals,
+      plain objects' attributes, optimizers' lists) hold the very objects they
+      held, under the same keys in the same order: identity is stricter than
+      the key's comparisons, and a stored object cannot die (the discovery
+      keeps it), so its id is never reused.
     """
     if len(args) != len(leaves) or len(args) > MAX_ARGS \
             or any(a is not b for a, b in zip(args, leaves)):
         return None
     ns = {"Tensor": Tensor, "ndarray": np.ndarray, "mode": mode, "_MISSING": _MISSING,
-          "_tuple": tuple}
-    lines = [f"if len(args) != {len(args)}: return None"]
+          "_tuple": tuple, "_MISS": MISS, "_jf": jf, "_entry": entry, "_program": program,
+          "_src": src, "_GuardFailed": _GuardFailed, "_unchanged": unchanged}
+    lines = [f"if len(args) != {len(args)}: return _MISS"]
     if args:
         names = [f"a{k}" for k in range(len(args))]
         lines.append(f"{', '.join(names)}{',' if len(args) == 1 else ''} = args")
@@ -63,10 +73,16 @@ def fast_check(args, leaves, modules, captured, found, want):
         else:
             return None
         conds += [f"a{j} is not a{k}" for j in range(k)]  # the full key tells repeats apart
-    conds.append(f"mode.grad_enabled is {bool(mode.grad_enabled)}")
+    conds.append(f"mode.grad_enabled is {bool(mode.grad_enabled)} and mode.tracing is None")
+    counted = [m for m in modules if _counted(m)]
+    if counted:
+        ns["_STRUCTURE"] = STRUCTURE
+        conds.append(f"_STRUCTURE[0] == {STRUCTURE[0]}")
+    skip = {id(d) for m in counted for d in (m._parameters, m._buffers, m._modules, vars(m))}
     for k, m in enumerate(modules):
-        ns[f"m{k}"] = m
-        conds.append(f"m{k}.training is {bool(m.training)}")
+        if not _counted(m):
+            ns[f"m{k}"] = m
+            conds.append(f"m{k}.training is {bool(m.training)}")
     for k, t in enumerate(captured):
         ns[f"t{k}"] = t
         conds.append(f"t{k}.data.shape == {t.data.shape!r} and "
@@ -77,16 +93,31 @@ def fast_check(args, leaves, modules, captured, found, want):
         if w is not None:
             ns[f"g{k}"] = t
             conds.append(f"(g{k}._grad is None) is {w}")
-    conds += _containers(ns, found[3])
-    conds += _module_numbers(ns, found[3], found[6])
-    lines.append("if " + " and ".join(f"({c})" for c in conds) + ": return args")
-    lines.append("return None")
-    src = ("def check(args):\n    try:\n" + "".join(f"        {ln}\n" for ln in lines)
-           # an emptied cell, a missing key or index: no fast path (the full one decides)
-           + "    except (ValueError, KeyError, IndexError):\n        return None\n")
-    ns["_source"] = src
-    exec(compile(src, "<jit guard>", "exec"), ns)
-    return ns["check"]
+    watch = [w for w in found[3] if id(w[1]) not in skip]
+    conds += _containers(ns, watch)
+    conds += _module_numbers(ns, watch, [s for s in found[6] if id(s[1]) not in skip])
+    lines.append("if not (" + " and ".join(f"({c})" for c in conds) + "): return _MISS")
+    code = ("def fast(args):\n    try:\n" + "".join(f"        {ln}\n" for ln in lines)
+            # an emptied cell, a missing key or index: not this signature (the full path decides)
+            + "    except (ValueError, KeyError, IndexError):\n        return _MISS\n"
+            # the part of the key that is not identity: the scope's arrays the step copied
+            + "    if _entry.arrays and not _unchanged(_entry.arrays): return _MISS\n"
+            + "    _jf._hits += 1\n"
+            + "    try:\n        return _program(args)\n"
+            + "    except _GuardFailed as failed:\n"
+            + "        return _jf._guard_fallback(failed, _src, args, {})\n")
+    ns["_source"] = code
+    exec(compile(code, "<jit guard>", "exec"), ns)
+    return ns["fast"]
+
+
+def _counted(m):
+    """Do all changes to module ``m`` count in ``STRUCTURE`` (nn/module.py)? Its class
+    keeps Module's attribute routes and its dicts are the counting kind."""
+    t = type(m)
+    return (t.__setattr__ is Module.__setattr__ and t.__delattr__ is Module.__delattr__
+            and type(m._parameters) is _Members and type(m._buffers) is _Members
+            and type(m._modules) is _Members)
 
 
 def _const(ns, prefix, obj):

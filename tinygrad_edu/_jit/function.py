@@ -19,7 +19,8 @@ from .capture import (discover, fingerprint, objects_key, read_scalars, scalar_s
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
-from .fastcheck import fast_check
+from .fastcheck import MISS, fast_call
+from .util import _GuardFailed, _guard_failed, unchanged
 from .recorder import Recorder, Slot
 from .traced import _Traced
 
@@ -60,16 +61,6 @@ def _w(arr):
     t.requires_grad = False
     t._ctx = None
     return t
-
-
-class _GuardFailed(Exception):
-    def __init__(self, line, clean):
-        super().__init__(line, clean)
-        self.line, self.clean = line, clean
-
-
-def _guard_failed(line, clean):
-    raise _GuardFailed(line, clean)
 
 
 _HELPERS = {"_w": _w, "_ret": _ret, "_guard_failed": _guard_failed}
@@ -157,7 +148,7 @@ class JitFunction:
         self._records = 0
         self.program = None
         self._found = None  # the last discovery and its fingerprint
-        self._fast = None  # (check, program, source, cache entry) of the last signature replayed
+        self._fast = None  # fastcheck.fast_call's function for the last signature replayed
         self._bound = None  # instance -> JitFunction, for a jitted method
 
     def cache_info(self) -> CacheInfo:
@@ -189,19 +180,13 @@ class JitFunction:
 
     def __call__(self, *args, **kwargs):
         fast = self._fast
-        if fast is not None and not kwargs and mode.tracing is None:
+        if fast is not None and not kwargs:
             # The last signature again? One generated function checks everything its
-            # key covers (see fastcheck.py); None sends the call down the full path.
-            leaves = fast[0](args)
-            # ...and the part of the key the generated check leaves out: the scope's
-            # arrays the step copied at recording
-            if leaves is not None and (not fast[3].arrays or _unchanged(fast[3].arrays)):
-                self._hits += 1
-                self.program = fast[2]
-                try:
-                    return fast[1](leaves)
-                except _GuardFailed as failed:
-                    return self._guard_fallback(failed, fast[2], args, kwargs)
+            # key covers and replays (see fastcheck.py); MISS sends the call down the
+            # full path.
+            out = fast(args)
+            if out is not MISS:
+                return out
         self._fast = None
         if mode.tracing is not None:
             raise TraceError("jit: a jitted function was called while another one records "
@@ -232,7 +217,7 @@ class JitFunction:
         entry = self._cache.get(key)
         if entry is not None:
             self._cache.move_to_end(key)
-            if entry.programs and entry.arrays and not _unchanged(entry.arrays):
+            if entry.programs and entry.arrays and not unchanged(entry.arrays):
                 entry.programs.clear()  # a scope array changed in place: its copies are stale
                 entry.traces.clear()
             if entry.programs:
@@ -243,9 +228,8 @@ class JitFunction:
                         self._hits += 1
                         self.program = src
                         if not kwargs:
-                            check = fast_check(args, leaves, modules, captured, found, want)
-                            if check is not None:
-                                self._fast = (check, fn, src, entry)
+                            self._fast = fast_call(self, args, leaves, modules, captured, found,
+                                                   want, entry, fn, src)
                         try:
                             return fn(leaves)
                         except _GuardFailed as failed:
@@ -261,7 +245,7 @@ class JitFunction:
         out-of-range labels...): run this call eagerly, if the replay changed nothing yet."""
         self._hits -= 1
         if not failed.clean:
-            line = src.split("def program(_in):\n", 1)[1].splitlines()[failed.line]
+            line = next(ln for ln in src.splitlines() if f"_guard_failed({failed.line}, " in ln)
             raise TraceError(f"jit: a value the recorded program branched on changed after the "
                              f"program had already changed state ({line.strip()}): this call "
                              "cannot be replayed nor rerun eagerly. Call the function unjitted "
@@ -371,14 +355,6 @@ def _patch_creators(on):
         if _patched[0] == (1 if on else 0):
             for name, fn in (_CREATORS if on else _ORIGINAL).items():
                 setattr(np, name, fn)
-
-
-def _unchanged(arrays):
-    for a, v in arrays:
-        if a.shape != v.shape or a.dtype != v.dtype or not np.array_equal(
-                a, v, equal_nan=a.dtype.kind in "fc"):
-            return False
-    return True
 
 
 def _same(a, b):

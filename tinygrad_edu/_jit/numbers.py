@@ -12,9 +12,9 @@ on the same values. The converted value is taken from numpy itself at build
 time (``np.multiply(number, ones of D)``, sign of zero and NaN kept) and the
 number is left as it is if ``np.asarray(number, D)`` is not that value bit
 for bit, or if the conversion overflows (numpy then warns, or raises under
-``np.errstate``, on each call: the replay must too). Other ufuncs (whose loop may not be ``D, D``: ``float_power``,
-``ldexp``...), integer or mixed dtypes, and ``dtype=``/``casting=`` calls
-keep their numbers.
+``np.errstate``, on each call: the replay must too). Other ufuncs (whose loop
+may not be ``D, D``: ``float_power``, ``ldexp``...), integer or mixed dtypes,
+and ``dtype=``/``casting=`` calls keep their numbers.
 """
 from __future__ import annotations
 
@@ -64,9 +64,11 @@ def _dtype_of(x, values):
     return None
 
 
-def typed_numbers(ops, values):
+def typed_numbers(ops, values, hints=None):
     """``ops`` with the Python numbers of ufunc calls replaced as the module docstring
-    says; ``values``: the recorded value of each slot (for the operands' dtypes)."""
+    says; ``values``: the recorded value of each slot (for the operands' dtypes).
+    ``hints``: a dict that gets ``id(array) -> "1 as float64"`` for each array made
+    (the program's header names its constants)."""
     out, made = [], {}
     for op in ops:
         fn = op.fn
@@ -86,6 +88,8 @@ def typed_numbers(ops, values):
                 # 0.0 and -0.0, 1 and 1.0, NaNs of two signs apart
                 key = (type(a), a if type(a) is int else _pack_d(a), dtype)
                 typed = made[key] = made[key] if key in made else as_typed(a, dtype)
+                if typed is not None and hints is not None:
+                    hints[id(typed)] = f"{a!r} as {dtype}"
                 if typed is not None:
                     new_args[k] = typed
         new = Op(op.kind, fn, tuple(new_args), op.kwargs, op.outs, op.scalar, op.effect,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..inplace import mark_tensors_modified
-from ..optim.sgd import SGD
+from ..optim.sgd import SGD, is_one
 from .numbers import as_typed
 
 __all__ = ["sgd_lines"]
@@ -26,9 +26,13 @@ class _TypedRate:
 
     def __call__(self, rate):
         if rate is not self.rate:  # the same object, the same number: no new conversion
-            self.typed = as_typed(rate, self.dtype) if type(rate) in (float, int) else None
+            self.typed = ONE if is_one(rate) else \
+                as_typed(rate, self.dtype) if type(rate) in (float, int) else None
             self.rate = rate
         return self.typed
+
+
+ONE = object()  # the rate is 1: SGD.step subtracts g itself
 
 
 def sgd_lines(opt, grads, names, refs, values):
@@ -41,7 +45,8 @@ def sgd_lines(opt, grads, names, refs, values):
     ``mark_tensors_modified`` the step ends with. ``lr * g`` is
     ``np.multiply(lr as a 0-d array of g's dtype, g)`` when ``lr`` is a Python
     number (the same bits, see numbers.py), converted again only when the
-    group's ``lr`` is another object. Its checks are known to pass: every
+    group's ``lr`` is another object; ``g`` itself when ``lr`` is 1, as
+    ``SGD.step`` does. Its checks are known to pass: every
     parameter's ``.grad`` was set by the program just before (shapes and
     dtypes fixed by the recording), or is checked to be None at replay (then
     skipped, as the eager step skips it). Any other case (another optimizer,
@@ -55,11 +60,12 @@ def sgd_lines(opt, grads, names, refs, values):
     macro = [f"{o}.step()"]
     if type(opt) is not SGD or "step" in vars(opt):
         return macro
-    groups, unset = [], []
+    groups, unset, owner = [], [], {}
     for group in opt.param_groups:
         pairs = []
         for p in group["params"]:
             name = refs.get(id(p)) or names.const(p, "tensor " + str(tuple(p.shape)))
+            owner[name] = p  # (its dtype is part of the program's key)
             if id(p) not in grads:
                 unset.append(name)  # .grad not set by the program: skipped if None then
             elif grads[id(p)] is not None:
@@ -68,6 +74,7 @@ def sgd_lines(opt, grads, names, refs, values):
     if not any(groups):
         return macro
     sub, mul = names.const(np.subtract), names.const(np.multiply)
+    names.ns["_ONE"] = ONE
     mark = names.const(mark_tensors_modified)
     lines = [f"_gs = {o}.param_groups"]
     plain = " and ".join([f"not _gs[{k}]['momentum'] and not _gs[{k}]['weight_decay']"
@@ -77,16 +84,20 @@ def sgd_lines(opt, grads, names, refs, values):
         if not pairs:
             continue
         lines.append(f"    _lr = _gs[{k}]['lr']")
-        rates = {}
+        by_dtype = {}
         for p, g in pairs:
-            dtype = np.asarray(values[g.i]).dtype
-            if dtype not in rates:
-                rate = names.const(_TypedRate(dtype), f"learning rate as {dtype}")
-                rates[dtype] = f"_t{len(rates)}"
-                lines.append(f"    {rates[dtype]} = {rate}(_lr)")
-            t = rates[dtype]
-            lines.append(f"    {sub}({p}.data, {mul}({t}, s{g.i}) if {t} is not None else _lr * s{g.i}, "
-                         f"out={p}.data, casting='unsafe')")
+            by_dtype.setdefault(np.asarray(values[g.i]).dtype, []).append((p, g))
+        for dtype, of_dtype in by_dtype.items():
+            rate = names.const(_TypedRate(dtype), f"learning rate as {dtype}")
+            lines.append(f"    _t = {rate}(_lr)")
+            for test, grad in (("if _t is _ONE", "s{}"), ("elif _t is not None", f"{mul}(_t, s{{}})"),
+                               ("else", "_lr * s{}")):
+                lines.append(f"    {test}:")
+                for p, g in of_dtype:
+                    # one dtype: nothing to cast, out= given by position
+                    same = test != "else" and owner[p].data.dtype == dtype
+                    out = f"{p}.data" if same else f"out={p}.data, casting='unsafe'"
+                    lines.append(f"        {sub}({p}.data, {grad.format(g.i)}, {out})")
     touched = [p for pairs in groups for p, _ in pairs]
     lines.append(f"    {mark}([{', '.join(touched)}])")
     lines += ["else:", "    " + macro[0]]

@@ -1,12 +1,14 @@
-"""Small helpers of the recorder: remaking views, naming calls and where they were made."""
+"""Small helpers of the recorder and the replay: remaking views, naming calls and where
+they were made, a failed guard, scope arrays compared with their recorded values."""
 from __future__ import annotations
 
 import os
 import sys
 
+import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["_view_at", "_caller", "_fn_name"]
+__all__ = ["_view_at", "_caller", "_fn_name", "_GuardFailed", "_guard_failed", "unchanged"]
 
 
 def _view_at(x, offset, shape, strides):
@@ -34,3 +36,25 @@ def _caller():
 
 def _fn_name(fn):
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+class _GuardFailed(Exception):
+    """A replayed guard saw another value than the recording (``line`` of the program;
+    ``clean``: nothing was written yet, so the call may rerun eagerly)."""
+
+    def __init__(self, line, clean):
+        super().__init__(line, clean)
+        self.line, self.clean = line, clean
+
+
+def _guard_failed(line, clean):
+    raise _GuardFailed(line, clean)
+
+
+def unchanged(arrays):
+    """Does every ``(array, value when recorded)`` pair still hold that value?"""
+    for a, v in arrays:
+        if a.shape != v.shape or a.dtype != v.dtype or not np.array_equal(
+                a, v, equal_nan=a.dtype.kind in "fc"):
+            return False
+    return True

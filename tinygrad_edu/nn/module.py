@@ -25,6 +25,62 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
+#: Counts changes to any module's structure: attribute assignments and deletions,
+#: registrations, ``train``/``eval``, writes into the parameter, buffer and submodule
+#: dicts. A jit replay's per-call check compares one number instead of walking every
+#: module (``tinygrad_edu/_jit/fastcheck.py``); a module changed behind these routes
+#: (``object.__setattr__``, ``vars(m)[...] = ``) is not seen by it.
+STRUCTURE = [0]
+
+
+def structure_changed():
+    """Note a change of some module's attributes (for writes that bypass ``__setattr__``)."""
+    STRUCTURE[0] += 1
+
+
+class _Members(OrderedDict):
+    """A module's ``_parameters``, ``_buffers`` or ``_modules``: an OrderedDict whose
+    writes count as structure changes (reads are the dict's own, at C speed)."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key, value):
+        STRUCTURE[0] += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        STRUCTURE[0] += 1
+        super().__delitem__(key)
+
+    def pop(self, *args):
+        STRUCTURE[0] += 1
+        return super().pop(*args)
+
+    def popitem(self, last=True):
+        STRUCTURE[0] += 1
+        return super().popitem(last)
+
+    def clear(self):
+        STRUCTURE[0] += 1
+        super().clear()
+
+    def update(self, *args, **kwargs):
+        STRUCTURE[0] += 1
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key, default=None):
+        STRUCTURE[0] += 1
+        return super().setdefault(key, default)
+
+    def move_to_end(self, key, last=True):
+        STRUCTURE[0] += 1
+        super().move_to_end(key, last)
+
+    def __ior__(self, other):
+        STRUCTURE[0] += 1
+        return super().__ior__(other)
+
+
 class Module:
     """Base class for all layers and models.
 
@@ -50,9 +106,10 @@ class Module:
     """
 
     def __init__(self):
-        object.__setattr__(self, "_parameters", OrderedDict())
-        object.__setattr__(self, "_buffers", OrderedDict())
-        object.__setattr__(self, "_modules", OrderedDict())
+        STRUCTURE[0] += 1
+        object.__setattr__(self, "_parameters", _Members())
+        object.__setattr__(self, "_buffers", _Members())
+        object.__setattr__(self, "_modules", _Members())
         object.__setattr__(self, "training", True)
 
     # ---- registration ---------------------------------------------------
@@ -62,6 +119,7 @@ class Module:
                 f"cannot assign '{name}' before Module.__init__() is called: "
                 "call super().__init__() first in your __init__"
             )
+        STRUCTURE[0] += 1
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if isinstance(value, (Parameter, Module)):
             self._check_name(type(self).__name__, name)  # setattr(m, "a.b", ...) is possible
@@ -105,6 +163,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):
+        STRUCTURE[0] += 1
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
@@ -213,7 +272,9 @@ class Module:
     def train(self, mode: bool = True) -> "Module":
         """Set training mode on this module and all descendants (affects Dropout, BatchNorm)."""
         for m in self.modules():
-            object.__setattr__(m, "training", bool(mode))
+            if m.training is not bool(mode):  # (train() every step changes nothing to count)
+                STRUCTURE[0] += 1
+                object.__setattr__(m, "training", bool(mode))
         return self
 
     def eval(self) -> "Module":

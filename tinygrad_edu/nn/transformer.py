@@ -22,7 +22,7 @@ from ._rng import as_generator
 from .attention import MultiheadAttention, TorchLinear
 from .containers import ModuleList
 from .dropout import Dropout
-from .module import Module
+from .module import Module, structure_changed
 from .normalization import LayerNorm
 
 __all__ = ["TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
@@ -206,6 +206,7 @@ def _get_clones(module, n):
                 g = src.__dict__.get(attr)
                 if isinstance(g, np.random.Generator):
                     object.__setattr__(dst, attr, g.spawn(1)[0])
+                    structure_changed()
         clones.append(c)
     return ModuleList(clones)
 

@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._mode import enable_grad
+from ..nn.module import structure_changed
 from ..tensor import Tensor
 
 
@@ -112,6 +113,7 @@ class eval_params:
             p.requires_grad = flag
         for m, flag in self.training:
             object.__setattr__(m, "training", flag)
+        structure_changed()
         return False
 
 

@@ -44,9 +44,14 @@ def _product(op, a, b):
         bv = b.data
     else:
         b = bv = _constant(op, b, (a, b))
-    ac, bc = (av, bv) if av.dtype is bv.dtype else _common_dtype(av, bv)
     try:
-        data = _mm(ac, bc)
+        if _dot_ok(av, bv):  # the blog's np.dot: numpy casts an int operand itself
+            # (np.dot, the same routine, when only bv is jit-traced: see _mm)
+            data = av.dot(bv) if type(av) is not np.ndarray or type(bv) is np.ndarray \
+                else np.dot(av, bv)
+        else:
+            ac, bc = (av, bv) if av.dtype is bv.dtype else _common_dtype(av, bv)
+            data = ac @ bc
     except ValueError as err:
         raise ValueError(
             f"{op}: shapes {av.shape} and {bv.shape} are not aligned: the last axis of the "
@@ -84,18 +89,38 @@ def _common_dtype(av, bv):
 _BLAS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def _dot_ok(a, b):
+    """May ``a.dot(b)`` stand for ``a @ b``? For two 2-D arrays whose product numpy
+    makes in float32 or float64: ``np.dot`` casts an integer operand to the result's
+    float type and calls the same BLAS routines as ``np.matmul`` on the cast arrays,
+    at a third of the call's cost (matmul is a generalized ufunc: ~0.95 us against
+    ~0.33 us on a 4x4 array), which the small models pay once per product; and it
+    is the blog's own call. Not for Tensors (a second-order backward runs the rule
+    on them: ``@`` records)."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.ndim == 2 == b.ndim):
+        return False
+    da, db = a.dtype, b.dtype
+    if da is db:
+        return da in _BLAS
+    return da.kind in "iuf" and db.kind in "iuf" and np.result_type(da, db) in _BLAS
+
+
 def _mm(a, b):
-    """``np.matmul(a, b)``; for two 2-D float32/float64 arrays of one dtype ``a.dot(b)``,
-    the same product by the same BLAS routines (the blog's ``np.dot``) at a third of
-    the call's cost (matmul is a generalized ufunc: ~0.95 us against ~0.33 us on a
-    4x4 array), which the small models pay once per product. Anything else,
-    Tensors included (a second-order backward runs the rule on them): ``a @ b``."""
-    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.ndim == 2 == b.ndim \
-            and a.dtype is b.dtype and a.dtype in _BLAS:
-        # A method of a plain array does not dispatch: with only ``b`` traced by a jit
-        # recording (a constant @ a tensor), np.dot (the same routine) lets it log the call.
-        return a.dot(b) if type(b) is np.ndarray or type(a) is not np.ndarray else np.dot(a, b)
-    return a @ b  # Tensors too: a second-order backward runs the rule on them
+    """``a @ b``, as ``a.dot(b)`` when :func:`_dot_ok` says it is the same product.
+
+    A plain array's ``.dot`` method does not dispatch: when only ``b`` is an array
+    a jit recording traces (a constant times a tensor), ``np.dot`` (the same
+    routine) is called instead, which the recording logs."""
+    if not _dot_ok(a, b):
+        return a @ b
+    return a.dot(b) if type(a) is not np.ndarray or type(b) is np.ndarray else np.dot(a, b)
+
+
+def _grad_dot_ok(g, x):
+    """The backward's products as ``np.dot`` too: ``x`` of ``g``'s dtype or an integer
+    array numpy casts to it (the blog's ``X``), so the gradient keeps ``g``'s dtype."""
+    return _dot_ok(g, x) and (x.dtype is g.dtype or (x.dtype.kind in "iu"
+                                                       and np.result_type(x.dtype, g.dtype) is g.dtype))
 
 
 def _as_dtype_of(x, g):
@@ -109,7 +134,17 @@ def _swap(x):
 @backward_rule("matmul")
 def _matmul_backward(g, out, inputs, saved, needs):
     a, b = inputs
-    # an int operand (the blog's X) is cast like the forward cast it: same BLAS path
+    if _grad_dot_ok(g, a) and _grad_dot_ok(g, b):
+        # the blog's calls: l2_delta.dot(syn1.T), l0.T.dot(l1_delta), an int X cast by np.dot
+        # (np.dot where a plain array's method would get a jit-traced argument: see _mm)
+        plain = np.ndarray
+        ga = gb = None
+        if needs[0]:
+            ga = g.dot(b.T) if type(g) is not plain or type(b) is plain else np.dot(g, b.T)
+        if needs[1]:
+            gb = a.T.dot(g) if type(a) is not plain or type(g) is plain else np.dot(a.T, g)
+        return (ga, gb)
+    # an int operand is cast like the forward casts it
     if needs[1] and a.dtype is not g.dtype:
         a = _as_dtype_of(a, g)
     if needs[0] and b.dtype is not g.dtype:

@@ -59,5 +59,11 @@ class SGD(Optimizer):
                         buf *= mom
                         buf += (1 - damp) * g
                     g = g + mom * buf if nesterov else buf
-                np.subtract(p.data, lr * g, out=p.data, casting="unsafe")
+                # lr == 1 (the blog's alpha): 1 * g is g, one call fewer per parameter
+                np.subtract(p.data, g if is_one(lr) else lr * g, out=p.data, casting="unsafe")
         return loss
+
+
+def is_one(lr):
+    """Is ``lr`` the Python number 1 (int or float)? Multiplying by it changes no bits."""
+    return (type(lr) is float or type(lr) is int) and lr == 1
