@@ -333,6 +333,45 @@ def test_two_param_groups_of_different_dtypes_and_rates():
     assert fn.cache_info().records == 2
 
 
+def _hand_written_update_make(kind):
+    def make():
+        r = small()
+        model, opt = r.model, r.opt
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            if kind == "penalty":  # an lr-scaled penalty in the loss
+                loss = loss + opt.param_groups[0]["lr"] * (model[0].weight ** 2).sum()
+            loss.backward()
+            if kind == "update":
+                for group in opt.param_groups:
+                    for p in group["params"]:
+                        p.data -= group["lr"] * p.grad.data
+            else:
+                opt.step()
+            return loss
+        r.step = step
+        return r
+    return make
+
+
+@pytest.mark.parametrize("kind", ["update", "penalty"])
+def test_hyperparameters_the_step_reads_itself_are_checked_at_replay(kind):
+    """The step reads ``group["lr"]`` itself (not through ``opt.step()``, which the replay
+    runs live): the recording holds that number as a constant, and a later change to it
+    was replayed stale, silently. Fix: optim.ParamGroup tells the recording which
+    hyperparameters the function read; the replay records again when one changed."""
+    def between(r, i):
+        if i in (4, 7):
+            r.opt.param_groups[0]["lr"] = 0.05 if i == 4 else 0.025
+
+    x, y = data()
+    fn, _ = assert_jit_equals_eager(_hand_written_update_make(kind), lambda i: (x, y), steps=10,
+                                    between=between)
+    assert fn.cache_info().records == 6 and fn.cache_info().hits == 4
+
+
 # ---- the per-call check (fastcheck.py): what it compares by identity ----------------------
 
 def _change_at(k, change):
@@ -725,6 +764,8 @@ def test_other_products_follow_np_matmul(sa, sb, da, db):
     want = np.matmul(a.astype(dt), b.astype(dt))
     got = tg.matmul(tg.Tensor(a), tg.Tensor(b)).data
     assert same_bits(got, want)
+    if a.ndim == 2 == b.ndim and dt in (np.float32, np.float64):
+        assert same_bits(got, np.dot(a, b))  # 2-D products made in BLAS: the blog's np.dot
 
 
 def test_a_constant_matrix_times_a_tensor_is_recorded():

@@ -21,6 +21,7 @@ import numpy as np
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
+from .recorder import _NO_KEY
 
 __all__ = ["discover", "scalar_sources", "read_scalars", "scope_arrays", "objects_key"]
 
@@ -203,6 +204,20 @@ def _strict(v):
 
 _pack_d = struct.Struct("<d").pack
 _pack_dd = struct.Struct("<dd").pack
+
+
+def group_values(reads):
+    """``[(group, key, strict value)]`` of a recording's parameter-group reads
+    (``Recorder.group_reads``): what :func:`groups_same` compares at replay."""
+    return [(g, k, _strict(v)) for g, k, v in reads.values()]
+
+
+def groups_same(values):
+    """Do the parameter groups still hold the values the recording read?"""
+    for g, k, v in values:
+        if _strict(dict.get(g, k, _NO_KEY)) != v:
+            return False
+    return True
 
 
 def _roots(fn, depth, seen_fns, out, watch):

@@ -14,7 +14,7 @@ import numpy as np
 from .._mode import mode
 from ..nn.module import STRUCTURE, Module, _Members
 from ..tensor import Tensor
-from .capture import _MISSING
+from .capture import _MISSING, groups_same
 from .util import _GuardFailed, unchanged
 
 __all__ = ["fast_call", "MISS"]
@@ -56,7 +56,8 @@ def fast_call(jf, args, leaves, modules, captured, found, want, entry, program, 
         return None
     ns = {"Tensor": Tensor, "ndarray": np.ndarray, "mode": mode, "_MISSING": _MISSING,
           "_tuple": tuple, "_MISS": MISS, "_jf": jf, "_entry": entry, "_program": program,
-          "_src": src, "_GuardFailed": _GuardFailed, "_unchanged": unchanged}
+          "_src": src, "_GuardFailed": _GuardFailed, "_unchanged": unchanged,
+          "_groups_same": groups_same}
     lines = [f"if len(args) != {len(args)}: return _MISS"]
     if args:
         names = [f"a{k}" for k in range(len(args))]
@@ -102,6 +103,8 @@ def fast_call(jf, args, leaves, modules, captured, found, want, entry, program, 
             + "    except (ValueError, KeyError, IndexError):\n        return _MISS\n"
             # the part of the key that is not identity: the scope's arrays the step copied
             + "    if _entry.arrays and not _unchanged(_entry.arrays): return _MISS\n"
+            # ...and the hyperparameters the function read from parameter groups itself
+            + "    if _entry.groups and not _groups_same(_entry.groups): return _MISS\n"
             + "    _jf._hits += 1\n"
             + "    try:\n        return _program(args)\n"
             + "    except _GuardFailed as failed:\n"

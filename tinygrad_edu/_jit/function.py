@@ -14,8 +14,8 @@ import numpy as np
 from .._mode import mode
 from ..autograd import Node
 from ..tensor import Tensor
-from .capture import (discover, fingerprint, objects_key, read_scalars, scalar_sources,
-                      scope_arrays)
+from .capture import (discover, fingerprint, group_values, groups_same, objects_key,
+                      read_scalars, scalar_sources, scope_arrays)
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
@@ -78,13 +78,15 @@ class _Trace:
         self.grad_pattern = grad_pattern
         self.fresh = rec.fresh
         self.values = rec.slots  # the recorded arrays (constant folding takes values from here)
+        self.groups = group_values(rec.group_reads)
 
 
 class _Entry:
-    __slots__ = ("traces", "programs", "arrays")
+    __slots__ = ("traces", "programs", "arrays", "groups")
 
     def __init__(self):
         self.arrays = None  # [(array in the function's scope, its value when recorded)]
+        self.groups = None  # [(parameter group, key, value the function read)] (capture.py)
         self.traces = []
         self.programs = []  # (grad pattern or None, source, function)
 
@@ -217,8 +219,11 @@ class JitFunction:
         entry = self._cache.get(key)
         if entry is not None:
             self._cache.move_to_end(key)
-            if entry.programs and entry.arrays and not unchanged(entry.arrays):
-                entry.programs.clear()  # a scope array changed in place: its copies are stale
+            if entry.programs and (entry.arrays and not unchanged(entry.arrays) or
+                                   entry.groups and not groups_same(entry.groups)):
+                # a scope array changed in place (its copies are stale), or a group's
+                # hyperparameter the function read itself (a constant of the program)
+                entry.programs.clear()
                 entry.traces.clear()
             if entry.programs:
                 pattern = tuple([t._grad is None for t in captured]) + tuple(
@@ -311,6 +316,7 @@ class JitFunction:
                              for u, v in zip(a.grad_pattern, b.grad_pattern))
                 entry.programs.append((want, src, fn))
                 entry.arrays = snap
+                entry.groups = b.groups
                 entry.traces.clear()
                 self.program = src
             elif a.grad_pattern == b.grad_pattern or len(entry.traces) > 3:

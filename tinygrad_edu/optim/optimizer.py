@@ -14,6 +14,29 @@ from ..inplace import mark_tensors_modified
 from ..tensor import Tensor
 
 
+class ParamGroup(dict):
+    """A parameter group (``opt.param_groups[i]``): a dict that tells a jit recording
+    which hyperparameters the traced function reads itself, outside the optimizer's
+    step (a hand-written update ``p.data -= group["lr"] * p.grad.data``, an
+    lr-scaled penalty). Such a number becomes a constant of the recorded program,
+    so a replay checks that it is unchanged (``tinygrad_edu/_jit/function.py``);
+    the optimizer's own step reads its hyperparameters at replay anyway."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        rec = _mode.tracing
+        if rec is not None and key != "params":
+            rec.read_group(self, key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        rec = _mode.tracing
+        if rec is not None and key != "params":
+            rec.read_group(self, key)
+        return dict.get(self, key, default)
+
+
 @functools.lru_cache(maxsize=None)
 def _numeric_hyperparameters(cls):
     """Names of ``cls.__init__``'s arguments whose default is a number (lr, momentum, eps...)."""
@@ -92,7 +115,7 @@ class Optimizer:
                             f"got {type(group).__name__}")
         if "params" not in group:
             raise ValueError(f"{name}: the parameter group {sorted(group)} has no 'params' entry")
-        group = dict(group)
+        group = ParamGroup(group)
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
