@@ -696,6 +696,16 @@ def test_a_module_attribute_changing_type_records_again():
         m.k = value
         assert same_bits(f(x).data, m(x).data), value
 
+    class AddFirst(Add):  # the number inside a tuple: keyed as strictly
+        def forward(self, x):
+            return x + self.k[0]
+
+    m = AddFirst()
+    f = tg.jit(lambda x: m(x))
+    for value in [(True,)] * 3 + [(1,)] * 3 + [(1.0,)] * 3 + [(-0.0,)] * 3 + [(0.0,)] * 3:
+        m.k = value
+        assert same_bits(f(x).data, m(x).data), value
+
 
 # ---- matmul through ndarray.dot (ops/linalg._mm) -------------------------------------------
 
