@@ -118,9 +118,12 @@ def _mm(a, b):
 
 def _grad_dot_ok(g, x):
     """The backward's products as ``np.dot`` too: ``x`` of ``g``'s dtype or an integer
-    array numpy casts to it (the blog's ``X``), so the gradient keeps ``g``'s dtype."""
-    return _dot_ok(g, x) and (x.dtype is g.dtype or (x.dtype.kind in "iu"
-                                                       and np.result_type(x.dtype, g.dtype) is g.dtype))
+    array numpy casts to it (the blog's ``X``), so the gradient keeps ``g``'s dtype.
+    Not when one of them is an array a jit recording traces and the other a plain one (a
+    constant operand): a plain array's ``.dot`` would not dispatch, and the general rule's
+    products (:func:`_mm`: ``np.dot``, the same routine, after the same cast) are logged."""
+    return type(x) is type(g) and _dot_ok(g, x) and (
+        x.dtype is g.dtype or (x.dtype.kind in "iu" and np.result_type(x.dtype, g.dtype) is g.dtype))
 
 
 def _as_dtype_of(x, g):
@@ -136,14 +139,7 @@ def _matmul_backward(g, out, inputs, saved, needs):
     a, b = inputs
     if _grad_dot_ok(g, a) and _grad_dot_ok(g, b):
         # the blog's calls: l2_delta.dot(syn1.T), l0.T.dot(l1_delta), an int X cast by np.dot
-        # (np.dot where a plain array's method would get a jit-traced argument: see _mm)
-        plain = np.ndarray
-        ga = gb = None
-        if needs[0]:
-            ga = g.dot(b.T) if type(g) is not plain or type(b) is plain else np.dot(g, b.T)
-        if needs[1]:
-            gb = a.T.dot(g) if type(a) is not plain or type(g) is plain else np.dot(a.T, g)
-        return (ga, gb)
+        return (g.dot(b.T) if needs[0] else None, a.T.dot(g) if needs[1] else None)
     # an int operand is cast like the forward casts it
     if needs[1] and a.dtype is not g.dtype:
         a = _as_dtype_of(a, g)
