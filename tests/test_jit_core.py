@@ -475,7 +475,7 @@ def test_other_optimizers_stay_a_macro(opt_cls):
     assert ".step()" in step.program and "'lr']" not in step.program
 
 
-# ---- exact rewrites of the recorded calls (codegen.peephole) -------------------------------
+# ---- exact rewrites of the recorded calls (rewrites.peephole) -------------------------------
 
 def _ops(*specs):
     from tinygrad_edu._jit.recorder import Op
@@ -488,7 +488,7 @@ def _fns(ops):
 
 
 def test_peephole_merges_equal_fresh_calls_and_renames_their_uses():
-    from tinygrad_edu._jit.codegen import peephole
+    from tinygrad_edu._jit.rewrites import peephole
     from tinygrad_edu._jit.recorder import Slot
     S = Slot
     ops = _ops((np.exp, (S(0),), {}, 1, ()), (np.exp, (S(0),), {}, 2, ()),
@@ -505,7 +505,7 @@ def test_peephole_merges_equal_fresh_calls_and_renames_their_uses():
     ((np.add, "S1", 1), "another slot"),
 ])
 def test_peephole_keeps_calls_that_differ_in_any_argument(second, why):
-    from tinygrad_edu._jit.codegen import peephole
+    from tinygrad_edu._jit.rewrites import peephole
     from tinygrad_edu._jit.recorder import Slot
     first = (np.add, (Slot(0), -0.0 if "0.0" in why else 1), {}, 2, ())
     fn, a, b = second
@@ -514,7 +514,7 @@ def test_peephole_keeps_calls_that_differ_in_any_argument(second, why):
 
 
 def test_peephole_refuses_a_merge_across_a_write_or_of_an_escaping_result():
-    from tinygrad_edu._jit.codegen import peephole
+    from tinygrad_edu._jit.rewrites import peephole
     from tinygrad_edu._jit.recorder import Op, Slot
     S = Slot
     # a write into the argument between the two calls: the values differ
@@ -540,7 +540,7 @@ def test_peephole_refuses_a_merge_across_a_write_or_of_an_escaping_result():
 
 
 def test_peephole_drops_an_astype_that_returned_its_argument_only():
-    from tinygrad_edu._jit.codegen import peephole
+    from tinygrad_edu._jit.rewrites import peephole
     from tinygrad_edu._jit.recorder import Slot
     f8 = np.dtype(np.float64)
     ops = _ops((np.ndarray.astype, (Slot(0), f8), {"copy": False}, 0, ()),
@@ -619,7 +619,7 @@ def test_scalars_stay_scalars_only_where_a_ufunc_or_guard_reads_them():
 
 
 def test_in_range_is_the_two_label_checks_in_one():
-    from tinygrad_edu._jit.codegen import _in_range
+    from tinygrad_edu._jit.rewrites import _in_range
     for dtype in (np.int8, np.int32, np.int64):
         info = np.iinfo(dtype)
         for labels, ok in (([0, 9, 3], True), ([0, 10], False), ([-1, 2], False),

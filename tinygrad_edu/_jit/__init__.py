@@ -21,10 +21,10 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   real ``step()``, which reads ``lr``, ``weight_decay``... from
   ``param_groups`` at that moment (schedulers work) and keeps its state
   (Adam's step count) as eager does. Plain SGD is written out instead
-  (``codegen._optimizer_step``): the same ``np.subtract(p.data, lr * g,
-  out=p.data, casting="unsafe")`` per parameter with ``lr`` read from
-  ``param_groups`` on each replay, behind a replay-time test that momentum
-  and weight decay are still off (else the real step runs).
+  (``sgd_step.py``): the same ``np.subtract(p.data, lr * g, ...)`` per
+  parameter with ``lr`` read from ``param_groups`` on each replay (``g``
+  itself when ``lr`` is 1, as ``SGD.step``), behind a replay-time test that
+  momentum and weight decay are still off (else the real step runs).
 * **Buffers and views.** While recording, the engine's own ``np.empty``/
   ``zeros``/``ones``/``full`` calls (those made from ``tinygrad_edu`` code)
   return traced slots, made afresh by the replay with the same call; a plain
@@ -34,11 +34,10 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   at the same offset and strides (``recorder._view_at``). ``as_strided`` is
   logged through ``traced.as_strided``.
 * **Engine decisions on values** (label range checks, the ``ignore_index``
-  path, the finiteness test that picks ``g * mask`` over ``np.where``, masked
-  softmax) go through ``_mode.guard(x)``: recorded as a guard line that the
+  path, maximum's tie test, masked softmax) go through ``_mode.guard(x)``: recorded as a guard line that the
   replay rechecks; if it fails before the program changed any state, that call
   runs eagerly (exact); after, TraceError. Cross-entropy's two range guards on
-  integer labels are replayed as one (``codegen.merge_range_guards``), and its
+  integer labels are replayed as one (``rewrites.merge_range_guards``), and its
   ignore_index guard, then implied, is dropped. Branches whose two sides give the
   same bits are taken branch-free while recording (max-pool's NaN-aware path,
   softmax's shift, ``clip_grad_norm_``'s multiply by 1).
@@ -47,12 +46,18 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   call's input tensors. Calls whose results are unused and that write nothing
   are dropped; calls that depend on no input or state are folded into
   constants (only when every later use is a plain ufunc input, so a shared
-  constant is never written or seen). Exact rewrites (``codegen.peephole``):
+  constant is never written or seen). Exact rewrites (``rewrites.peephole``):
   a call numpy answered with its own argument (``astype(copy=False)``) is
   dropped; an equal fresh call with nothing written in between and no result
-  escaping is merged with the earlier one (common subexpressions). Each replayed call is the very numpy call
-  the eager step made on the same values, so parameters, ``.grad``, optimizer
-  state and returned tensors are bit-identical to eager. No Tensor or Node is
+  escaping is merged with the earlier one (common subexpressions). Each
+  replayed call is the very numpy call the eager step made on the same
+  values, so parameters, ``.grad``, optimizer state and returned tensors are
+  bit-identical to eager. Calls are spelled as cheaply as the same bits
+  allow: Python numbers of ufunc calls as 0-d arrays converted once
+  (``numbers.py``), scalar arithmetic by the scalars' operators and full
+  reductions by position (``callforms.py``), small intermediate results
+  written into buffers allocated once, one thread at a time
+  (``buffers.py``). No Tensor or Node is
   created except the ``.grad`` tensors and the returned tensors (fresh each
   call, never aliasing a buffer the next call overwrites); ``backward()`` on a
   returned tensor raises (the replay keeps no graph).
@@ -74,9 +79,11 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   again and the program is kept with that None-pattern as a guard. The
   None-pattern of the two agreeing recordings is a guard wherever they
   agree (a ``.grad`` None in both was never seen set).
-  A call with the last replayed signature is checked by one generated
-  function (``function._fast_check``: the same conditions as the key, the
-  discovery's containers compared by ``id``) instead of rebuilding the key.
+  A call with the last replayed signature is checked and replayed by one
+  generated function (``fastcheck.py``: the key's conditions, the other
+  containers compared by identity, and one counter of module structure
+  changes, ``nn.module.STRUCTURE``, for all the modules) instead of
+  rebuilding the key. Python numbers in the key compare by type and bits.
 * **Not supported** (TraceError, or documented): ops on plain copies of traced
   values made outside numpy's dispatch (caught when the two recordings differ,
   not before); Python state a step keeps on objects between calls (an RNN

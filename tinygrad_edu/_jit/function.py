@@ -207,7 +207,7 @@ class JitFunction:
                      objects_key(fp))  # the functions and objects found
             found = self._found = found + (fp, token,
                                            scalar_sources(found[3], found[0]), arrays)
-        modules, opts, captured = found[0], found[1], found[2]
+        modules, captured = found[0], found[2]
         leaves = []
         spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None)) if kwargs else \
             _flatten(args, leaves, None)
