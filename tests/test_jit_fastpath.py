@@ -865,3 +865,28 @@ def test_every_op_replays_what_eager_computes(name):
             for a, b in zip(got, want):
                 assert same_bits(a.data, b.data), f"call {k + 1}: replay differs from eager"
     assert f.cache_info().hits == 3
+
+
+def test_a_big_container_on_a_module_is_watched_by_identity_only():
+    """A vocabulary list on a model: its 10000 items must not each become a condition of
+    every call's check (capture._MAX_ITEMS); rebinding it is still seen."""
+    class Vocab(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(4, 2, rng=0)
+            self.vocab = [str(i) for i in range(10000)]
+
+        def forward(self, x):
+            return self.lin(x) * (len(self.vocab) / 10000)
+
+    m = Vocab()
+    f = tg.jit(lambda x: m(x).sum())
+    x = tg.Tensor(np.ones((3, 4)))
+    for _ in range(4):
+        f(x)
+    assert f.cache_info().hits == 2
+    source = f._fast.__globals__["_source"]
+    assert source.count(" is ") < 100, source.count(" is ")
+    m.vocab = m.vocab[:5000]  # rebound: the recording held len(vocab) as a constant
+    assert same_bits(f(x).data, m(x).sum().data)
+    assert f.cache_info().records == 3

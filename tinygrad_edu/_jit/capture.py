@@ -36,6 +36,7 @@ def _code_names(code, acc):
 
 _MISSING = object()
 _MODULE_DICTS = ("_parameters", "_buffers", "_modules")  # watched as containers
+_MAX_ITEMS = 64  # a module attribute's list or dict searched item by item up to this size
 
 
 def fingerprint(watch):
@@ -90,11 +91,13 @@ class _Objects:
 
 def objects_key(fp):
     """The objects of a fingerprint (:func:`fingerprint`) that are neither values, tensors,
-    arrays nor containers (which are keyed elsewhere): functions, generators, plain
-    objects. A recording runs the very function it found (``self.act = relu``), so
+    arrays nor containers searched item by item (which are keyed elsewhere): functions,
+    generators, plain objects, big lists and dicts. A recording runs the very function it found (``self.act = relu``), so
     another one is another program, even where the tensors and numbers are the same."""
     return _Objects(tuple([v for v in fp if not (v is _MISSING or _is_value(v) or isinstance(
-        v, (Tensor, np.ndarray, list, dict, Module, Optimizer)))]))
+        v, (Tensor, np.ndarray, Module, Optimizer)) or (
+            # a list or dict is keyed by what it holds, unless too big to be searched
+            isinstance(v, (list, dict)) and len(v) <= _MAX_ITEMS))]))
 
 
 def scalar_sources(watch, modules):
@@ -283,9 +286,12 @@ def discover(fn):
                                 and not isinstance(v, Module):
                             # any other object forward may read (a function, a list of
                             # sizes, a config object): rebinding it rediscovers (and is
-                            # keyed, objects_key); what it holds is searched like the scope
+                            # keyed, objects_key); what it holds is searched like the
+                            # scope, unless it is a big container (a vocabulary: each
+                            # item would be a condition of every call's check)
                             watch.append((1, attrs, k))
-                            stack.append((v, min(depth + 1, 2)))
+                            if not (isinstance(v, (list, dict, tuple)) and len(v) > _MAX_ITEMS):
+                                stack.append((v, min(depth + 1, 2)))
             for t in x.parameters():
                 tensors.setdefault(id(t), t)
             for t in x.buffers():

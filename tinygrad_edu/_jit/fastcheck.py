@@ -124,7 +124,11 @@ def _counted(m):
 
 
 def _const(ns, prefix, obj):
-    name = f"{prefix}{sum(1 for k in ns if k.startswith(prefix) and k[len(prefix):].isdigit())}"
+    # numbered per prefix, counted in ns itself (counting the names each time was
+    # quadratic: a watched list of 10000 items took a minute to check)
+    counts = ns.setdefault("_counts", {})
+    n = counts[prefix] = counts.get(prefix, -1) + 1
+    name = f"{prefix}{n}"
     ns[name] = obj
     return name
 
