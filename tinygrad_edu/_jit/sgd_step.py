@@ -77,13 +77,16 @@ def sgd_lines(opt, grads, names, refs, values):
     names.ns["_ONE"] = ONE
     mark = names.const(mark_tensors_modified)
     lines = [f"_gs = {o}.param_groups"]
-    plain = " and ".join([f"not _gs[{k}]['momentum'] and not _gs[{k}]['weight_decay']"
+    # (dict's own lookup: a ParamGroup's tells a recording what a step reads, and no
+    # recording runs here)
+    names.ns["_item"] = dict.__getitem__
+    plain = " and ".join([f"not _item(_gs[{k}], 'momentum') and not _item(_gs[{k}], 'weight_decay')"
                           for k in range(len(groups))] + [f"{p}._grad is None" for p in unset])
     lines.append(f"if len(_gs) == {len(groups)} and {plain}:")
     for k, pairs in enumerate(groups):
         if not pairs:
             continue
-        lines.append(f"    _lr = _gs[{k}]['lr']")
+        lines.append(f"    _lr = _item(_gs[{k}], 'lr')")
         by_dtype = {}
         for p, g in pairs:
             by_dtype.setdefault(np.asarray(values[g.i]).dtype, []).append((p, g))
