@@ -62,6 +62,17 @@ def snapshot(r, out) -> dict:
     return snap
 
 
+def same_bits(x, y) -> bool:
+    """Equal dtype, shape and bytes: unlike ``np.array_equal``, 0.0 and -0.0 differ (a sign a
+    later division or ``copysign`` reveals) and NaNs must carry the same payload."""
+    if x.dtype != y.dtype or x.shape != y.shape:
+        return False
+    x, y = np.ascontiguousarray(x), np.ascontiguousarray(y)  # (0-d arrays become 1-d)
+    if x.dtype.hasobject:
+        return np.array_equal(x, y)
+    return np.array_equal(x.view(np.uint8), y.view(np.uint8))
+
+
 def differences(a: dict, b: dict) -> list:
     """What differs between two snapshots, bit for bit (dtype included)."""
     problems = []
@@ -72,7 +83,7 @@ def differences(a: dict, b: dict) -> list:
         if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
             if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
                 problems.append(f"{k}: {type(x).__name__} vs {type(y).__name__}")
-            elif x.dtype != y.dtype or x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
+            elif x.dtype != y.dtype or x.shape != y.shape or not same_bits(x, y):
                 problems.append(f"{k}: not bit for bit equal ({x.dtype}{x.shape} vs {y.dtype}{y.shape})")
         elif x != y:
             problems.append(f"{k}: {x!r} vs {y!r}")

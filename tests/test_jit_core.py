@@ -433,7 +433,7 @@ def test_inline_sgd_reads_hyperparameters_live_and_stays_exact(edit):
         assert np.array_equal(frozen.data, frozen2.data)
     # a .grad None in both recordings is a guard: set from outside, the step records again
     assert f.cache_info().records == (3 if edit == "none" else 2)
-    assert "'lr']" in f.program and "k" in f.program.split("else:")[1]
+    assert "'lr')" in f.program and "k" in f.program.split("else:")[1]
 
 
 def test_inline_sgd_marks_parameters_modified_like_the_eager_step():
@@ -472,7 +472,7 @@ def test_other_optimizers_stay_a_macro(opt_cls):
 
     for _ in range(3):
         step(tg.Tensor(np.ones((2, 3))))
-    assert ".step()" in step.program and "'lr']" not in step.program
+    assert ".step()" in step.program and "'lr')" not in step.program
 
 
 # ---- exact rewrites of the recorded calls (rewrites.peephole) -------------------------------

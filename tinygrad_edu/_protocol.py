@@ -11,12 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from .ops import arith, elementwise, linalg, reduce, shape
+from .ops._common import asarray
 from .tensor import Tensor
 
 
 def _compare(ufunc):
     def compare(a, b):
-        return Tensor._wrap(np.asarray(ufunc(a.data if isinstance(a, Tensor) else a,
+        # asarray keeps a jit recording's traced result traced (see tensor._compare)
+        return Tensor._wrap(asarray(ufunc(a.data if isinstance(a, Tensor) else a,
                                              b.data if isinstance(b, Tensor) else b)))
     return compare
 
@@ -85,7 +87,7 @@ def _stack(arrays, axis=0, out=None, dtype=None, casting=None):
 
 
 def _tensor_arg(x):
-    return x if isinstance(x, Tensor) else Tensor._wrap(np.asarray(x))
+    return x if isinstance(x, Tensor) else Tensor._wrap(asarray(x))
 
 
 def _plain(x):

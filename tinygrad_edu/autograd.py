@@ -225,7 +225,9 @@ def _seed_gradients(roots, grad_outputs, create_graph):
                 )
             g = np.ones(r.shape, dtype=r.dtype)
         else:
-            garr = g.data if isinstance(g, Tensor) else np.asarray(g)
+            # (an ndarray as it is: np.asarray would make a plain view of a jit-traced one,
+            # and the cast below a copy the recording cannot follow)
+            garr = g.data if isinstance(g, Tensor) else g if isinstance(g, np.ndarray) else np.asarray(g)
             if garr.dtype.kind not in "biufc":
                 raise TypeError(f"backward: the gradient must be a Tensor or a numeric array, got "
                                 f"{type(g).__name__} (dtype {garr.dtype})")

@@ -43,6 +43,7 @@ import numpy as np
 
 from ._mode import mode, no_grad
 from .autograd import backward_rule, record
+from .ops._common import asarray as _asarray  # np.asarray, but a jit-traced array stays traced
 from .ops.shape import index_add
 from .tensor import Tensor
 
@@ -225,7 +226,7 @@ def _as_output(name, i, o):
     if isinstance(o, Tensor):
         return o
     if isinstance(o, (np.ndarray, np.generic)):
-        return Tensor._wrap(np.asarray(o))
+        return Tensor._wrap(_asarray(o))
     raise TypeError(
         f"{name}.forward must return Tensors (or numpy arrays), but output {i} is a "
         f"{type(o).__name__}"
@@ -311,7 +312,7 @@ def _call_backward(cls, ctx, grads, out, inputs, needs):
     name = cls.__name__
     graph = mode.grad_enabled  # the engine turns grad mode on only for create_graph
     if graph:
-        grads = tuple(g if isinstance(g, Tensor) else Tensor._wrap(np.asarray(g)) for g in grads)
+        grads = tuple(g if isinstance(g, Tensor) else Tensor._wrap(_asarray(g)) for g in grads)
         ctx._graph_out = out
     else:
         grads = tuple(Tensor._wrap(g) for g in grads)
@@ -342,10 +343,10 @@ def _call_backward(cls, ctx, grads, out, inputs, needs):
             out_grads.append(None)
             continue
         if graph:
-            gi = gi if isinstance(gi, Tensor) else Tensor._wrap(np.asarray(gi))
+            gi = gi if isinstance(gi, Tensor) else Tensor._wrap(_asarray(gi))
             arr = gi.data
         else:
-            gi = arr = gi.data if isinstance(gi, Tensor) else np.asarray(gi)
+            gi = arr = gi.data if isinstance(gi, Tensor) else _asarray(gi)
         if arr.dtype.kind not in "fciub":
             raise TypeError(
                 f"{name}.backward returned a gradient of dtype {arr.dtype} for input {i}; "

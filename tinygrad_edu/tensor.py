@@ -454,6 +454,7 @@ def _shape(shape):
 # ---- bind ops as methods and operators -----------------------------------
 from . import _protocol  # noqa: E402
 from .ops import arith, elementwise, linalg, reduce, shape  # noqa: E402
+from .ops._common import asarray as _asarray  # noqa: E402
 
 
 def _reflect(fn):
@@ -466,8 +467,10 @@ def _reflect(fn):
 
 def _compare(ufunc):
     def compare(self, other):
-        # Comparisons give a plain bool Tensor: it has no gradient.
-        return Tensor._wrap(np.asarray(ufunc(self.data, other.data if isinstance(other, Tensor) else other)))
+        # Comparisons give a plain bool Tensor: it has no gradient. ``_asarray``, not
+        # np.asarray: inside a jit recording the result stays traced (a plain view of it
+        # would be a constant to the recording, replayed stale).
+        return Tensor._wrap(_asarray(ufunc(self.data, other.data if isinstance(other, Tensor) else other)))
 
     return compare
 

@@ -65,14 +65,18 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   requires_grad of tensor and array arguments; other arguments by value),
   grad mode, ``training`` of each module found, the identities, shapes,
   dtypes and requires_grad of the captured tensors, the modules and
-  optimizers found and which parameters each optimizer holds. The other values
-  the step can see are keyed too (numbers by type and bits, tuples item by
-  item, functions and other objects by identity; modules' attributes, those
-  of a module the code names such as ``config.SCALE``), and so are the
-  ``param_groups`` entries the step was seen reading itself (``groups.py``). Discovery is
-  redone only when an identity fingerprint of the containers it looked into
-  (closure cells, named globals, modules' parameter/buffer/submodule dicts,
-  optimizers' group lists) changes. ``@jit`` on a method makes one
+  optimizers found and which parameters each optimizer holds, the Python
+  values the function can see (numbers and tuples of them by type and bits;
+  functions and other objects, a module's ``self.act`` too, by identity:
+  ``capture.objects_key``). Discovery is redone only when an identity
+  fingerprint of the containers it looked into (closure cells, named
+  globals, modules' parameter/buffer/submodule dicts and their other
+  attributes, optimizers' group lists, each group's ``params`` entry, an
+  instance's ``step``/``zero_grad``) changes. Hyperparameters the function
+  reads from a parameter group itself (``optim.ParamGroup`` tells the
+  recording) are checked at replay; a change records again. Values a module the code names holds (``config.SCALE``) are keyed too;
+  arguments that lead to tensors (a module, an object holding them) are
+  refused. ``@jit`` on a method makes one
   JitFunction per instance (found through ``self``).
   A new key records again; at most ``max_cache`` keys are kept (least
   recently used evicted). Calls 1 and 2 of a key record; the recordings must

@@ -12,16 +12,19 @@ changes between calls) and raises TraceError.
 from __future__ import annotations
 
 import functools
+import operator
+import struct
 import types
 
 import numpy as np
 
-from ..nn.module import Module, _Members
+from ..nn.module import Module
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
-from .util import number_key
+from .recorder import _NO_KEY
 
-__all__ = ["discover", "scalar_sources", "read_scalars", "scope_arrays", "holds_tensors"]
+__all__ = ["discover", "scalar_sources", "read_scalars", "scope_arrays", "objects_key",
+           "holds_tensors"]
 
 
 def _code_names(code, acc):
@@ -33,6 +36,8 @@ def _code_names(code, acc):
 
 
 _MISSING = object()
+_MODULE_DICTS = ("_parameters", "_buffers", "_modules")  # watched as containers
+_MAX_ITEMS = 64  # a module attribute's list or dict searched item by item up to this size
 
 
 def fingerprint(watch):
@@ -59,39 +64,70 @@ def fingerprint(watch):
 
 _SCALARS = (int, float, complex, bool, str, bytes, type(None), np.generic)
 
-# Keyed elsewhere: tensors, modules and optimizers by identity in the discovery's token
-# (and tensors' shapes, dtypes, requires_grad), plain arrays by identity and value
-# (scope_arrays).
-_KEYED_ELSEWHERE = (Tensor, Module, Optimizer, np.ndarray)
+
+def _is_value(v):
+    """A Python scalar, or a tuple of them (a conv's ``padding``, a shape): what a
+    recording freezes by value, so keyed by value (:func:`_strict`)."""
+    return isinstance(v, _SCALARS) or (type(v) is tuple and all(_is_value(x) for x in v))
+
+
+class _Objects:
+    """Objects in a cache key, equal only to the same objects in the same order; held, so
+    their ids are never reused; the hash computed once (a key is hashed on every call that
+    misses the fast path)."""
+
+    __slots__ = ("objs", "hash")
+
+    def __init__(self, objs):
+        self.objs = objs
+        self.hash = hash(tuple(map(id, objs)))
+
+    def __eq__(self, other):
+        return type(other) is _Objects and len(other.objs) == len(self.objs) and all(
+            map(operator.is_, other.objs, self.objs))
+
+    def __hash__(self):
+        return self.hash
+
+
+def objects_key(fp):
+    """The objects of a fingerprint (:func:`fingerprint`) that are neither values, tensors,
+    arrays nor containers searched item by item (which are keyed elsewhere): functions,
+    generators, plain objects, big lists and dicts. A recording runs the very function it found (``self.act = relu``), so
+    another one is another program, even where the tensors and numbers are the same."""
+    return _Objects(tuple([v for v in fp if not (v is _MISSING or _is_value(v) or isinstance(
+        v, (Tensor, np.ndarray, Module, Optimizer)) or (
+            # a list or dict is keyed by what it holds, unless too big to be searched
+            isinstance(v, (list, dict)) and len(v) <= _MAX_ITEMS))]))
 
 
 def scalar_sources(watch, modules):
-    """Where the other values the function can see live: closure cells, named globals,
+    """Where the Python scalars the function can see live: closure cells, named globals,
     dict entries (plain objects' attributes too), list items, modules' attributes.
 
-    A recording freezes such a value into the program: a number (``x * self.scale``
-    logs it), a tuple (a shape given to ``reshape``), a function or any object the
-    step calls (``self.act = F.relu``, a global ``ACT``) whose calls are logged, not
-    the object. So their current values are part of the cache key (numbers by type
-    and bits, tuples item by item, anything else by identity): a change records
-    again instead of replaying a stale program.
+    A recording freezes such a value into the program (``x * self.scale`` logs
+    the number), so their current values are part of the cache key: a change
+    records again instead of replaying a stale constant.
     """
     out = []
     for kind, obj, key in watch:
         if kind == 0:
             try:
-                if not isinstance(obj.cell_contents, _KEYED_ELSEWHERE):
+                if _is_value(obj.cell_contents):
                     out.append((0, obj, None))
             except ValueError:
                 pass
         elif kind == 1:
-            if not isinstance(obj.get(key), _KEYED_ELSEWHERE):
+            if _is_value(obj.get(key)):
                 out.append((1, obj, key))
         elif kind == 2:
-            out += [(1, obj, k) for k, v in obj.items() if not isinstance(v, _KEYED_ELSEWHERE)]
+            out += [(1, obj, k) for k, v in obj.items() if _is_value(v)]
         else:
-            out += [(3, obj, i) for i, v in enumerate(obj) if not isinstance(v, _KEYED_ELSEWHERE)]
-    return out  # (modules' attributes: their vars() are watched dicts, see discover)
+            out += [(3, obj, i) for i, v in enumerate(obj) if _is_value(v)]
+    for m in modules:  # ``training`` is keyed on its own
+        d = vars(m)
+        out += [(1, d, k) for k, v in d.items() if k != "training" and _is_value(v)]
+    return out
 
 
 def scope_arrays(watch, modules):
@@ -152,36 +188,40 @@ def read_scalars(sources):
 def _strict(v):
     """``v`` as a key equal to another only for the same type and bits: ``1``, ``1.0``
     and ``True`` are equal in Python but make different dtypes in numpy (an int
-    array times ``1.0`` is float), ``0.0`` and ``-0.0`` different signs, ``nan``
-    is unequal to itself (a recording with a NaN constant would never match).
-    Tuples item by item; objects that are not numbers or strings (functions,
-    lists, plain objects) by identity: the recording logged what it called or
-    read in them, not the object."""
-    key = number_key(v)
-    if key is not None:
-        return key
+    array times ``1.0`` is float), ``0.0`` and ``-0.0`` different signs, NaNs of
+    another sign or payload propagate it (``repr`` says ``nan`` for all of them),
+    and ``nan`` is unequal to itself (a recording with a NaN constant would never
+    match): floats are compared by their bytes."""
     t = type(v)
-    if t is str or t is bytes or v is None:
-        return v
+    if t is float:
+        return (t, _pack_d(v))
+    if t is complex:
+        return (t, _pack_dd(v.real, v.imag))
+    if isinstance(v, np.generic):
+        return (t, v.tobytes())
+    if t is int or t is bool:
+        return (t, v)
     if t is tuple:
-        return (tuple, tuple([_strict(x) for x in v]))
-    return _Same(v)
+        return (t, tuple([_strict(x) for x in v]))
+    return v
 
 
-class _Same:
-    """A key item equal only to one holding the very same object (which it keeps
-    alive, so its id is not reused)."""
+_pack_d = struct.Struct("<d").pack
+_pack_dd = struct.Struct("<dd").pack
 
-    __slots__ = ("obj",)
 
-    def __init__(self, obj):
-        self.obj = obj
+def group_values(reads):
+    """``[(group, key, strict value)]`` of a recording's parameter-group reads
+    (``Recorder.group_reads``): what :func:`groups_same` compares at replay."""
+    return [(g, k, _strict(v)) for g, k, v in reads.values()]
 
-    def __eq__(self, other):
-        return type(other) is _Same and other.obj is self.obj
 
-    def __hash__(self):
-        return id(self.obj)
+def groups_same(values):
+    """Do the parameter groups still hold the values the recording read?"""
+    for g, k, v in values:
+        if _strict(dict.get(g, k, _NO_KEY)) != v:
+            return False
+    return True
 
 
 def _roots(fn, depth, seen_fns, out, watch):
@@ -245,8 +285,8 @@ def discover(fn):
                 if id(m) not in modules:
                     modules[id(m)] = m
                     watch += [(2, m._parameters, None), (2, m._buffers, None), (2, m._modules, None),
-                              # its attributes: one added later (m.forward = ..., m.act = ...)
-                              # is found again, not missed by a stale list of sources
+                              # its attributes as a whole: one added later (m.forward = ...)
+                              # is found, not missed by the per-attribute watches below
                               (2, vars(m), None)]
                     # plain Tensor or array attributes (not registered buffers: a mask set
                     # as self.mask = ...): traced like buffers, replacing one rediscovers
@@ -256,12 +296,16 @@ def discover(fn):
                             watch.append((1, attrs, k))
                             if isinstance(v, Tensor):
                                 tensors.setdefault(id(v), v)
-                        elif type(v) is not _Members and (isinstance(v, (list, tuple, dict)) or (
-                                hasattr(v, "__dict__") and not callable(v)
-                                and not isinstance(v, (Module, Optimizer, types.ModuleType)))):
-                            # a container or plain object it holds (self.consts = (arr,),
-                            # self.cfg = {...}): its arrays and numbers are the step's too
-                            stack.append((v, depth + 1))
+                        elif k not in _MODULE_DICTS and not _is_value(v) \
+                                and not isinstance(v, Module):
+                            # any other object forward may read (a function, a list of
+                            # sizes, a config object): rebinding it rediscovers (and is
+                            # keyed, objects_key); what it holds is searched like the
+                            # scope, unless it is a big container (a vocabulary: each
+                            # item would be a condition of every call's check)
+                            watch.append((1, attrs, k))
+                            if not (isinstance(v, (list, dict, tuple)) and len(v) > _MAX_ITEMS):
+                                stack.append((v, min(depth + 1, 2)))
             for t in x.parameters():
                 tensors.setdefault(id(t), t)
             for t in x.buffers():
@@ -270,9 +314,12 @@ def discover(fn):
         elif isinstance(x, Optimizer):
             opts.setdefault(id(x), x)
             watch.append((3, x.param_groups, None))
-            # a group's list of parameters replaced (group["params"] = [...]) as well as edited
+            # a group's list rebound (group["params"] = [...]) and a step or zero_grad
+            # set on the instance are other programs, as much as a list changed in place
             watch += [(1, group, "params") for group in x.param_groups]
             watch += [(3, group["params"], None) for group in x.param_groups]
+            attrs = vars(x)
+            watch += [(1, attrs, "step"), (1, attrs, "zero_grad")]
             for group in x.param_groups:
                 for t in group["params"]:
                     tensors.setdefault(id(t), t)

@@ -207,7 +207,7 @@ def _body(trace, ops, live, as_scalar, names, refs, plan):
                 w not in trace.fresh for w in op.writes):
             dirty = True
         if op.kind == "macro":
-            body += sgd_lines(op.fn, grads, names, refs, trace.values)
+            body += sgd_lines(op.fn, grads, names, refs, trace.values, *op.args)
             continue
         if op.kind in ("setdata", "setgrad"):  # noqa: SIM102
             who = refs.get(id(op.fn)) or names.const(op.fn, "tensor " + str(tuple(op.fn.shape)))

@@ -14,7 +14,7 @@ import numpy as np
 from .._mode import mode
 from ..nn.module import STRUCTURE, Module, _Members
 from ..tensor import Tensor
-from .capture import _MISSING
+from .capture import _MISSING, groups_same
 from .util import _GuardFailed, unchanged
 
 __all__ = ["fast_call", "MISS"]
@@ -56,7 +56,8 @@ def fast_call(jf, args, leaves, modules, captured, found, want, entry, program, 
         return None
     ns = {"Tensor": Tensor, "ndarray": np.ndarray, "mode": mode, "_MISSING": _MISSING,
           "_tuple": tuple, "_MISS": MISS, "_jf": jf, "_entry": entry, "_program": program,
-          "_src": src, "_GuardFailed": _GuardFailed, "_unchanged": unchanged}
+          "_src": src, "_GuardFailed": _GuardFailed, "_unchanged": unchanged,
+          "_groups_same": groups_same}
     lines = [f"if len(args) != {len(args)}: return _MISS"]
     if args:
         names = [f"a{k}" for k in range(len(args))]
@@ -84,6 +85,9 @@ def fast_call(jf, args, leaves, modules, captured, found, want, entry, program, 
             ns[f"m{k}"] = m
             conds.append(f"m{k}.training is {bool(m.training)}")
             conds.append(f"type(m{k}) is {_const(ns, 'c', type(m))}")
+    for o in found[1]:  # (the key's optimizer classes and steps, see function.py)
+        c = _const(ns, "c", type(o))
+        conds.append(f"type({_const(ns, 'w', o)}) is {c} and {c}.step is {_const(ns, 'o', type(o).step)}")
     for k, t in enumerate(captured):
         ns[f"t{k}"] = t
         conds.append(f"t{k}.data.shape == {t.data.shape!r} and "
@@ -103,6 +107,8 @@ def fast_call(jf, args, leaves, modules, captured, found, want, entry, program, 
             + "    except (ValueError, KeyError, IndexError):\n        return _MISS\n"
             # the part of the key that is not identity: the scope's arrays the step copied
             + "    if _entry.arrays and not _unchanged(_entry.arrays): return _MISS\n"
+            # ...and the hyperparameters the function read from parameter groups itself
+            + "    if _entry.groups and not _groups_same(_entry.groups): return _MISS\n"
             + "    _jf._hits += 1\n"
             + "    try:\n        return _program(args)\n"
             + "    except _GuardFailed as failed:\n"
@@ -122,7 +128,11 @@ def _counted(m):
 
 
 def _const(ns, prefix, obj):
-    name = f"{prefix}{sum(1 for k in ns if k.startswith(prefix) and k[len(prefix):].isdigit())}"
+    # numbered per prefix, counted in ns itself (counting the names each time was
+    # quadratic: a watched list of 10000 items took a minute to check)
+    counts = ns.setdefault("_counts", {})
+    n = counts[prefix] = counts.get(prefix, -1) + 1
+    name = f"{prefix}{n}"
     ns[name] = obj
     return name
 

@@ -14,13 +14,12 @@ import numpy as np
 from .._mode import mode
 from ..autograd import Node
 from ..tensor import Tensor
-from .capture import (discover, fingerprint, holds_tensors, read_scalars, scalar_sources,
-                      scope_arrays)
+from .capture import (discover, fingerprint, group_values, groups_same, holds_tensors,
+                      objects_key, read_scalars, scalar_sources, scope_arrays)
 from .codegen import build
 from .compare import first_difference
 from .errors import TraceError
 from .fastcheck import MISS, fast_call
-from .groups import log_group_reads
 from .util import _GuardFailed, _guard_failed, number_key, unchanged
 from .recorder import Recorder, Slot
 from .traced import _Traced
@@ -79,13 +78,15 @@ class _Trace:
         self.grad_pattern = grad_pattern
         self.fresh = rec.fresh
         self.values = rec.slots  # the recorded arrays (constant folding takes values from here)
+        self.groups = group_values(rec.group_reads)
 
 
 class _Entry:
-    __slots__ = ("traces", "programs", "arrays")
+    __slots__ = ("traces", "programs", "arrays", "groups")
 
     def __init__(self):
         self.arrays = None  # [(array in the function's scope, its value when recorded)]
+        self.groups = None  # [(parameter group, key, value the function read)] (capture.py)
         self.traces = []
         self.programs = []  # (grad pattern or None, source, function)
 
@@ -168,7 +169,6 @@ class JitFunction:
         self._found = None  # the last discovery and its fingerprint
         self._fast = None  # fastcheck.fast_call's function for the last signature replayed
         self._bound = None  # instance -> JitFunction, for a jitted method
-        self._group_reads = []  # (param group, key): hyperparameters the step reads (groups.py)
 
     def cache_info(self) -> CacheInfo:
         """``CacheInfo(hits, records, signatures, max_cache)``: replayed calls, recorded
@@ -216,14 +216,14 @@ class JitFunction:
             # which tensors, modules and optimizers, and which parameters each optimizer
             # holds (zero_grad is recorded as the Python it is: it touches those)
             arrays = scope_arrays(found[3], found[0])
+            fp = fingerprint(found[3])
             token = (tuple(map(id, found[2])), tuple(map(id, found[0])),
                      tuple((id(o), tuple(tuple(map(id, g["params"])) for g in o.param_groups))
                            for o in found[1]),
-                     tuple(map(id, arrays)))  # a replaced array: its program held the old one
-            # (and the optimizers' hyperparameters the step itself was seen reading)
-            found = self._found = found + (fingerprint(found[3]), token,
-                                           scalar_sources(found[3], found[0]) + [
-                                               (1, g, k) for g, k in self._group_reads], arrays)
+                     tuple(map(id, arrays)),  # a replaced array: its program held the old one
+                     objects_key(fp))  # the functions and objects found
+            found = self._found = found + (fp, token,
+                                           scalar_sources(found[3], found[0]), arrays)
         modules, captured = found[0], found[2]
         leaves = []
         spec = (_flatten(args, leaves, None), _flatten(kwargs, leaves, None)) if kwargs else \
@@ -232,13 +232,19 @@ class JitFunction:
         # keep them alive, so an id in a cached key is never reused)
         key = (spec, mode.grad_enabled, found[5], tuple([m.training for m in modules]),
                tuple(map(type, modules)),  # m.__class__ = ... swaps every method
+               # an optimizer's class and its step (patched on the class, or the class
+               # swapped): the program calls the step function it recorded
+               tuple([(type(o), type(o).step) for o in found[1]]),
                tuple([(t.data.shape, t.data.dtype, t.requires_grad) for t in captured]),
                read_scalars(found[6]))
         entry = self._cache.get(key)
         if entry is not None:
             self._cache.move_to_end(key)
-            if entry.programs and entry.arrays and not unchanged(entry.arrays):
-                entry.programs.clear()  # a scope array changed in place: its copies are stale
+            if entry.programs and (entry.arrays and not unchanged(entry.arrays) or
+                                   entry.groups and not groups_same(entry.groups)):
+                # a scope array changed in place (its copies are stale), or a group's
+                # hyperparameter the function read itself (a constant of the program)
+                entry.programs.clear()
                 entry.traces.clear()
             if entry.programs:
                 pattern = tuple([t._grad is None for t in captured]) + tuple(
@@ -258,7 +264,7 @@ class JitFunction:
             entry = self._cache[key] = _Entry()
             while len(self._cache) > self.max_cache:
                 self._cache.popitem(last=False)
-        return self._record(entry, args, kwargs, leaves, captured, found[7], found[1])
+        return self._record(entry, args, kwargs, leaves, captured, found[7])
 
     def _guard_fallback(self, failed, src, args, kwargs):
         """A value the recording branched on differs now (labels equal to ignore_index,
@@ -277,7 +283,7 @@ class JitFunction:
         seen = {id(t) for t in captured}
         return list(captured) + [t for t in leaves if isinstance(t, Tensor) and id(t) not in seen]
 
-    def _record(self, entry, args, kwargs, leaves, captured, scope=(), optimizers=()):
+    def _record(self, entry, args, kwargs, leaves, captured, scope=()):
         objs = _objects((args, kwargs), [])
         if objs and holds_tensors(objs):
             # Only the scope's tensors and the Tensor/array arguments are traced: one
@@ -317,23 +323,13 @@ class JitFunction:
             rec.start()
             call_args = _rebuild(args, iter(arrays))
             call_kwargs = _rebuild(kwargs, iter(arrays[_count_arrays(args):]))
-            with log_group_reads(optimizers) as reads:
-                out = self.__wrapped__(*call_args, **call_kwargs)
+            out = self.__wrapped__(*call_args, **call_kwargs)
             rec.sync()
             output, result = _output(rec, out, state, set(map(id, tensor_inputs)))
         finally:
             _patch_creators(False)
             mode.tracing = prev
             rec.finish()
-        known = {(id(g), k) for g, k in self._group_reads}
-        new_reads = [(g, k) for g, k in reads if (id(g), k) not in known]
-        if new_reads:
-            # The step read a hyperparameter itself: the recording froze that value, so it
-            # joins the key (the next call discovers again and records under that key).
-            self._group_reads += new_reads
-            self._found = None
-            entry.traces.clear()
-            return result
         trace = _Trace(rec, output, leaves, input_is_array, pattern)
         entry.traces.append(trace)
         if len(entry.traces) >= 2:
@@ -353,6 +349,7 @@ class JitFunction:
                              for u, v in zip(a.grad_pattern, b.grad_pattern))
                 entry.programs.append((want, src, fn))
                 entry.arrays = snap
+                entry.groups = b.groups
                 entry.traces.clear()
                 self.program = src
             elif a.grad_pattern == b.grad_pattern or len(entry.traces) > 3:
@@ -436,7 +433,9 @@ def _output(rec, out, state, input_ids):
         i = rec.by_plain.get(id(d))
         if i is not None:
             return ("tensor", Slot(i), out.requires_grad, out._ctx is not None), out
-        rec.slot_of(d, "the returned tensor")
+        i = rec.slot_of(d, "the returned tensor")
+        if i is not None:  # a plain view of a recorded array: the replay makes the same view
+            return ("tensor", Slot(i), out.requires_grad, out._ctx is not None), out
         return ("const_tensor", d.copy(), out.requires_grad), out
     if isinstance(out, np.ndarray):
         if isinstance(out, _Traced):

@@ -11,16 +11,20 @@ given a 0-d array of ``D`` holding that converted value it runs the same loop
 on the same values. The converted value is taken from numpy itself at build
 time (``np.multiply(number, ones of D)``, sign of zero and NaN kept) and the
 number is left as it is if ``np.asarray(number, D)`` is not that value bit
-for bit. Other ufuncs (whose loop may not be ``D, D``: ``float_power``,
-``ldexp``...), integer or mixed dtypes, and ``dtype=``/``casting=`` calls
-keep their numbers.
+for bit, or if the conversion overflows (numpy then warns, or raises under
+``np.errstate``, on each call: the replay must too). Other ufuncs (whose loop
+may not be ``D, D``: ``float_power``, ``ldexp``...), integer or mixed dtypes,
+and ``dtype=``/``casting=`` calls keep their numbers.
 """
 from __future__ import annotations
+
+import struct
 
 import numpy as np
 
 from .recorder import Op, Slot
-from .util import number_key
+
+_pack_d = struct.Struct("<d").pack
 
 __all__ = ["typed_numbers", "as_typed"]
 
@@ -36,11 +40,14 @@ def as_typed(number, dtype):
     to in a ufunc call with ``dtype`` arrays, or None if that cannot be proved equal."""
     if type(number) not in (int, float) or dtype not in _FLOATS:
         return None
-    with np.errstate(all="ignore"):
+    # A conversion that sets a floating-point flag (a finite number overflowing to inf:
+    # 70000 to float16) warns, or raises under np.errstate, on every eager call: left as
+    # it is, the replay's call warns or raises the same.
+    with np.errstate(all="raise"):
         try:
             weak = np.multiply(number, np.ones((), dtype))  # numpy's own conversion, times 1
             mine = np.asarray(number, dtype)
-        except (OverflowError, ValueError):
+        except (OverflowError, ValueError, FloatingPointError):
             return None
     bits = np.dtype(f"u{dtype.itemsize}")
     if np.asarray(weak).dtype != dtype or np.asarray(weak).view(bits) != mine.view(bits):
@@ -78,7 +85,8 @@ def typed_numbers(ops, values, hints=None):
         new_args = list(op.args)
         for k, a in enumerate(operands):
             if type(a) in (int, float):
-                key = (number_key(a), dtype)  # 0.0 and -0.0, 1 and 1.0, NaNs' signs apart
+                # 0.0 and -0.0, 1 and 1.0, NaNs of two signs apart
+                key = (type(a), a if type(a) is int else _pack_d(a), dtype)
                 typed = made[key] = made[key] if key in made else as_typed(a, dtype)
                 if typed is not None and hints is not None:
                     hints[id(typed)] = f"{a!r} as {dtype}"

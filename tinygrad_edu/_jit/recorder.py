@@ -19,6 +19,8 @@ from .util import _caller, _fn_name, _view_at
 __all__ = ["Slot", "Op", "Recorder"]
 
 
+_NO_KEY = object()  # a group key read that was missing (KeyError, or .get's default)
+
 class Slot:
     """A reference to the value of slot ``i`` in a recording (a template placeholder)."""
 
@@ -78,6 +80,7 @@ class Recorder:
         self.by_plain = {}       # id(plain array behind a slot) -> slot
         self.ops = []
         self.reads = {}          # slot -> ("input", k) | ("data", tensor) | ("grad", tensor)
+        self.group_reads = {}    # (id(group), key) -> (group, key, value at the first read)
         self.state = list(state)
         self.inputs = inputs
         self.restore = []        # (object, attribute, value) to put back at the end
@@ -380,7 +383,13 @@ class Recorder:
                     self.ops.append(Op("setgrad", t, (Slot(i),), effect=True))
                 self.last_grad[t] = g
 
-    def optimizer_step(self, opt, body, args, kwargs):
+    def read_group(self, group, key):
+        """``group[key]`` read by the traced function (optim.ParamGroup): the program may
+        hold the value as a constant, so it is part of what a replay checks."""
+        if (id(group), key) not in self.group_reads:
+            self.group_reads[(id(group), key)] = (group, key, dict.get(group, key, _NO_KEY))
+
+    def optimizer_step(self, opt, body, args, kwargs, step=None):
         """``opt.step()`` while recording: logged as one macro call (the replay
         runs the real step, reading hyperparameters then), run here on plain arrays."""
         if args or kwargs:
@@ -397,7 +406,9 @@ class Recorder:
                         "not in its arguments: define train_step(x, y) using them from outside, "
                         "and pass only the batch")
         self.sync()
-        self.ops.append(Op("macro", opt, effect=True))
+        # (with the step function intercepted here: the replay calls it, not opt.step, which
+        # may be a wrapper set on the instance whose own work the recording logged)
+        self.ops.append(Op("macro", opt, (step,) if step is not None else (), effect=True))
         swapped = []
         for t in self.state:
             for owner in (t, t._grad):

@@ -36,14 +36,14 @@ ONE = object()  # the rate is 1: SGD.step subtracts g itself
 
 
 def plain_sgd(opt):
-    """Is ``opt.step`` still the library's own ``SGD.step``? Not if ``step`` was patched
-    on the class or the instance, or the class swapped (``opt.__class__ = ...``), since
-    the program was written: tested on each replay, so that the live ``opt.step()``
-    runs instead, as in eager."""
+    """Is ``opt.step`` the library's own ``SGD.step``? Not if ``step`` is patched on the
+    class or the instance, or the class swapped (``opt.__class__ = ...``): then the step
+    is a macro. (A change made after the recording is another program: the key holds
+    each optimizer's class and ``step``, the discovery watches the instance's.)"""
     return type(opt) is SGD and SGD.step is STEP and "step" not in opt.__dict__
 
 
-def sgd_lines(opt, grads, names, refs, values):
+def sgd_lines(opt, grads, names, refs, values, step=None):
     """The lines replaying ``opt.step()``.
 
     Plain SGD (no momentum, no weight decay: read from ``param_groups`` at
@@ -66,9 +66,15 @@ def sgd_lines(opt, grads, names, refs, values):
     None); ``values``: the recorded value of each slot.
     """
     o = names.const(opt)
-    macro = [f"{o}.step()"]
+    # the step function the recording intercepted (Optimizer marks each class's step),
+    # called on the optimizer: opt.step may be a wrapper set on the instance, whose own
+    # work is in the program already
+    def macro():
+        if step is None or (type(opt).step is step and "step" not in vars(opt)):
+            return [f"{o}.step()"]  # the same function (the key holds the class's step)
+        return [f"{names.const(step, type(opt).__name__ + '.step')}({o})"]
     if not plain_sgd(opt):
-        return macro
+        return macro()
     groups, unset, owner = [], [], {}
     for group in opt.param_groups:
         pairs = []
@@ -81,19 +87,21 @@ def sgd_lines(opt, grads, names, refs, values):
                 pairs.append((name, grads[id(p)]))
         groups.append(pairs)
     if not any(groups):
-        return macro
+        return macro()
     sub, mul = names.const(np.subtract), names.const(np.multiply)
     names.ns["_ONE"] = ONE
     mark = names.const(mark_tensors_modified)
     lines = [f"_gs = {o}.param_groups"]
-    names.ns["_sgd"] = plain_sgd
-    plain = " and ".join([f"_sgd({o})"] + [f"not _gs[{k}]['momentum'] and not _gs[{k}]['weight_decay']"
+    # (dict's own lookup: a ParamGroup's tells a recording what a step reads, and no
+    # recording runs here)
+    names.ns["_item"] = dict.__getitem__
+    plain = " and ".join([f"not _item(_gs[{k}], 'momentum') and not _item(_gs[{k}], 'weight_decay')"
                           for k in range(len(groups))] + [f"{p}._grad is None" for p in unset])
     lines.append(f"if len(_gs) == {len(groups)} and {plain}:")
     for k, pairs in enumerate(groups):
         if not pairs:
             continue
-        lines.append(f"    _lr = _gs[{k}]['lr']")
+        lines.append(f"    _lr = _item(_gs[{k}], 'lr')")
         by_dtype = {}
         for p, g in pairs:
             by_dtype.setdefault(np.asarray(values[g.i]).dtype, []).append((p, g))
@@ -110,5 +118,5 @@ def sgd_lines(opt, grads, names, refs, values):
                     lines.append(f"        {sub}({p}.data, {grad.format(g.i)}, {out})")
     touched = [p for pairs in groups for p, _ in pairs]
     lines.append(f"    {mark}([{', '.join(touched)}])")
-    lines += ["else:", "    " + macro[0]]
+    lines += ["else:", "    " + macro()[0]]
     return lines

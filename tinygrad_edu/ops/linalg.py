@@ -46,7 +46,9 @@ def _product(op, a, b):
         b = bv = _constant(op, b, (a, b))
     try:
         if _dot_ok(av, bv):  # the blog's np.dot: numpy casts an int operand itself
-            data = av.dot(bv)
+            # (np.dot, the same routine, when only bv is jit-traced: see _mm)
+            data = av.dot(bv) if type(av) is not np.ndarray or type(bv) is np.ndarray \
+                else np.dot(av, bv)
         else:
             ac, bc = (av, bv) if av.dtype is bv.dtype else _common_dtype(av, bv)
             data = ac @ bc
@@ -100,19 +102,44 @@ def _dot_ok(a, b):
     da, db = a.dtype, b.dtype
     if da is db:
         return da in _BLAS
-    return da.kind in "iuf" and db.kind in "iuf" and np.result_type(da, db) in _BLAS
+    return _blas_dtype(da, db) is not None
+
+
+_MIXED = {}  # (dtype, dtype) -> the BLAS dtype their product is made in, or None
+
+
+def _blas_dtype(da, db):
+    """The dtype (float32 or float64) numpy makes the product of ``da`` and ``db``
+    arrays in, None if another: cached, ``np.result_type`` costs ~0.7 us a call."""
+    key = (da, db)
+    if key in _MIXED:
+        return _MIXED[key]
+    rt = np.result_type(da, db) if da.kind in "iuf" and db.kind in "iuf" else None
+    rt = rt if rt in _BLAS else None
+    if len(_MIXED) < 256:  # (dtypes with metadata are distinct keys: keep it bounded)
+        _MIXED[key] = rt
+    return rt
 
 
 def _mm(a, b):
-    """``a @ b``, as ``a.dot(b)`` when :func:`_dot_ok` says it is the same product."""
-    return a.dot(b) if _dot_ok(a, b) else a @ b
+    """``a @ b``, as ``a.dot(b)`` when :func:`_dot_ok` says it is the same product.
+
+    A plain array's ``.dot`` method does not dispatch: when only ``b`` is an array
+    a jit recording traces (a constant times a tensor), ``np.dot`` (the same
+    routine) is called instead, which the recording logs."""
+    if not _dot_ok(a, b):
+        return a @ b
+    return a.dot(b) if type(a) is not np.ndarray or type(b) is np.ndarray else np.dot(a, b)
 
 
 def _grad_dot_ok(g, x):
     """The backward's products as ``np.dot`` too: ``x`` of ``g``'s dtype or an integer
-    array numpy casts to it (the blog's ``X``), so the gradient keeps ``g``'s dtype."""
-    return _dot_ok(g, x) and (x.dtype is g.dtype or (x.dtype.kind in "iu"
-                                                       and np.result_type(x.dtype, g.dtype) is g.dtype))
+    array numpy casts to it (the blog's ``X``), so the gradient keeps ``g``'s dtype.
+    Not when one of them is an array a jit recording traces and the other a plain one (a
+    constant operand): a plain array's ``.dot`` would not dispatch, and the general rule's
+    products (:func:`_mm`: ``np.dot``, the same routine, after the same cast) are logged."""
+    return type(x) is type(g) and _dot_ok(g, x) and (
+        x.dtype is g.dtype or (x.dtype.kind in "iu" and _blas_dtype(x.dtype, g.dtype) is g.dtype))
 
 
 def _as_dtype_of(x, g):

@@ -267,7 +267,8 @@ def _lstm_sequence_backward_arrays(gout, xp, w, h0, c0, reverse, last, hs, cs, a
     to_c *= o
     dz = np.empty((steps, n, 4, hidden), dtype)  # processing order
     w = w.astype(dtype, copy=False)
-    dc = np.array(gout[steps], dtype=dtype) if last is None else np.zeros((n, hidden), dtype)
+    # (astype, not np.array: a jit recording logs the copy of a traced gradient)
+    dc = gout[steps].astype(dtype) if last is None else np.zeros((n, hidden), dtype)
     dh = None
     tmp = np.empty((n, hidden), dtype)
     for k in range(steps - 1, -1, -1):

@@ -174,7 +174,7 @@ def suffix_scan(b, a, axis):
     n = b.shape[axis]
     d = 1
     if not isinstance(b, Tensor) and not isinstance(a, Tensor):  # arrays: update in place
-        b = np.array(b)
+        b = np.copy(b)  # (np.copy dispatches: a jit recording logs it; np.array does not)
         while d < n:
             b[_sl(axis, None, n - d)] += a * b[_sl(axis, d, None)]  # the product is a fresh array
             if 2 * d < n:

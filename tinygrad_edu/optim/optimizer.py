@@ -14,6 +14,48 @@ from ..inplace import mark_tensors_modified
 from ..tensor import Tensor
 
 
+class ParamGroup(dict):
+    """A parameter group (``opt.param_groups[i]``): a dict that tells a jit recording
+    which hyperparameters the traced function reads itself, outside the optimizer's
+    step (a hand-written update ``p.data -= group["lr"] * p.grad.data``, an
+    lr-scaled penalty). Such a number becomes a constant of the recorded program,
+    so a replay checks that it is unchanged (``tinygrad_edu/_jit/function.py``);
+    the optimizer's own step reads its hyperparameters at replay anyway."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        rec = _mode.tracing
+        if rec is not None and key != "params":
+            rec.read_group(self, key)
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        rec = _mode.tracing
+        if rec is not None and key != "params":
+            rec.read_group(self, key)
+        return dict.get(self, key, default)
+
+    def items(self):
+        rec = _mode.tracing
+        if rec is not None:
+            for key in dict.keys(self):
+                if key != "params":
+                    rec.read_group(self, key)
+        return dict.items(self)
+
+    def values(self):
+        return [v for _, v in self.items()]
+
+    def copy(self):
+        return dict(self.items())
+
+    def __iter__(self):
+        # (defined here, so that dict(group) and {**group} read through __getitem__
+        # instead of copying the entries in C, unseen by a recording)
+        return dict.__iter__(self)
+
+
 @functools.lru_cache(maxsize=None)
 def _numeric_hyperparameters(cls):
     """Names of ``cls.__init__``'s arguments whose default is a number (lr, momentum, eps...)."""
@@ -51,7 +93,7 @@ class Optimizer:
             def marked_step(self, *args, **kw):
                 if _mode.tracing is not None:  # jit: one macro call, replayed as a real step
                     return _mode.tracing.optimizer_step(self, lambda: marked_step(self, *args, **kw),
-                                                        args, kw)
+                                                        args, kw, marked_step)
                 self._check_grads()  # before any update: a bad .grad leaves every parameter as it was
                 loss = step(self, *args, **kw)
                 # The update was in place: a graph recorded before it must not
@@ -92,7 +134,7 @@ class Optimizer:
                             f"got {type(group).__name__}")
         if "params" not in group:
             raise ValueError(f"{name}: the parameter group {sorted(group)} has no 'params' entry")
-        group = dict(group)
+        group = ParamGroup(group)
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
