@@ -402,3 +402,16 @@ def test_a_leaf_made_inside_the_step_still_records():
         got = [np.array(t.data) for t in jf(X3)]
         assert all(_bits(a) == _bits(b) for a, b in zip(want, got))
     assert jf.cache_info().hits >= 1
+
+
+def test_a_wrapper_set_on_an_adam_instance_runs_once_per_replay():
+    # Fault: the program replayed Adam as `opt.step()`, which called the instance's
+    # wrapper again after the recording had logged the wrapper's own work (the
+    # gradients halved twice).
+    def make():
+        r = small()
+        opt = optim.Adam(r.model.parameters(), lr=0.01)
+        opt.step = _halving_step(opt.step, r.model)
+        return rig(_mse_step(r.model, opt), r.model, opt)
+    fn = _compare(make, _xy, 6)
+    assert fn.cache_info().hits == 4
