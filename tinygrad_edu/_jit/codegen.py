@@ -19,6 +19,8 @@ import numpy as np
 
 from .buffers import buffer_plan
 from .callforms import full_reductions, scalar_operators
+from .errstate import HELPERS as ERR_HELPERS
+from .errstate import ErrState, enter_lines, exit_line
 from .numbers import typed_numbers
 from .recorder import Slot
 from .rewrites import (_outs, _slots_in, escaping, fold_constants, live_ops,
@@ -50,6 +52,8 @@ class _Names:
 def _describe(obj):
     if isinstance(obj, np.ndarray):
         return f"array {obj.shape} {obj.dtype}"
+    if isinstance(obj, ErrState):
+        return repr(obj)
     if getattr(obj, "__module__", None) == "_operator":  # scalar arithmetic (callforms.py)
         return f"operator.{obj.__name__}"
     if isinstance(obj, np.ufunc):
@@ -195,17 +199,25 @@ def _body(trace, ops, live, as_scalar, names, refs, plan):
     # failed guard then cannot fall back)
     grads = {}  # id(tensor) -> the Slot (or None) the program set its .grad to last
     release = _release_points(ops, trace)
-    err = ()  # the np.errstate the lines now being written run in (Op.err)
+    err, setting = (), None  # the np.errstate the lines now written run in (Op.err)
+    settings = {}
     for k, op in enumerate(ops):
         want = op.err if op.kind == "call" else ()
         if want != err:  # the engine's np.errstate around these calls, as in the eager step
+            if err:
+                body += ["finally:", f"    {exit_line(setting)}"]
             err = want
             if err:
-                names.ns["_errstate"] = np.errstate
-                body.append("with _errstate(" + ", ".join(f"{n}={v!r}" for n, v in err) + "):")
+                if err not in settings:
+                    settings[err] = names.const(ErrState(err))
+                    names.ns.update(ERR_HELPERS)
+                setting = settings[err]
+                body += enter_lines(setting) + ["try:"]
         lines = ["del " + ", ".join(f"s{i}" for i in release[k - 1])] if k - 1 in release else []
         lines += _op_lines(op, trace, as_scalar, names, refs, plan, grads, state)
         body += [f"    {line}" for line in lines] if err else lines
+    if err:
+        body += ["finally:", f"    {exit_line(setting)}"]
     body.append(f"return {_render_output(trace.output, names, refs)}")
     return body
 
