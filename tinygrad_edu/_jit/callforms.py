@@ -18,7 +18,7 @@ import operator
 
 import numpy as np
 
-from .recorder import Op, Slot
+from .recorder import Slot
 
 __all__ = ["scalar_operators", "full_reductions"]
 
@@ -53,9 +53,7 @@ def scalar_operators(ops, as_scalar, values):
         if type(want) is not type(got) or not (want.tobytes() == got.tobytes()):
             out.append(op)
             continue
-        new = Op(op.kind, fn, op.args, op.kwargs, op.outs, op.scalar, op.effect, op.writes)
-        new.where = op.where
-        out.append(new)
+        out.append(op.derive(fn=fn))
     return out
 
 
@@ -93,7 +91,5 @@ def full_reductions(ops, values):
                 or axis != tuple(range(x.ndim)) or not x.ndim:
             out.append(op)
             continue
-        new = Op(op.kind, op.fn, (op.args[0], None), {}, op.outs, op.scalar, op.effect, op.writes)
-        new.where = op.where
-        out.append(new)
+        out.append(op.derive(args=(op.args[0], None), kwargs={}))
     return out

@@ -19,6 +19,8 @@ import numpy as np
 
 from .buffers import buffer_plan
 from .callforms import full_reductions, scalar_operators
+from .errstate import HELPERS as ERR_HELPERS
+from .errstate import ErrState, enter_lines, exit_line
 from .numbers import typed_numbers
 from .recorder import Slot
 from .rewrites import (_outs, _slots_in, escaping, fold_constants, live_ops,
@@ -50,6 +52,8 @@ class _Names:
 def _describe(obj):
     if isinstance(obj, np.ndarray):
         return f"array {obj.shape} {obj.dtype}"
+    if isinstance(obj, ErrState):
+        return repr(obj)
     if getattr(obj, "__module__", None) == "_operator":  # scalar arithmetic (callforms.py)
         return f"operator.{obj.__name__}"
     if isinstance(obj, np.ufunc):
@@ -191,52 +195,66 @@ def _body(trace, ops, live, as_scalar, names, refs, plan):
             obj = refs.get(id(who)) or names.const(who, "tensor " + str(tuple(who.shape)))
             src = f"{obj}.data" if kind == "data" else f"{obj}._grad.data"
         body.append(f"s{i} = {src}")
-    dirty = False  # has the program changed state yet? (a failed guard then cannot fall back)
+    state = {"dirty": False, "guards": 0}  # dirty: has the program changed state yet? (a
+    # failed guard then cannot fall back)
     grads = {}  # id(tensor) -> the Slot (or None) the program set its .grad to last
     release = _release_points(ops, trace)
-    guards = 0
+    err, setting = (), None  # the np.errstate the lines now written run in (Op.err)
+    settings = {}
     for k, op in enumerate(ops):
-        if k - 1 in release:
-            body.append("del " + ", ".join(f"s{i}" for i in release[k - 1]))
-        if op.kind == "guard":
-            body.append(f"if bool(s{op.args[0].i}) is not {op.kwargs['expected']}: "
-                        f"_guard_failed({guards}, {not dirty})")
-            guards += 1
-            continue
-        if op.kind in ("macro", "setdata", "setgrad", "draw") or any(
-                w not in trace.fresh for w in op.writes):
-            dirty = True
-        if op.kind == "macro":
-            body += sgd_lines(op.fn, grads, names, refs, trace.values, *op.args)
-            continue
-        if op.kind in ("setdata", "setgrad"):  # noqa: SIM102
-            who = refs.get(id(op.fn)) or names.const(op.fn, "tensor " + str(tuple(op.fn.shape)))
-            val = op.args[0]
-            if op.kind == "setgrad":
-                grads[id(op.fn)] = val
-            if op.kind == "setdata":
-                body.append(f"{who}.data = s{val.i}")
-            else:
-                body.append(f"{who}._grad = " + ("None" if val is None else f"_w(s{val.i})"))
-            continue
-        outs = _outs(op)
-        buf = plan.get(op.outs) if type(op.outs) is int else None
-        if buf is not None:
-            names.ns[f"b{op.outs}"] = buf
-        call = _call_src(op, names, refs, None if buf is None else f"b{op.outs}")
-        if not outs:
-            body.append(call)
-        elif type(op.outs) is not tuple:
-            body.append(f"s{outs[0]} = _a({call})" if op.scalar and outs[0] not in as_scalar
-                        else f"s{outs[0]} = {call}")
-        else:
-            targets = [f"s{i}" if i is not None else "_" for i in outs]
-            body.append(f"_r = {call}")
-            for k, tname in enumerate(targets):
-                if tname != "_":
-                    body.append(f"{tname} = _a(_r[{k}])" if k in op.scalar else f"{tname} = _r[{k}]")
+        want = op.err if op.kind == "call" else ()
+        if want != err:  # the engine's np.errstate around these calls, as in the eager step
+            if err:
+                body += ["finally:", f"    {exit_line(setting)}"]
+            err = want
+            if err:
+                if err not in settings:
+                    settings[err] = names.const(ErrState(err))
+                    names.ns.update(ERR_HELPERS)
+                setting = settings[err]
+                body += enter_lines(setting) + ["try:"]
+        lines = ["del " + ", ".join(f"s{i}" for i in release[k - 1])] if k - 1 in release else []
+        lines += _op_lines(op, trace, as_scalar, names, refs, plan, grads, state)
+        body += [f"    {line}" for line in lines] if err else lines
+    if err:
+        body += ["finally:", f"    {exit_line(setting)}"]
     body.append(f"return {_render_output(trace.output, names, refs)}")
     return body
+
+
+def _op_lines(op, trace, as_scalar, names, refs, plan, grads, state):
+    """The lines of one op."""
+    if op.kind == "guard":
+        state["guards"] += 1
+        return [f"if bool(s{op.args[0].i}) is not {op.kwargs['expected']}: "
+                f"_guard_failed({state['guards'] - 1}, {not state['dirty']})"]
+    if op.kind in ("macro", "setdata", "setgrad", "draw") or any(
+            w not in trace.fresh for w in op.writes):
+        state["dirty"] = True
+    if op.kind == "macro":
+        return sgd_lines(op.fn, grads, names, refs, trace.values, *op.args)
+    if op.kind in ("setdata", "setgrad"):
+        who = refs.get(id(op.fn)) or names.const(op.fn, "tensor " + str(tuple(op.fn.shape)))
+        val = op.args[0]
+        if op.kind == "setdata":
+            return [f"{who}.data = s{val.i}"]
+        grads[id(op.fn)] = val
+        return [f"{who}._grad = " + ("None" if val is None else f"_w(s{val.i})")]
+    outs = _outs(op)
+    buf = plan.get(op.outs) if type(op.outs) is int else None
+    if buf is not None:
+        names.ns[f"b{op.outs}"] = buf
+    call = _call_src(op, names, refs, None if buf is None else f"b{op.outs}")
+    if not outs:
+        return [call]
+    if type(op.outs) is not tuple:
+        return [f"s{outs[0]} = _a({call})" if op.scalar and outs[0] not in as_scalar
+                else f"s{outs[0]} = {call}"]
+    lines = [f"_r = {call}"]
+    for k, i in enumerate(outs):
+        if i is not None:
+            lines.append(f"s{i} = _a(_r[{k}])" if k in op.scalar else f"s{i} = _r[{k}]")
+    return lines
 
 
 def _render_output(out, names, refs):

@@ -22,7 +22,7 @@ import struct
 
 import numpy as np
 
-from .recorder import Op, Slot
+from .recorder import Slot
 
 _pack_d = struct.Struct("<d").pack
 
@@ -92,8 +92,5 @@ def typed_numbers(ops, values, hints=None):
                     hints[id(typed)] = f"{a!r} as {dtype}"
                 if typed is not None:
                     new_args[k] = typed
-        new = Op(op.kind, fn, tuple(new_args), op.kwargs, op.outs, op.scalar, op.effect,
-                 op.writes)
-        new.where = op.where
-        out.append(new)
+        out.append(op.derive(args=tuple(new_args)))
     return out

@@ -43,14 +43,28 @@ class Op:
     """One logged call. ``outs``: None, a slot number, or a tuple of slot numbers
     (a tuple/list result); ``scalar``: the outputs numpy returned as numpy scalars
     (made 0-d arrays, in the recording and in the replay); ``effect``: must run even
-    if no result is used (writes, random draws, optimizer steps)."""
+    if no result is used (writes, random draws, optimizer steps); ``err``: the
+    floating-point error handling the engine set around the call (``np.errstate``
+    items that differ from those at the start of the recording), for the replay to
+    set too."""
 
-    __slots__ = ("kind", "fn", "args", "kwargs", "outs", "scalar", "effect", "writes", "where")
+    __slots__ = ("kind", "fn", "args", "kwargs", "outs", "scalar", "effect", "writes", "where",
+                 "err")
 
     def __init__(self, kind, fn, args=(), kwargs=None, outs=None, scalar=(), effect=False, writes=()):
         self.kind, self.fn, self.args, self.kwargs = kind, fn, args, kwargs or {}
         self.outs, self.scalar, self.effect, self.writes = outs, scalar, effect, writes
         self.where = _caller()
+        self.err = ()
+
+    def derive(self, fn=None, args=None, kwargs=None, outs=None):
+        """This call with another callable, arguments or results (a rewrite of it): the
+        same place in the source and the same error handling."""
+        new = Op(self.kind, self.fn if fn is None else fn, self.args if args is None else args,
+                 self.kwargs if kwargs is None else kwargs, self.outs if outs is None else outs,
+                 self.scalar, self.effect, self.writes)
+        new.where, new.err = self.where, self.err
+        return new
 
     def name(self):
         fn = self.fn
@@ -130,6 +144,7 @@ class Recorder:
                 self.install(g, "data", ("grad", t))
             self.last_grad[t] = g
         self.entry_data = {t: t.data for t in self.state}
+        self.base_err = np.geterr()
 
     def finish(self):
         """Give every object touched back plain arrays (also after an error)."""
@@ -271,7 +286,11 @@ class Recorder:
             self.inside = False
         writes = tuple(self.slot_of(t, where) for t in targets if isinstance(t, np.ndarray))
         wrapped, outs, scalar = self._wrap(result, where)
-        self.ops.append(Op("call", fn, targs, tkw, outs, scalar, effect=bool(writes), writes=writes))
+        op = Op("call", fn, targs, tkw, outs, scalar, effect=bool(writes), writes=writes)
+        err = np.geterr()
+        if err != self.base_err:  # inside the engine's np.errstate (erf's, a loss's log(0)...)
+            op.err = tuple(sorted((k, v) for k, v in err.items() if self.base_err[k] != v))
+        self.ops.append(op)
         return wrapped
 
     def create(self, fn, args, kwargs):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .recorder import Op, Slot
+from .recorder import Slot
 
 __all__ = ["live_ops", "fold_constants", "peephole", "merge_range_guards", "escaping"]
 
@@ -103,10 +103,7 @@ def fold_constants(trace):
         if id(op) in in_group:
             continue
         if consts and op.kind == "call":
-            new = Op(op.kind, op.fn, _replace(op.args, consts), _replace(op.kwargs, consts),
-                     op.outs, op.scalar, op.effect, op.writes)
-            new.where = op.where
-            op = new
+            op = op.derive(args=_replace(op.args, consts), kwargs=_replace(op.kwargs, consts))
         out.append(op)
     return out
 
@@ -190,10 +187,7 @@ def peephole(ops, output):
     out = []
     for op in ops:
         if rename and op.kind != "macro":
-            new = Op(op.kind, op.fn, _replace(op.args, rename), _replace(op.kwargs, rename),
-                     op.outs, op.scalar, op.effect, op.writes)
-            new.where = op.where
-            op = new
+            op = op.derive(args=_replace(op.args, rename), kwargs=_replace(op.kwargs, rename))
         if (op.kind == "call" and op.fn in _IDENTITY_WHEN_SAME and not op.writes
                 and type(op.outs) is int and op.args and type(op.args[0]) is Slot
                 and op.args[0].i == op.outs):
@@ -282,9 +276,8 @@ def merge_range_guards(ops, values):
             continue
         if any(used.get(i, 0) != 1 for i in (out[a].outs, out[b].outs, out[c].outs, out[d].outs)):
             continue
-        new = Op("call", _in_range, (Slot(x), out[d].args[1]), outs=out[b].outs)
-        new.where = out[b].where
-        out[b] = new
+        out[b] = out[b].derive(fn=_in_range, args=(Slot(x), out[d].args[1]), kwargs={})
+        out[b].scalar = ()  # _in_range answers a Python bool
         drop.update((a, c, d, m))
         # an implied ignore_index test: any(x == k) with k < 0, expected False
         for j in range(m + 1, len(out)):

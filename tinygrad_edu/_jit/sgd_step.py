@@ -17,19 +17,22 @@ __all__ = ["sgd_lines"]
 
 class _TypedRate:
     """The last learning rate seen and its 0-d array of one dtype (see numbers.py):
-    a rate is a Python float that the update would convert on every call."""
+    a rate is a Python float that the update would convert on every call.
+    ``pair``: (the rate object, what the update multiplies by), replaced whole, so
+    that two threads never see one's rate with the other's array."""
 
-    __slots__ = ("dtype", "rate", "typed")
+    __slots__ = ("dtype", "pair")
 
     def __init__(self, dtype):
-        self.dtype, self.rate, self.typed = dtype, None, None
+        self.dtype, self.pair = dtype, (None, None)
 
     def __call__(self, rate):
-        if rate is not self.rate:  # the same object, the same number: no new conversion
-            self.typed = ONE if is_one(rate) else \
+        pair = self.pair
+        if rate is not pair[0]:  # the same object, the same number: no new conversion
+            typed = ONE if is_one(rate) else \
                 as_typed(rate, self.dtype) if type(rate) in (float, int) else None
-            self.rate = rate
-        return self.typed
+            pair = self.pair = (rate, typed)
+        return pair[1]
 
 
 ONE = object()  # the rate is 1: SGD.step subtracts g itself
@@ -107,7 +110,8 @@ def sgd_lines(opt, grads, names, refs, values, step=None):
             by_dtype.setdefault(np.asarray(values[g.i]).dtype, []).append((p, g))
         for dtype, of_dtype in by_dtype.items():
             rate = names.const(_TypedRate(dtype), f"learning rate as {dtype}")
-            lines.append(f"    _t = {rate}(_lr)")
+            lines.append(f"    _c = {rate}.pair")  # (the last rate, converted): inline if the same
+            lines.append(f"    _t = _c[1] if _c[0] is _lr else {rate}(_lr)")
             for test, grad in (("if _t is _ONE", "s{}"), ("elif _t is not None", f"{mul}(_t, s{{}})"),
                                ("else", "_lr * s{}")):
                 lines.append(f"    {test}:")

@@ -14,11 +14,13 @@ with ``exp(-x^2)`` evaluated as ``exp(-t^2) * exp(-(|x| - t)(|x| + t))``,
 Relative error is a few units in the last place of float64 (checked against
 ``math.erf``/``math.erfc`` in tests/test_activation_norm.py). Each range is
 evaluated only on its own elements (boolean masks), so there are no Python
-loops over elements.
+loops over elements; while a jit recording runs, on every element with the
+ranges chosen by ``np.where`` (the same bits, see ``_selected``).
 """
 from __future__ import annotations
 
 import numpy as np
+from .._mode import mode
 from ._common import asarray as _asarray
 
 
@@ -97,7 +99,7 @@ def _large(y):
     return _gauss_tail(y, r)
 
 
-@np.errstate(over="ignore", under="ignore", invalid="ignore")
+@np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")  # (see _selected)
 def erf_erfc(x, want=(True, True)):
     """``(erf(x), erfc(x))`` elementwise, as arrays of x's float dtype (float64 for ints).
 
@@ -107,6 +109,8 @@ def erf_erfc(x, want=(True, True)):
     y = np.abs(x)
     small = y <= _THRESH
     mid = (y > _THRESH) & (y <= 4.0)
+    if mode.tracing is not None:
+        return _selected(x, y, small, mid, want)
     large = ~(small | mid)  # includes inf and nan
     rest = ~small
     tail = np.empty_like(x)  # erfc(|x|) outside the small range
@@ -124,4 +128,22 @@ def erf_erfc(x, want=(True, True)):
         erfc = np.empty_like(x)
         erfc[small] = (0.5 - e) + 0.5
         erfc[rest] = np.where(neg, 2 - r, r)
+    return erf, erfc
+
+
+def _selected(x, y, small, mid, want):
+    """``erf_erfc`` without boolean indexing, for a jit recording (an indexed array's
+    shape depends on the values, which a replay cannot follow): each range's formula
+    on every element, the element's own range chosen with ``np.where``. The same
+    operations on each element as the masked evaluation, so the same bits; the other
+    ranges' values (inf or nan where a formula does not apply) are discarded."""
+    tail = np.where(mid, _mid(y), _large(y))  # erfc(|x|) outside the small range
+    e = _small(x)
+    neg = x < 0
+    erf = erfc = None
+    if want[0]:
+        one_minus = (0.5 - tail) + 0.5
+        erf = np.where(small, e, np.where(neg, -one_minus, one_minus))
+    if want[1]:
+        erfc = np.where(small, (0.5 - e) + 0.5, np.where(neg, 2 - tail, tail))
     return erf, erfc
