@@ -20,7 +20,7 @@ import numpy as np
 from .buffers import buffer_plan
 from .callforms import full_reductions, scalar_operators
 from .errstate import HELPERS as ERR_HELPERS
-from .errstate import ErrState, enter_lines, exit_line
+from .errstate import ErrState, enter_lines, exit_line, prelude_lines
 from .numbers import typed_numbers
 from .recorder import Slot
 from .rewrites import (_outs, _slots_in, escaping, fold_constants, live_ops,
@@ -201,6 +201,11 @@ def _body(trace, ops, live, as_scalar, names, refs, plan):
     release = _release_points(ops, trace)
     err, setting = (), None  # the np.errstate the lines now written run in (Op.err)
     settings = {}
+    for e in dict.fromkeys(op.err for op in ops if op.kind == "call" and op.err):
+        settings[e] = names.const(ErrState(e))
+    if settings:
+        names.ns.update(ERR_HELPERS)
+        body += prelude_lines(list(settings.values()))
     for k, op in enumerate(ops):
         want = op.err if op.kind == "call" else ()
         if want != err:  # the engine's np.errstate around these calls, as in the eager step
@@ -208,9 +213,6 @@ def _body(trace, ops, live, as_scalar, names, refs, plan):
                 body += ["finally:", f"    {exit_line(setting)}"]
             err = want
             if err:
-                if err not in settings:
-                    settings[err] = names.const(ErrState(err))
-                    names.ns.update(ERR_HELPERS)
                 setting = settings[err]
                 body += enter_lines(setting) + ["try:"]
         lines = ["del " + ", ".join(f"s{i}" for i in release[k - 1])] if k - 1 in release else []

@@ -19,19 +19,31 @@ try:  # numpy >= 2.0 keeps the setting in a context variable
 except ImportError:  # pragma: no cover - another numpy: the public context manager
     _SETTING = None
 
-__all__ = ["ErrState", "enter_lines", "exit_line", "HELPERS"]
+__all__ = ["ErrState", "prelude_lines", "enter_lines", "exit_line", "HELPERS"]
 
 #: What a program's lines below use (codegen adds them to its namespace).
 HELPERS = {} if _SETTING is None else {"_get_err": _SETTING.get, "_set_err": _SETTING.set,
                                        "_reset_err": _SETTING.reset}
 
 
+def prelude_lines(names):
+    """Lines at the start of a program using the changes ``names`` (ErrState constants):
+    the setting the call runs in (``_o``: nothing in a replay changes it), and each
+    change on top of it (``_i<name>``), from the change's cached pair when it was made
+    for the same setting (read once: another thread may replace the pair)."""
+    if _SETTING is None or not names:  # pragma: no cover
+        return []
+    lines = ["_o = _get_err()"]
+    for name in names:
+        lines += [f"_p = {name}.pair", f"_i{name} = _p[1] if _p[0] is _o else {name}.inner(_o)"]
+    return lines
+
+
 def enter_lines(name):
-    """Lines setting the change ``name`` (an ErrState constant) into ``_e``: its cached
-    pair read once (another thread may replace it), the common case inline."""
+    """Lines setting the change ``name`` into ``_e`` (undone by :func:`exit_line`)."""
     if _SETTING is None:  # pragma: no cover
         return [f"_e = {name}.enter()"]
-    return [f"_p = {name}.pair", f"_e = _set_err(_p[1]) if _p[0] is _get_err() else {name}.enter()"]
+    return [f"_e = _set_err(_i{name})"]
 
 
 def exit_line(name):
@@ -40,8 +52,7 @@ def exit_line(name):
 
 
 class ErrState:
-    """One recorded change of the error handling (``Op.err``): ``enter()`` sets it on top
-    of the current setting and returns a token for ``exit(token)``."""
+    """One recorded change of the error handling (``Op.err``)."""
 
     __slots__ = ("diff", "pair")
 
@@ -50,23 +61,19 @@ class ErrState:
         self.pair = (None, None)  # (a surrounding setting, it with the change): one object,
         # replaced whole, so two threads never see one's surroundings with the other's result
 
-    def enter(self):
-        if _SETTING is None:  # pragma: no cover - the public way
-            token = np.errstate(**self.diff)
-            token.__enter__()
-            return token
-        outer = _SETTING.get()
-        pair = self.pair
-        if pair[0] is not outer:
-            with np.errstate(**self.diff):
-                pair = self.pair = (outer, _SETTING.get())
-        return _SETTING.set(pair[1])
+    def inner(self, outer):
+        """The change on top of ``outer``, the setting in force now."""
+        with np.errstate(**self.diff):
+            self.pair = (outer, _SETTING.get())
+        return self.pair[1]
 
-    def exit(self, token):
-        if _SETTING is None:  # pragma: no cover
-            token.__exit__(None, None, None)
-        else:
-            _SETTING.reset(token)
+    def enter(self):  # pragma: no cover - without numpy's setting variable
+        token = np.errstate(**self.diff)
+        token.__enter__()
+        return token
+
+    def exit(self, token):  # pragma: no cover
+        token.__exit__(None, None, None)
 
     def __repr__(self):
         return "np.errstate(" + ", ".join(f"{k}={v!r}" for k, v in self.diff.items()) + ")"
