@@ -4,6 +4,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
@@ -118,3 +119,30 @@ def test_train_called_every_step_keeps_the_fast_path():
         net.train()  # already training: nothing changes, nothing counted
         step(x, y)
     assert STRUCTURE[0] == before and step._fast is fast and fast is not None
+
+
+def test_replayed_sgd_stamps_its_writes_also_after_a_parameter_is_rebound():
+    """The program's mark_tensors_modified keeps the parameters' stamp entries between
+    replays (inplace.TensorsMarker): a graph recorded before a replayed update refuses
+    to back-propagate, before and after a parameter's .data is given another array."""
+    net = nn.Linear(3, 1, rng=0)
+    opt = optim.SGD(net.parameters(), lr=0.1)
+
+    @tg.jit
+    def step(x):
+        opt.zero_grad()
+        loss = net(x).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    x = tg.Tensor(np.ones((2, 3)))
+    for rebind in (False, False, True, False):
+        for _ in range(3):
+            step(x)
+        if rebind:
+            net.weight.data = net.weight.data.copy()
+        kept = (net(x) * 1.0).sum()
+        step(x)
+        with pytest.raises(RuntimeError, match="modified"):
+            kept.backward()

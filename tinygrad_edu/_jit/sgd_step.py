@@ -93,7 +93,6 @@ def sgd_lines(opt, grads, names, refs, values, step=None):
         return macro()
     sub, mul = names.const(np.subtract), names.const(np.multiply)
     names.ns["_ONE"] = ONE
-    mark = names.const(mark_tensors_modified)
     lines = [f"_gs = {o}.param_groups"]
     # (dict's own lookup: a ParamGroup's tells a recording what a step reads, and no
     # recording runs here)
@@ -121,6 +120,6 @@ def sgd_lines(opt, grads, names, refs, values, step=None):
                     out = f"{p}.data" if same else f"out={p}.data, casting='unsafe'"
                     lines.append(f"        {sub}({p}.data, {grad.format(g.i)}, {out})")
     touched = [p for pairs in groups for p, _ in pairs]
-    lines.append(f"    {mark}([{', '.join(touched)}])")
+    lines.append(f"    {names.const(mark_tensors_modified)}(({', '.join(touched)},))")
     lines += ["else:", "    " + macro()[0]]
     return lines
