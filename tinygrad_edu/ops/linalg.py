@@ -33,7 +33,8 @@ def _product(op, a, b):
 
     Returns ``(a, b, a's array, b's array, product)``: constants become arrays
     (the backward needs their .ndim and .dtype), and operands of different
-    dtypes are cast to a common one first (see :func:`_common_dtype`).
+    dtypes are cast to a common one first (see :func:`_common_dtype`); the
+    arrays returned are the cast ones, which the backward's products use.
     Raises ValueError naming the op and both shapes when they do not align.
     """
     if isinstance(a, Tensor):
@@ -45,7 +46,12 @@ def _product(op, a, b):
     else:
         b = bv = _constant(op, b, (a, b))
     try:
-        if _dot_ok(av, bv):  # the blog's np.dot: numpy casts an int operand itself
+        if _dot_ok(av, bv):  # the blog's np.dot
+            if av.dtype is not bv.dtype:
+                # an int operand (the blog's X) cast once, as np.dot would cast it (the same
+                # layout), and kept for the backward's product: one cast a step, not two
+                dt = _blas_dtype(av.dtype, bv.dtype)
+                av, bv = _as_dtype(av, dt), _as_dtype(bv, dt)
             # (np.dot, the same routine, when only bv is jit-traced: see _mm)
             data = av.dot(bv) if type(av) is not np.ndarray or type(bv) is np.ndarray \
                 else np.dot(av, bv)
@@ -142,6 +148,12 @@ def _grad_dot_ok(g, x):
         x.dtype is g.dtype or (x.dtype.kind in "iu" and _blas_dtype(x.dtype, g.dtype) is g.dtype))
 
 
+def _as_dtype(x, dt):
+    """``x`` as ``dt``: itself if it has it, else a copy in the same memory order (np.dot's
+    own cast keeps it, and the order decides how BLAS reads the operand)."""
+    return x if x.dtype is dt else x.astype(dt, order="K")
+
+
 def _as_dtype_of(x, g):
     return x if x.dtype == g.dtype else x.astype(g.dtype)
 
@@ -154,7 +166,7 @@ def _swap(x):
 def _matmul_backward(g, out, inputs, saved, needs):
     a, b = inputs
     if _grad_dot_ok(g, a) and _grad_dot_ok(g, b):
-        # the blog's calls: l2_delta.dot(syn1.T), l0.T.dot(l1_delta), an int X cast by np.dot
+        # the blog's calls: l2_delta.dot(syn1.T), l0.T.dot(l1_delta) (X cast by the forward)
         return (g.dot(b.T) if needs[0] else None, a.T.dot(g) if needs[1] else None)
     # an int operand is cast like the forward casts it
     if needs[1] and a.dtype is not g.dtype:
