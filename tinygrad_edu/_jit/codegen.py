@@ -18,7 +18,7 @@ import threading
 import numpy as np
 
 from .buffers import buffer_plan
-from .callforms import full_reductions, scalar_operators
+from .callforms import cast_first, full_reductions, scalar_operators
 from .errstate import HELPERS as ERR_HELPERS
 from .errstate import ErrState, enter_lines, exit_line, prelude_lines
 from .numbers import typed_numbers
@@ -159,7 +159,7 @@ def build(trace, helpers):
     refs = {id(t): f"_in[{k}]" for k, t in enumerate(trace.inputs)}
     ops = merge_range_guards(peephole(fold_constants(trace), trace.output), trace.values)
     ops, live = live_ops(ops, trace.output)
-    ops = full_reductions(ops, trace.values)
+    ops = cast_first(full_reductions(ops, trace.values), trace.values)
     as_scalar = _scalar_ok(ops, trace.output)
     ops = typed_numbers(scalar_operators(ops, as_scalar, trace.values), trace.values, names.hints)
     plan = buffer_plan(ops, escaping(ops, trace.output), trace.values)
