@@ -144,14 +144,19 @@ def small(seed=0, dtype=np.float64, dropout=False):
     layers += [nn.Dropout(0.5, rng=seed)] if dropout else []
     model = nn.Sequential(*layers, nn.Linear(6, 2, rng=seed + 1, dtype=dtype))
     opt = optim.SGD(model.parameters(), lr=0.1)
+    return rig(mse_step(model, opt), model, opt)
 
+
+def mse_step(model, opt):
+    """The everyday training step ``step(x, y)`` of ``model`` and ``opt`` (found by the jit
+    in its closure): zero_grad, mean squared error, backward, step; returns the loss."""
     def step(x, y):
         opt.zero_grad()
         loss = ((model(x) - y) ** 2).mean()
         loss.backward()
         opt.step()
         return loss
-    return rig(step, model, opt)
+    return step
 
 
 def data(n=8, dtype=np.float64, seed=0):

@@ -13,7 +13,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
 
-from _jit_helpers import data, differences, rig, run, small
+from _jit_helpers import data, differences, mse_step, rig, run, small
 
 
 def _compare(make, inputs, steps, between=None):
@@ -34,13 +34,7 @@ def _at(k, change):
 
 
 def _mse_step(model, opt):
-    def step(x, y):
-        opt.zero_grad()
-        loss = ((model(x) - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return mse_step(model, opt)
 
 
 class _Act(nn.Module):

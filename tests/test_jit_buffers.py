@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
+from _jit_helpers import mse_step
 from tinygrad_edu import nn, optim
 from tinygrad_edu.nn.module import STRUCTURE
 
@@ -73,14 +74,7 @@ def _train(jit):
     opt = optim.SGD(net.parameters(), lr=0.1)
     x = tg.Tensor(np.random.default_rng(2).standard_normal((4, 3)))
     y = tg.Tensor(np.random.default_rng(3).standard_normal((4, 2)))
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = ((net(x) - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = mse_step(net, opt)
     return net, (tg.jit(step) if jit else step), x, y
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
+from _jit_helpers import mse_step
 from tinygrad_edu import nn, optim
 
 
@@ -13,16 +14,7 @@ def _gelu_trainer(dtype, approximate="none"):
     tg.manual_seed(0)
     net = nn.Sequential(nn.ReLU(), nn.Linear(4, 16, dtype=dtype), nn.GELU(approximate=approximate),
                         nn.Linear(16, 2, dtype=dtype))
-    opt = optim.Adam(net.parameters(), lr=1e-2)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = ((net(x) - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return net, step
+    return net, mse_step(net, optim.Adam(net.parameters(), lr=1e-2))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

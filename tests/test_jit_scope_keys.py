@@ -16,7 +16,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
 
-from _jit_helpers import assert_jit_equals_eager, data, rig, same_bits, small
+from _jit_helpers import assert_jit_equals_eager, data, mse_step, rig, same_bits, small
 
 NAN = math.nan
 
@@ -34,13 +34,7 @@ def _seq_make():
     model = nn.Sequential(nn.Linear(4, 4, rng=0), nn.Tanh(), nn.Linear(4, 4, rng=1), nn.Sigmoid())
     opt = optim.SGD(model.parameters(), lr=0.3)
 
-    def step(x, y):
-        opt.zero_grad()
-        loss = ((model(x) - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        return loss
-    return rig(step, model, opt)
+    return rig(mse_step(model, opt), model, opt)
 
 
 def _move_to_end(r):
@@ -70,13 +64,7 @@ def _scaled_make():
     model = _Scaled()
     opt = optim.SGD(model.parameters(), lr=0.1)
 
-    def step(x, y):
-        opt.zero_grad()
-        loss = ((model(x) - y) ** 2).mean()
-        loss.backward()
-        opt.step()
-        return loss
-    return rig(step, model, opt)
+    return rig(mse_step(model, opt), model, opt)
 
 
 def _y4(i):
