@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._mode import guard
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from ._common import as_operand, broadcast_error, describe, type_error, val
@@ -143,7 +144,7 @@ def _pow_backward(g, out, inputs, saved, needs):
             # b * a**(b-1) is 0 * inf at a = b = 0: select 0 there. Only there: at
             # a != 0 the formula is 0 by itself and its derivative in b is right.
             both_zero = np.equal(val(b), 0) & np.equal(val(a), 0)
-            if both_zero.any():
+            if guard(both_zero.any()):  # (a jit replay rechecks this decision)
                 b_safe = np.where(both_zero, 1, b)
                 ga = np.where(both_zero, 0, g * (b * a ** (b_safe - 1)))
             else:
@@ -151,7 +152,7 @@ def _pow_backward(g, out, inputs, saved, needs):
     if needs[1]:
         a_arr, b_arr = _asarray(val(a)), _asarray(val(b))
         safe = (a_arr == 0) & (b_arr >= 0)
-        if safe.any():
+        if guard(safe.any()):
             gb = np.where(safe, 0, g * (out * np.log(np.where(safe, 1, a))))
         else:
             with np.errstate(divide="ignore", invalid="ignore"):

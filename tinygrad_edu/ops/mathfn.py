@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from .._mode import guard
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from . import arith, elementwise
@@ -190,7 +191,7 @@ def _arctan2_backward(g, out, inputs, saved, needs):
     y, x = inputs
     r2 = x * x + y * y
     origin = np.equal(val(x), 0) & np.equal(val(y), 0)
-    if origin.any():
+    if guard(origin.any()):  # (a jit replay rechecks this decision)
         r2 = np.where(origin, 1, r2)
         return (np.where(origin, 0, g * (x / r2)) if needs[0] else None,
                 np.where(origin, 0, g * (-y / r2)) if needs[1] else None)
@@ -264,7 +265,7 @@ def _sinc_slope(x):
     """sinc'(x) for arrays, or recorded on Tensors (so its own derivative is exact)."""
     xv = val(x)
     small = np.abs(xv) < _SINC_TAYLOR
-    if not small.any():
+    if not guard(small.any()):
         return (np.cos(np.pi * x) - np.sinc(x)) / x
     xs = np.where(small, 1, x)  # keeps the unused quotient finite: no nan through the select
     far = (np.cos(np.pi * xs) - np.sinc(xs)) / xs
@@ -400,7 +401,7 @@ def _xlogy_backward(g, out, inputs, saved, needs):
     if needs[0]:
         # 0 where x == 0 and y <= 0 (log(y) is -inf or nan there), selected
         flat = np.equal(val(x), 0) & np.less_equal(val(y), 0)
-        if np.any(flat):
+        if guard(np.any(flat)):
             gx = np.where(flat, 0, g * np.log(np.where(flat, 1, y)))
         else:
             gx = g * np.log(y)

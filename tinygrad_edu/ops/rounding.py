@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._mode import guard
 from ..autograd import backward_rule, record
 from ..tensor import Tensor
 from . import arith, elementwise
@@ -218,7 +219,7 @@ def _nan_pick_backward(wins, g, inputs, needs):
     a_takes = wins(a, b) | b_nan
     b_takes = wins(b, a) | (a_nan & np.logical_not(b_nan))
     tie = np.equal(a, b)
-    if tie.any():
+    if guard(tie.any()):  # (a jit replay rechecks this decision)
         half = g * 0.5
         return (np.where(a_takes, g, np.where(tie, half, 0)) if needs[0] else None,
                 np.where(b_takes, g, np.where(tie, half, 0)) if needs[1] else None)

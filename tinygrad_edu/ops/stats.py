@@ -67,7 +67,7 @@ def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, whe
 
 def _zero_nans(x):
     nan = np.isnan(x.data)
-    return _select(nan, 0, x) if nan.any() else x
+    return _select(nan, 0, x) if guard(nan.any()) else x
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None, dim=None,
@@ -84,13 +84,13 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None, d
     if x.dtype.kind not in "fc":
         return _mean(x, axis, keepdims, dim=dim, keepdim=keepdim)
     nan = np.isnan(x.data)
-    if not nan.any():
+    if not guard(nan.any()):
         return _mean(x, axis, keepdims, dim=dim, keepdim=keepdim)
     axis, keepdims = axis_args(axis, keepdims, dim, keepdim)
     tot = _sum(_select(nan, 0, x), axis, keepdims)
     cnt = np.sum(~nan, axis=axis, keepdims=keepdims)
     empty = cnt == 0
-    if empty.any():
+    if guard(empty.any()):
         warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=2)
         # divide by 1 there and select NaN: no 0/0 in the forward, no g/0 in the backward
         return _select(empty, np.nan, tot / np.where(empty, 1, cnt).astype(x.dtype))
@@ -244,7 +244,7 @@ def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     with np.errstate(over="ignore"):  # (lo + hi) overflows only where the odd branch is taken
         mid = _select(even, (v[..., 0] + v[..., 1]) / 2, v[..., 0])
     empty = cnt == 0
-    if empty.any():
+    if guard(empty.any()):
         warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=2)
         mid = _select(empty, np.nan, mid)
     return reshape(mid, shape)
