@@ -35,7 +35,7 @@ def test_comparisons_are_replayed_not_frozen(fn):
     Fault: comparisons made ``np.asarray`` of their traced result, a plain view that the
     recording took for a constant (replayed stale: False for 4, silently); a returned
     plain view of a recorded array was a constant too. Fix: tensor._compare and
-    _protocol._compare keep the traced result (ops._common.asarray); function._output
+    _protocol._compare keep the traced result (ops._common.asarray); arguments._output
     returns such a view as the view the replay makes."""
     f = tg.jit(fn)
     for v in (1.0, 2.0, 4.0, 5.0, 1.0, 4.0):

@@ -26,8 +26,8 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   itself when ``lr`` is 1, as ``SGD.step``), behind a replay-time test that
   momentum and weight decay are still off (else the real step runs).
 * **Buffers and views.** While recording, the engine's own ``np.empty``/
-  ``zeros``/``ones``/``full`` calls (those made from ``tinygrad_edu`` code)
-  return traced slots, made afresh by the replay with the same call; a plain
+  ``zeros``/``ones``/``full`` calls (those made from ``tinygrad_edu`` code;
+  ``creators.py``) return traced slots, made afresh by the replay with the same call; a plain
   array that a logged call writes into is adopted (the replay starts from a
   copy of its value before the write); a plain view of a recorded array
   (``np.asarray(traced)``, a reshape of an adopted buffer) is remade at replay
@@ -61,7 +61,8 @@ Design (as built; the docs chapter "Recording and replaying a step" teaches it):
   created except the ``.grad`` tensors and the returned tensors (fresh each
   call, never aliasing a buffer the next call overwrites); ``backward()`` on a
   returned tensor raises (the replay keeps no graph).
-* **Signatures** (``function.py``): key = argument structure (shapes, dtypes,
+* **Signatures** (``function.py``; arguments and results as templates in
+  ``arguments.py``): key = argument structure (shapes, dtypes,
   requires_grad of tensor and array arguments; other arguments by value),
   grad mode, ``training`` of each module found, the identities, shapes,
   dtypes and requires_grad of the captured tensors, the modules and
