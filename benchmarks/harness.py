@@ -250,8 +250,9 @@ def time_trainers(factories, reference, rounds, target_s):
     that the reference's sample lasts about ``target_s``.
     """
     trainers = {name: factory() for name, factory in factories.items()}
-    for trainer in trainers.values():  # warm-up: first-call caches, lazy imports
-        trainer.step()
+    for trainer in trainers.values():  # warm-up: first-call caches, lazy imports, and
+        trainer.step()                 # a jitted step's two recording calls (the timed
+        trainer.step()                 # steps are replays: recording has its own row)
         trainer.reset()
     inner = calibrate(trainers[reference].step, target_s)
     samplers = {name: trainer_sampler(t, inner) for name, t in trainers.items()}
